@@ -1,0 +1,1 @@
+"""tinyemo: continuous speech emotion recognition on a NumPy/Numba engine."""
