@@ -1,1 +1,13 @@
-"""tinyemo: continuous speech emotion recognition on a NumPy/Numba engine."""
+"""tinyemo: continuous speech emotion recognition (Khorram et al., Interspeech 2017) on a
+NumPy/Numba engine with hand-written autograd.
+
+``import tinyemo`` is light: it never imports ``numba.cuda``, and kernels compile (or load
+from Numba's cache) on first use.
+"""
+from . import ops as _ops  # noqa: F401
+from .autograd import Tensor, no_grad
+from .ops import arithmetic as _arithmetic  # noqa: F401  (installs Tensor operators)
+from . import functional  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["Tensor", "no_grad", "functional", "__version__"]

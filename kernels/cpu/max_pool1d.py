@@ -1,0 +1,39 @@
+"""max_pool1d on the CPU. x (N, C, T) → y (N, C, T_out) with argmax (N, C, T_out) int64
+indices into the time axis of x; T_out = (T − K) // s + 1 (trailing frames that do not fill a
+window are dropped). Ties go to the first maximum, as in PyTorch."""
+from __future__ import annotations
+
+from numba import njit, prange
+
+__all__ = ["max_pool1d_forward", "max_pool1d_backward"]
+
+
+@njit(parallel=True, cache=True)
+def max_pool1d_forward(x, kernel_size, stride, y, argmax):
+    """y ← max over each window of x; argmax ← where it was."""
+    n_seq, n_ch, t_out = y.shape
+    for job in prange(n_seq * n_ch):
+        n = job // n_ch
+        c = job % n_ch
+        for t in range(t_out):
+            start = t * stride
+            best = x[n, c, start]
+            where = start
+            for j in range(start + 1, start + kernel_size):
+                if x[n, c, j] > best:
+                    best = x[n, c, j]
+                    where = j
+            y[n, c, t] = best
+            argmax[n, c, t] = where
+
+
+@njit(parallel=True, cache=True)
+def max_pool1d_backward(gy, argmax, gx):
+    """gx (N, C, T) ← gy routed to the argmax of each window (summed where windows overlap)."""
+    n_seq, n_ch, t_out = gy.shape
+    for job in prange(n_seq * n_ch):
+        n = job // n_ch
+        c = job % n_ch
+        gx[n, c, :] = 0
+        for t in range(t_out):
+            gx[n, c, argmax[n, c, t]] += gy[n, c, t]

@@ -1,0 +1,26 @@
+"""Zero-pad or crop the time axis on the CPU: y[n, c, t] = x[n, c, t − left] (0 outside x).
+
+``left`` < 0 crops from the front; the length of ``y`` fixes the right side. The same kernel
+with ``−left`` is its own adjoint, so it serves as the backward too.
+"""
+from __future__ import annotations
+
+from numba import njit, prange
+
+__all__ = ["pad1d"]
+
+
+@njit(parallel=True, cache=True)
+def pad1d(x, left, y):
+    """y (N, C, T_out) ← x (N, C, T_in) shifted right by ``left`` frames, zeros elsewhere."""
+    n_seq, n_ch, t_out = y.shape
+    t_in = x.shape[2]
+    lo = max(0, left)
+    hi = min(t_out, t_in + left)
+    for job in prange(n_seq * n_ch):
+        n = job // n_ch
+        c = job % n_ch
+        y[n, c, :lo] = 0
+        y[n, c, max(lo, hi):] = 0
+        for t in range(lo, hi):
+            y[n, c, t] = x[n, c, t - left]

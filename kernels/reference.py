@@ -1,0 +1,151 @@
+"""Slow, obviously-correct NumPy references for every kernel: loops and literal matrices.
+
+The fast kernels are tested against these; these are tested against central differences and
+against each other (the transposed conv's literal T is the strided conv's matrix transposed).
+Shapes as in the kernels: x (N, C, T), conv weight (C_out, C_in, K), transposed-conv weight
+(C_in, C_out, K). Everything returns new arrays in the input's dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
+
+__all__ = ["conv1d", "conv_matrix", "transposed_conv_matrix", "conv_transpose1d", "max_pool1d",
+           "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step"]
+
+
+def conv1d(x, w, b, stride=1, dilation=1, pad_left=0, pad_right=0):
+    """y[n, o, t] = b[o] + Σ_c Σ_k w[o, c, k] · x[n, c, t·stride + k·dilation − pad_left]."""
+    n_seq, c_in, t_in = x.shape
+    c_out, _, k_size = w.shape
+    t_out = conv1d_out_len(t_in, k_size, stride, dilation, pad_left, pad_right)
+    y = np.zeros((n_seq, c_out, t_out), dtype=x.dtype)
+    for n in range(n_seq):
+        for o in range(c_out):
+            for t in range(t_out):
+                acc = b[o]
+                for c in range(c_in):
+                    for k in range(k_size):
+                        i = t * stride + k * dilation - pad_left
+                        if 0 <= i < t_in:
+                            acc += w[o, c, k] * x[n, c, i]
+                y[n, o, t] = acc
+    return y
+
+
+def conv_matrix(t_in, w, stride=1, dilation=1, pad_left=0, pad_right=0):
+    """The literal (T_out, T_in) matrix M of a single-channel conv with taps w (K,): y = M x."""
+    k_size = len(w)
+    t_out = conv1d_out_len(t_in, k_size, stride, dilation, pad_left, pad_right)
+    m = np.zeros((t_out, t_in), dtype=np.asarray(w).dtype)
+    for t in range(t_out):
+        for k in range(k_size):
+            i = t * stride + k * dilation - pad_left
+            if 0 <= i < t_in:
+                m[t, i] += w[k]
+    return m
+
+
+def transposed_conv_matrix(n_x, w, stride):
+    """The paper's T = [T_1 … T_nx], T_i = [0 (s(i−1) zeros), wᵀ, 0 (s(n_x−i) zeros)]ᵀ.
+
+    Returns the literal (n_y, n_x) matrix, n_y = s(n_x − 1) + n_w, built column by column.
+    """
+    w = np.asarray(w)
+    n_w = len(w)
+    n_y = conv_transpose1d_out_len(n_x, n_w, stride)
+    columns = []
+    for i in range(1, n_x + 1):
+        columns.append(np.concatenate([np.zeros(stride * (i - 1), w.dtype), w,
+                                       np.zeros(stride * (n_x - i), w.dtype)]))
+    t = np.stack(columns, axis=1)
+    assert t.shape == (n_y, n_x)
+    return t
+
+
+def conv_transpose1d(x, w, b, stride=1):
+    """y_o = Σ_c T(w[c, o]) x_c + b_o with the literal T of :func:`transposed_conv_matrix`."""
+    n_seq, c_in, n_x = x.shape
+    _, c_out, k_size = w.shape
+    n_y = conv_transpose1d_out_len(n_x, k_size, stride)
+    y = np.zeros((n_seq, c_out, n_y), dtype=x.dtype)
+    for n in range(n_seq):
+        for o in range(c_out):
+            y[n, o] = b[o]
+            for c in range(c_in):
+                y[n, o] += transposed_conv_matrix(n_x, w[c, o], stride) @ x[n, c]
+    return y
+
+
+def max_pool1d(x, kernel_size, stride):
+    """(y, argmax): the max of each full window and its time index (first maximum on ties)."""
+    n_seq, n_ch, t_in = x.shape
+    t_out = max_pool1d_out_len(t_in, kernel_size, stride)
+    y = np.zeros((n_seq, n_ch, t_out), dtype=x.dtype)
+    arg = np.zeros((n_seq, n_ch, t_out), dtype=np.int64)
+    for n in range(n_seq):
+        for c in range(n_ch):
+            for t in range(t_out):
+                window = x[n, c, t * stride:t * stride + kernel_size]
+                arg[n, c, t] = t * stride + int(np.argmax(window))
+                y[n, c, t] = window.max()
+    return y, arg
+
+
+def max_pool1d_backward(gy, argmax, t_in):
+    """gx with each gy added at its window's argmax."""
+    gx = np.zeros(gy.shape[:2] + (t_in,), dtype=gy.dtype)
+    for n, c, t in np.ndindex(*gy.shape):
+        gx[n, c, argmax[n, c, t]] += gy[n, c, t]
+    return gx
+
+
+def ccc(x, y):
+    """Lin's concordance correlation coefficient with population moments (x: prediction)."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    cov = np.mean((x - x.mean()) * (y - y.mean()))
+    den = x.var() + y.var() + (x.mean() - y.mean()) ** 2
+    return 1.0 if den == 0 else 2 * cov / den
+
+
+def ccc_grad(x, y):
+    """∂CCC/∂x by the quotient rule, written out term by term."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    t = len(x)
+    num = 2 * np.mean((x - x.mean()) * (y - y.mean()))
+    den = x.var() + y.var() + (x.mean() - y.mean()) ** 2
+    if den == 0:
+        return np.zeros(t)
+    d_num = 2 * (y - y.mean()) / t
+    d_den = 2 * (x - x.mean()) / t + 2 * (x.mean() - y.mean()) / t
+    return (d_num * den - num * d_den) / den ** 2
+
+
+def relu(x):
+    return np.where(x > 0, x, 0).astype(x.dtype)
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def pad1d(x, left, t_out):
+    """y[..., t] = x[..., t − left] where that index exists, else 0."""
+    y = np.zeros(x.shape[:-1] + (t_out,), dtype=x.dtype)
+    for t in range(t_out):
+        if 0 <= t - left < x.shape[-1]:
+            y[..., t] = x[..., t - left]
+    return y
+
+
+def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
+    """Returns (param, m, v) after one Adam step (Kingma & Ba, Algorithm 1, with L2)."""
+    g = grad + weight_decay * param
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** step)
+    v_hat = v / (1 - beta2 ** step)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v

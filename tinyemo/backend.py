@@ -1,0 +1,73 @@
+"""Which target holds an array, and the few array services the ops need on either target.
+
+Host arrays are NumPy ``ndarray``; device arrays are numba-cuda device arrays. The kernel table
+for an array is ``tinyemo.kernels.cpu`` or ``tinyemo.kernels.cuda`` (same names, same argument
+order). ``numba.cuda`` is imported only when a device array or ``device="cuda"`` is seen, so
+``import tinyemo`` never loads it.
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import numpy as np
+
+__all__ = ["device_of", "kernels", "empty", "zeros", "to_numpy", "to_device", "cuda_module"]
+
+
+def device_of(array) -> str:
+    """``"cpu"`` for a NumPy array, ``"cuda"`` for a numba-cuda device array."""
+    if isinstance(array, np.ndarray):
+        return "cpu"
+    if hasattr(array, "__cuda_array_interface__"):
+        return "cuda"
+    raise TypeError(f"expected a NumPy array or a CUDA device array, got {type(array).__name__}")
+
+
+def cuda_module() -> ModuleType:
+    """``tinyemo.kernels.cuda``, imported on first use; a clear error when CUDA is unusable."""
+    try:
+        from numba import cuda
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise RuntimeError("device='cuda' needs numba-cuda: pip install 'tinyemo[cuda]'") from exc
+    if not cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for but no usable CUDA GPU was found "
+                           "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
+    return importlib.import_module("tinyemo.kernels.cuda")
+
+
+def kernels(array) -> ModuleType:
+    """The kernel table of the target that holds ``array``."""
+    if device_of(array) == "cpu":
+        return importlib.import_module("tinyemo.kernels.cpu")
+    return cuda_module()
+
+
+def empty(shape, dtype, like):
+    """An uninitialised array on the same target as ``like``."""
+    if device_of(like) == "cpu":
+        return np.empty(shape, dtype=dtype)
+    return kernels(like).empty(shape, dtype)
+
+
+def zeros(shape, dtype, like):
+    """A zero array on the same target as ``like``."""
+    if device_of(like) == "cpu":
+        return np.zeros(shape, dtype=dtype)
+    return kernels(like).zeros(shape, dtype)
+
+
+def to_numpy(array) -> np.ndarray:
+    """A host copy (or the array itself, when it already is one)."""
+    return array if isinstance(array, np.ndarray) else array.copy_to_host()
+
+
+def to_device(array, device: str):
+    """``array`` on ``device`` (``"cpu"`` or ``"cuda"``), copied only when it must move."""
+    if device == "cpu":
+        return to_numpy(array)
+    if device == "cuda":
+        if device_of(array) == "cuda":
+            return array
+        return cuda_module().to_device(np.ascontiguousarray(array))
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")

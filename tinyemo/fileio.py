@@ -1,0 +1,69 @@
+"""Atomic file writes and the cache folder: nothing already saved is lost if a write dies.
+
+Every file tinyemo writes (features, corpora, checkpoints, predictions, results) goes through
+:func:`atomic_write`: the bytes land in a temporary file in the same folder, are flushed to
+disk, and only then replace the target with ``os.replace`` (atomic on POSIX and Windows).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+__all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz"]
+
+
+def cache_root() -> Path:
+    """The folder for cached features and generated corpora.
+
+    ``$TINYEMO_CACHE`` if set, else ``$XDG_CACHE_HOME/tinyemo``, else ``~/.cache/tinyemo``.
+    """
+    env = os.environ.get("TINYEMO_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "tinyemo" if xdg else Path.home() / ".cache" / "tinyemo"
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase]:
+    """Open a temporary sibling of ``path`` for writing; on success it replaces ``path``.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Save arrays to an uncompressed ``.npz`` atomically."""
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)

@@ -1,0 +1,70 @@
+"""The ops as functions, with PyTorch's names and conventions, so any of them can be checked
+against ``torch.nn.functional``. Inputs may be Tensors or arrays; results are Tensors.
+
+Shapes are channels first: a sequence is (C, T), a batch (N, C, T).
+"""
+from __future__ import annotations
+
+from .autograd import Tensor
+from .ops.activations import ReluFn, TanhFn
+from .ops.ccc import CCCFn
+from .ops.conv1d import Conv1dFn
+from .ops.conv_transpose1d import ConvTranspose1dFn
+from .ops.max_pool1d import MaxPool1dFn
+from .ops.pad1d import Pad1dFn
+
+__all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "pad1d",
+           "ccc_loss", "mse_loss"]
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """x (C_in, T) or (N, C_in, T), weight (C_out, C_in, K), bias (C_out,) or None.
+    ``padding``: an int, a (left, right) pair, or ``"same"`` (stride 1; the odd frame of an
+    even kernel goes on the right, as in PyTorch)."""
+    return Conv1dFn.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1) -> Tensor:
+    """The paper's y = T x: x (C_in, n_x) or (N, C_in, n_x), weight (C_in, C_out, K);
+    output length s·(n_x − 1) + K."""
+    return ConvTranspose1dFn.apply(x, weight, bias, stride=stride)
+
+
+def max_pool1d(x, kernel_size, stride=None) -> Tensor:
+    """Max over windows of ``kernel_size`` every ``stride`` frames (default: kernel_size);
+    trailing frames that do not fill a window are dropped, as PyTorch does."""
+    return MaxPool1dFn.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def relu(x) -> Tensor:
+    return ReluFn.apply(x)
+
+
+def tanh(x) -> Tensor:
+    return TanhFn.apply(x)
+
+
+def pad1d(x, left: int, right: int) -> Tensor:
+    """Zeros before/after the time axis; negative amounts crop instead."""
+    return Pad1dFn.apply(x, left=left, right=right)
+
+
+def ccc(prediction, target) -> Tensor:
+    """Concordance correlation coefficient over all elements (population moments): a 0-d
+    Tensor, differentiable in both arguments."""
+    return CCCFn.apply(prediction, target)
+
+
+def ccc_loss(prediction, target) -> Tensor:
+    """1 − CCC: the paper's training loss."""
+    return 1.0 - ccc(prediction, target)
+
+
+def mse_loss(prediction, target) -> Tensor:
+    """Mean squared error (the alternative loss)."""
+    diff = _tensor(prediction) - _tensor(target)
+    return (diff * diff).mean()
+
+
+def _tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(value)

@@ -1,0 +1,160 @@
+"""Layers: parameters, modules and a sequential container over the functional ops.
+
+Parameters are float32 by default (``dtype=np.float64`` for gradient checks) and initialised
+from a seeded ``numpy.random.Generator`` with PyTorch's default rule, U(−1/√fan_in, 1/√fan_in),
+so a model is a pure function of its seed.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator
+
+import numpy as np
+
+from . import backend
+from . import functional as F
+from .autograd import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential", "Conv1d", "ConvTranspose1d", "MaxPool1d",
+           "ReLU", "Tanh", "Pad1d"]
+
+
+class Parameter(Tensor):
+    """A Tensor that requires grad and that ``Module.parameters()`` finds."""
+
+    __slots__ = ()
+
+    def __init__(self, data):
+        super().__init__(data, requires_grad=True)
+
+
+class Module:
+    """Base class: parameters and child modules found by attribute, in definition order."""
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield from item.named_parameters(f"{prefix}{name}.{i}.")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def num_parameters(self) -> int:
+        return int(sum(np.prod(p.shape) for p in self.parameters()))
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Host copies of every parameter, by dotted name."""
+        return OrderedDict((n, p.numpy().copy()) for n, p in self.named_parameters())
+
+    def load_state_dict(self, state: dict, source: str = "state") -> None:
+        """Copy arrays into the parameters; names, shapes and dtypes must match exactly."""
+        params = dict(self.named_parameters())
+        if set(state) != set(params):
+            missing, extra = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+            raise ValueError(f"{source}: parameters do not match this model "
+                             f"(missing {missing}, unexpected {extra})")
+        for name, p in params.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"{source}: {name} has shape {value.shape}, model expects {p.shape}")
+            p.data = backend.to_device(value.astype(p.dtype, copy=True), p.device)
+
+    def to(self, device: str) -> "Module":
+        """Move every parameter to ``device`` in place; returns self."""
+        for p in self.parameters():
+            p.data = backend.to_device(p.data, device)
+            p.grad = None
+        return self
+
+
+def _uniform(rng: np.random.Generator, shape, fan_in: int, dtype) -> Parameter:
+    bound = 1.0 / np.sqrt(fan_in)
+    return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+
+
+class Conv1d(Module):
+    """weight (C_out, C_in, K), bias (C_out,); padding an int, (left, right) or ``"same"``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 bias=True, *, rng: np.random.Generator, dtype=np.float32):
+        fan_in = in_channels * kernel_size
+        self.weight = _uniform(rng, (out_channels, in_channels, kernel_size), fan_in, dtype)
+        self.bias = _uniform(rng, (out_channels,), fan_in, dtype) if bias else None
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+
+class ConvTranspose1d(Module):
+    """The paper's y = T x. weight (C_in, C_out, K), bias (C_out,)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, bias=True, *,
+                 rng: np.random.Generator, dtype=np.float32):
+        fan_in = out_channels * kernel_size  # PyTorch's rule for transposed convs
+        self.weight = _uniform(rng, (in_channels, out_channels, kernel_size), fan_in, dtype)
+        self.bias = _uniform(rng, (out_channels,), fan_in, dtype) if bias else None
+        self.stride = stride
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride)
+
+
+class MaxPool1d(Module):
+    def __init__(self, kernel_size, stride=None):
+        self.kernel_size, self.stride = kernel_size, stride
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride)
+
+
+class Pad1d(Module):
+    """Zero-pad (negative: crop) the time axis by ``left`` and ``right`` frames."""
+
+    def __init__(self, left: int, right: int):
+        self.left, self.right = left, right
+
+    def forward(self, x):
+        return F.pad1d(x, self.left, self.right)
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sequential(Module):
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
