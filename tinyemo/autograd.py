@@ -122,6 +122,14 @@ class Tensor:
         self.grad = None
 
 
+def _wrap(value) -> Tensor:
+    """An op's raw input as a Tensor: arrays keep their dtype (the op checks it), Python
+    numbers and lists become float32."""
+    t = Tensor(np.zeros(0, np.float32))
+    t.data = value if hasattr(value, "shape") and hasattr(value, "dtype") else np.asarray(value, np.float32)
+    return t
+
+
 def _not_scalar(t: Tensor) -> float:
     raise ValueError(f"item() needs a single-element tensor, got shape {t.shape}")
 
@@ -179,7 +187,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor:
-        tensors = tuple(t if isinstance(t, Tensor) or t is None else Tensor(t) for t in inputs)
+        tensors = tuple(t if isinstance(t, Tensor) or t is None else _wrap(t) for t in inputs)
         ctx = cls(tensors)
         out = cls.forward(ctx, *(t.data if t is not None else None for t in tensors), **options)
         result = Tensor(out)

@@ -1,5 +1,5 @@
 """``+ - *``, ``sum`` and ``mean`` for Tensors, with scalar broadcasting (a size-1 operand
-broadcasts; otherwise shapes must match). Kernels: ``kernels/{cpu,cuda}/arithmetic.py``."""
+broadcasts; otherwise shapes must match), and ``reshape``. Kernels: ``kernels/{cpu,cuda}/arithmetic.py``."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ._checks import contiguous
 
-__all__ = ["AddFn", "MulFn", "SumFn"]
+__all__ = ["AddFn", "MulFn", "SumFn", "ReshapeFn"]
 
 
 def _out_shape(a, b) -> tuple:
@@ -92,6 +92,19 @@ class SumFn(Function):
         return (ga,)
 
 
+class ReshapeFn(Function):
+    """The same elements in a new shape (a view when the array is contiguous)."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.save(tuple(a.shape))
+        return contiguous(a).reshape(tuple(shape))
+
+    def backward(ctx, grad):
+        (shape,) = ctx.saved
+        return (contiguous(grad).reshape(shape),)
+
+
 def _operand(value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
@@ -109,6 +122,8 @@ def _install() -> None:
     Tensor.__neg__ = lambda a: AddFn.apply(a, a, alpha=-1.0, beta=0.0)
     Tensor.__mul__ = lambda a, b: MulFn.apply(a, _operand(b, a))
     Tensor.__rmul__ = lambda a, b: MulFn.apply(_operand(b, a), a)
+    Tensor.reshape = lambda a, *shape: ReshapeFn.apply(
+        a, shape=shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape)
     Tensor.sum = lambda a: SumFn.apply(a)
     Tensor.mean = lambda a: SumFn.apply(a, scale=1.0 / max(1, int(np.prod(a.shape))))
 
