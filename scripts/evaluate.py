@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""`python scripts/evaluate.py --help`: a thin wrapper over `tinyemo evaluate` (tinyemo/cli.py)."""
+import sys
+
+from tinyemo.cli import evaluate_main
+
+if __name__ == "__main__":
+    sys.exit(evaluate_main())

@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""`python scripts/plot.py --help`: a thin wrapper over `tinyemo plot` (tinyemo/cli.py)."""
+import sys
+
+from tinyemo.cli import plot_main
+
+if __name__ == "__main__":
+    sys.exit(plot_main())

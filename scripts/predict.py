@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""`python scripts/predict.py --help`: a thin wrapper over `tinyemo predict` (tinyemo/cli.py)."""
+import sys
+
+from tinyemo.cli import predict_main
+
+if __name__ == "__main__":
+    sys.exit(predict_main())

@@ -1,0 +1,182 @@
+"""Command-line entry points: ``tinyemo train|predict|evaluate|plot`` (and the thin
+``scripts/*.py`` wrappers). Thread counts are set here and only here."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
+
+
+def _set_threads(n: int | None) -> None:
+    """Numba's parallel loops and the BLAS/FFT pools both use ``n`` threads."""
+    if n is None:
+        return
+    import numba
+    from threadpoolctl import threadpool_limits
+    if n < 1:
+        raise SystemExit(f"--threads must be >= 1, got {n}")
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(n)
+
+
+def _progress(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return lambda items, desc: tqdm(items, desc=desc, leave=False, unit="rec")
+
+
+def _load_examples(args, say):
+    from .data import default_corpus, load_corpus
+    from .pipeline import prepare
+    if args.data and args.manifest:
+        raise SystemExit("give --data or --manifest, not both")
+    if args.manifest or args.data:
+        source = Path(args.manifest or args.data)
+    else:
+        say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
+            f"--data DIR or --manifest FILE for your own")
+        source = default_corpus(args.preset, args.data_seed)
+    corpus = load_corpus(source)
+    start = time.perf_counter()
+    examples = prepare(corpus)
+    say(f"{len(corpus)} recordings from {source}: features ready in "
+        f"{time.perf_counter() - start:.1f} s")
+    return examples, {"root": str(source), "recordings": len(corpus)}
+
+
+def _free_out(arch: str) -> Path:
+    base = Path("runs") / arch
+    out, n = base, 1
+    while (out / "config.json").exists():
+        n += 1
+        out = base.with_name(f"{arch}-{n}")
+    return out
+
+
+def train_main(argv=None) -> int:
+    from .experiment import results_table, train_experiment
+    from .models import ARCHITECTURES
+    from .training import TrainConfig
+    p = argparse.ArgumentParser(prog="tinyemo train", description="Train arousal/valence models "
+                                "(Khorram et al., 2017) and report the paper's table.")
+    p.add_argument("--arch", choices=ARCHITECTURES, default="downup")
+    p.add_argument("--data", help="a corpus folder in the AVEC 2016 (RECOLA) layout")
+    p.add_argument("--manifest", help="a CSV manifest (audio,speaker,partition,<target>…)")
+    p.add_argument("--preset", default="quick", help="synthetic corpus preset when no data is given")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic corpus")
+    p.add_argument("--target", choices=("arousal", "valence", "both"), default="both")
+    p.add_argument("--runs", type=int, default=5, help="seeds per target; predictions averaged")
+    p.add_argument("--seed", type=int, default=0, help="first seed (runs use seed … seed+runs-1)")
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="maximum epochs")
+    p.add_argument("--patience", type=int, default=TrainConfig.patience)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
+    p.add_argument("--loss", choices=("ccc", "mse"), default="ccc")
+    p.add_argument("--width", type=int, help="channels (default: the paper's per arch/target)")
+    p.add_argument("--kernel-size", type=int)
+    p.add_argument("--depth", type=int)
+    p.add_argument("--filter-length", type=int, help="single: the filter length L in frames")
+    p.add_argument("--out", type=Path, help="output folder (default runs/<arch>, or the next free)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    if args.runs < 1:
+        raise SystemExit("--runs must be >= 1")
+    if args.resume and args.out is None:
+        raise SystemExit("--resume needs --out (the folder to continue)")
+    _set_threads(args.threads)
+    try:
+        examples, data_info = _load_examples(args, say)
+        out = args.out or _free_out(args.arch)
+        targets = ["arousal", "valence"] if args.target == "both" else [args.target]
+        cfg = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
+                          weight_decay=args.weight_decay, loss=args.loss, device=args.device)
+        overrides = {"width": args.width, "kernel_size": args.kernel_size, "depth": args.depth,
+                     "filter_length": args.filter_length}
+        say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
+        results = train_experiment(examples, args.arch, targets,
+                                   list(range(args.seed, args.seed + args.runs)), cfg, out,
+                                   {k: v for k, v in overrides.items() if v is not None},
+                                   data_info, args.resume, say, _progress(args.quiet))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(results_table({args.arch: results}))
+    print(f"results in {out}")
+    return 0
+
+
+def predict_main(argv=None) -> int:
+    from .predict import predict_files
+    p = argparse.ArgumentParser(prog="tinyemo predict", description="Predict arousal and valence "
+                                "every 40 ms for audio files with a trained model folder.")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("audio", nargs="+", type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
+    p.add_argument("--threads", type=int)
+    args = p.parse_args(argv)
+    _set_threads(args.threads)
+    try:
+        for path in predict_files(args.model, args.audio, args.out):
+            print(path)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def evaluate_main(argv=None) -> int:
+    from .predict import evaluate
+    p = argparse.ArgumentParser(prog="tinyemo evaluate", description="Score a trained model "
+                                "folder on a labelled corpus partition (AVEC-style CCC).")
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--data", required=True, type=Path, help="AVEC 2016 folder or .csv manifest")
+    p.add_argument("--partition", default="dev")
+    p.add_argument("--threads", type=int)
+    args = p.parse_args(argv)
+    _set_threads(args.threads)
+    try:
+        print(evaluate(args.model, args.data, args.partition))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def plot_main(argv=None) -> int:
+    from .plot import plot_prediction_csv
+    p = argparse.ArgumentParser(prog="tinyemo plot", description="Plot predictions against the "
+                                "gold standard (the paper's Figure 5) from a predictions CSV.")
+    p.add_argument("csv", nargs="+", type=Path, help="predictions/<partition>/<id>.csv, one per model")
+    p.add_argument("--out", required=True, type=Path, help="PNG file")
+    p.add_argument("--start", type=float, default=0.0, help="seconds")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds")
+    p.add_argument("--labels", nargs="*", help="a legend name per CSV")
+    args = p.parse_args(argv)
+    try:
+        plot_prediction_csv(args.csv, args.out, args.start, args.duration, args.labels)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(args.out)
+    return 0
+
+
+COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
+            "plot": plot_main}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: tinyemo {{{','.join(COMMANDS)}}} [options]  (tinyemo COMMAND --help)",
+              file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])

@@ -1,0 +1,126 @@
+"""The paper's three models, built from the engine's layers. Each maps features (160, T) to
+one prediction per frame (1, T) and reports its parameter count and receptive field.
+
+- ``single``: one conv filter of length L over the input → tanh → linear regression (Fig. 1).
+- ``dilated``: ``depth`` conv layers of ``width`` channels, kernel ``kernel_size``, dilation
+  ``dilation_base**n`` at layer n, non-causal 'same' padding, ReLU; then a 1×1 conv.
+- ``downup``: ``depth`` × (conv → ReLU → max-pool by ``pool``), one intermediate conv,
+  ``depth`` × (transposed conv, stride ``pool`` → ReLU), then a 1×1 conv. Any input length:
+  padded with zeros to a multiple of pool**depth inside, the output cropped back to T.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import nn
+
+__all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
+
+ARCHITECTURES = ("single", "dilated", "downup")
+# The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
+DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that fixes a model's architecture (saved beside its weights)."""
+
+    arch: str = "downup"
+    in_channels: int = 160
+    width: int = 32
+    kernel_size: int = 3          # dilated: 2 (the paper); downup: 3; single: filter_length
+    depth: int = 4                # dilated: 10; downup: 4
+    dilation_base: int = 2
+    pool: int = 3
+    up_kernel_size: int = 3
+    filter_length: int = 512      # single only: L frames
+
+    @classmethod
+    def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
+        """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``."""
+        if arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHITECTURES}")
+        base = {"single": dict(width=1, kernel_size=512, depth=1),
+                "dilated": dict(width=32, kernel_size=2, depth=10),
+                "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
+                               ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        if arch == "single":
+            base["filter_length"] = base.pop("filter_length", base["kernel_size"])
+            base["kernel_size"] = base["filter_length"]
+        return cls(arch=arch, **base)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class DownUp(nn.Module):
+    """The down-sampling/up-sampling net; see the module docstring."""
+
+    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype):
+        w, k, p = cfg.width, cfg.kernel_size, cfg.pool
+        layers: list[nn.Module] = []
+        c_in = cfg.in_channels
+        for _ in range(cfg.depth):
+            layers += [nn.Conv1d(c_in, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU(),
+                       nn.MaxPool1d(p)]
+            c_in = w
+        layers += [nn.Conv1d(w, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU()]
+        extra = cfg.up_kernel_size - p           # frames a wider up-filter adds per level
+        for _ in range(cfg.depth):
+            layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=p, rng=rng, dtype=dtype)]
+            if extra:
+                layers += [nn.Pad1d(-(extra // 2), -(extra - extra // 2))]
+            layers += [nn.ReLU()]
+        layers += [nn.Conv1d(w, 1, 1, rng=rng, dtype=dtype)]
+        self.net = nn.Sequential(*layers)
+        self.multiple = p ** cfg.depth
+
+    def forward(self, x):
+        t = x.shape[-1]
+        padded = math.ceil(t / self.multiple) * self.multiple
+        y = self.net(nn.Pad1d(0, padded - t)(x) if padded != t else x)
+        return nn.Pad1d(0, t - padded)(y) if padded != t else y
+
+
+def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
+    """A freshly initialised model for ``cfg``; the weights are a function of ``seed``."""
+    if cfg.in_channels < 1 or cfg.width < 1 or cfg.kernel_size < 1 or cfg.depth < 1:
+        raise ValueError(f"invalid model configuration: {cfg}")
+    rng = np.random.default_rng(seed)
+    if cfg.arch == "single":
+        return nn.Sequential(
+            nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng, dtype=dtype),
+            nn.Tanh(), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype))
+    if cfg.arch == "dilated":
+        layers: list[nn.Module] = []
+        c_in = cfg.in_channels
+        for n in range(cfg.depth):
+            layers += [nn.Conv1d(c_in, cfg.width, cfg.kernel_size, padding="same",
+                                 dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype), nn.ReLU()]
+            c_in = cfg.width
+        layers += [nn.Conv1d(cfg.width, 1, 1, rng=rng, dtype=dtype)]
+        return nn.Sequential(*layers)
+    if cfg.arch == "downup":
+        return DownUp(cfg, rng, dtype)
+    raise ValueError(f"unknown architecture {cfg.arch!r}: expected one of {ARCHITECTURES}")
+
+
+def receptive_field(model: nn.Module) -> int:
+    """Input frames that can influence one output frame (walking the layers in order)."""
+    layers = model.net.layers if isinstance(model, DownUp) else list(model)
+    rf, jump = 1.0, 1.0
+    for layer in layers:
+        if isinstance(layer, nn.Conv1d):
+            rf += (layer.weight.shape[2] - 1) * layer.dilation * jump
+        elif isinstance(layer, nn.MaxPool1d):
+            rf += (layer.kernel_size - 1) * jump
+            jump *= layer.stride or layer.kernel_size
+        elif isinstance(layer, nn.ConvTranspose1d):
+            rf += (math.ceil(layer.weight.shape[2] / layer.stride) - 1) * jump
+            jump /= layer.stride
+    return int(round(rf))

@@ -1,0 +1,76 @@
+"""Corpus → model inputs: log-mel features of every recording, stacked to the 40 ms label
+rate, speaker z-normalised, aligned to the label track, channels first.
+
+    audio ─extract─▶ (T10, 40) ─stack 4─▶ (T, 160) ─z-norm per speaker─▶ ─align─▶ (160, T)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data.corpus import FRAME_S, Corpus, Recording, audio_duration
+from .frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
+from .frontend.cache import FeatureCache
+
+__all__ = ["Example", "prepare", "frames_for_duration", "check_targets"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One recording ready for a model: ``x`` (C, T) float32; ``y`` target → (T,) float32."""
+
+    recording: Recording
+    x: np.ndarray
+    y: dict[str, np.ndarray]
+
+    @property
+    def id(self) -> str:
+        return self.recording.id
+
+
+def frames_for_duration(duration_s: float) -> int:
+    """Label frames covering a recording, as AVEC does: t = 0, 0.04, …, up to its duration."""
+    return int(np.floor(duration_s / FRAME_S + 1e-9)) + 1
+
+
+def prepare(corpus: Corpus, options: FbankOptions | None = None,
+            cache: FeatureCache | bool | None = True, stack: int = 4,
+            progress=None) -> dict[str, Example]:
+    """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
+    over all of a speaker's recordings). Labelled recordings are aligned to their label track
+    (all tracks of one recording must agree in length); unlabelled ones get
+    :func:`frames_for_duration` frames. ``progress``: an optional callable(done, total)."""
+    stacked = {}
+    for i, rec in enumerate(corpus):
+        stacked[rec.id] = stack_frames(extract(rec.audio, options, cache), stack)
+        if progress:
+            progress(i + 1, len(corpus))
+    normed = speaker_normalise(stacked, {r.id: r.speaker for r in corpus})
+    examples = {}
+    for rec in corpus:
+        lengths = {len(v) for v in rec.labels.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"{rec.audio}: label tracks of recording {rec.id!r} differ in "
+                             f"length ({sorted(lengths)} frames)")
+        n = lengths.pop() if lengths else frames_for_duration(audio_duration(rec.audio))
+        x = align_to_labels(normed[rec.id], n, name=str(rec.audio))
+        examples[rec.id] = Example(rec, np.ascontiguousarray(x.T, dtype=np.float32),
+                                   {k: np.asarray(v, np.float32) for k, v in rec.labels.items()})
+    return examples
+
+
+def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:
+    """Training and early stopping need the ``target`` track, varying, on every recording."""
+    where = f" of {root}" if root else ""
+    if not examples:
+        raise ValueError(f"the {partition!r} partition{where} is empty")
+    for ex in examples:
+        y = ex.y.get(target)
+        if y is None:
+            raise ValueError(f"{ex.recording.audio}: recording {ex.id!r} ({partition}) has no "
+                             f"{target} labels")
+        if np.ptp(y) == 0:
+            raise ValueError(f"{ex.recording.audio}: the {target} labels of recording {ex.id!r} "
+                             f"are constant ({y[0]:g}); CCC is undefined on a constant track")
