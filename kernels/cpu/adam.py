@@ -6,12 +6,12 @@ All arrays share one shape and are C-contiguous; ``step`` counts from 1.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["adam_step"]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
     """param, m, v ← one Adam update from grad (none of them reallocated)."""
     p = param.reshape(-1)
@@ -20,7 +20,7 @@ def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
     vf = v.reshape(-1)
     bias1 = 1.0 - beta1 ** step
     bias2 = 1.0 - beta2 ** step
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i] + weight_decay * p[i]
         mf[i] = beta1 * mf[i] + (1.0 - beta1) * gi
         vf[i] = beta2 * vf[i] + (1.0 - beta2) * gi * gi

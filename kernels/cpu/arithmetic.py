@@ -5,12 +5,12 @@ no general broadcasting). ``out`` has the shape of the larger operand.
 """
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["axpby", "mul", "sum_all"]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def axpby(alpha, a, beta, b, out):
     """out ← alpha·a + beta·b."""
     af = a.reshape(-1)
@@ -18,11 +18,11 @@ def axpby(alpha, a, beta, b, out):
     of = out.reshape(-1)
     sa = 0 if af.size == 1 else 1
     sb = 0 if bf.size == 1 else 1
-    for i in prange(of.size):
+    for i in range(of.size):
         of[i] = alpha * af[i * sa] + beta * bf[i * sb]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def mul(a, b, out):
     """out ← a·b."""
     af = a.reshape(-1)
@@ -30,7 +30,7 @@ def mul(a, b, out):
     of = out.reshape(-1)
     sa = 0 if af.size == 1 else 1
     sb = 0 if bf.size == 1 else 1
-    for i in prange(of.size):
+    for i in range(of.size):
         of[i] = af[i * sa] * bf[i * sb]
 
 

@@ -3,16 +3,16 @@ indices into the time axis of x; T_out = (T − K) // s + 1 (trailing frames tha
 window are dropped). Ties go to the first maximum, as in PyTorch."""
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["max_pool1d_forward", "max_pool1d_backward"]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def max_pool1d_forward(x, kernel_size, stride, y, argmax):
     """y ← max over each window of x; argmax ← where it was."""
     n_seq, n_ch, t_out = y.shape
-    for job in prange(n_seq * n_ch):
+    for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
         for t in range(t_out):
@@ -27,11 +27,11 @@ def max_pool1d_forward(x, kernel_size, stride, y, argmax):
             argmax[n, c, t] = where
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def max_pool1d_backward(gy, argmax, gx):
     """gx (N, C, T) ← gy routed to the argmax of each window (summed where windows overlap)."""
     n_seq, n_ch, t_out = gy.shape
-    for job in prange(n_seq * n_ch):
+    for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
         gx[n, c, :] = 0

@@ -5,19 +5,19 @@ with ``−left`` is its own adjoint, so it serves as the backward too.
 """
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["pad1d"]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def pad1d(x, left, y):
     """y (N, C, T_out) ← x (N, C, T_in) shifted right by ``left`` frames, zeros elsewhere."""
     n_seq, n_ch, t_out = y.shape
     t_in = x.shape[2]
     lo = max(0, left)
     hi = min(t_out, t_in + left)
-    for job in prange(n_seq * n_ch):
+    for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
         y[n, c, :lo] = 0
