@@ -49,7 +49,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data.data
-        if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+        if backend.is_device_array(data):
             pass  # a device array: kept as it is
         elif not (isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64)):
             data = np.asarray(data, dtype=np.float32)
@@ -69,7 +69,8 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def item(self) -> float:
-        return float(self.numpy().reshape(-1)[0]) if self.numpy().size == 1 else _not_scalar(self)
+        values = self.numpy()  # one host copy
+        return float(values.reshape(-1)[0]) if values.size == 1 else _not_scalar(self)
 
     def detach(self) -> "Tensor":
         return Tensor(self.data)
@@ -137,8 +138,9 @@ def _not_scalar(t: Tensor) -> float:
 def _fill_one(array):
     if isinstance(array, np.ndarray):
         array[...] = 1
-        return array
-    return backend.to_device(np.ones(array.shape, array.dtype), "cuda")
+    else:
+        backend.cuda_module().fill(array, 1.0)  # on the device: no upload
+    return array
 
 
 def _accumulate(total, extra):

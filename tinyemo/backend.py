@@ -12,14 +12,24 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["device_of", "kernels", "empty", "zeros", "to_numpy", "to_device", "cuda_module"]
+__all__ = ["device_of", "is_device_array", "kernels", "empty", "zeros", "to_numpy", "to_device",
+           "cuda_module"]
+
+
+def is_device_array(array) -> bool:
+    """True for a numba-cuda device array. The CUDA simulator's ``FakeCUDAArray`` has no
+    ``__cuda_array_interface__`` but, like the real ``DeviceNDArray``, ``__cuda_ndarray__``."""
+    if isinstance(array, np.ndarray):
+        return False
+    return (bool(getattr(array, "__cuda_ndarray__", False))
+            or hasattr(array, "__cuda_array_interface__"))
 
 
 def device_of(array) -> str:
     """``"cpu"`` for a NumPy array, ``"cuda"`` for a numba-cuda device array."""
     if isinstance(array, np.ndarray):
         return "cpu"
-    if hasattr(array, "__cuda_array_interface__"):
+    if is_device_array(array):
         return "cuda"
     raise TypeError(f"expected a NumPy array or a CUDA device array, got {type(array).__name__}")
 
@@ -69,5 +79,5 @@ def to_device(array, device: str):
     if device == "cuda":
         if device_of(array) == "cuda":
             return array
-        return cuda_module().to_device(np.ascontiguousarray(array))
+        return cuda_module().to_device(array)
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")

@@ -105,7 +105,7 @@ def train_main(argv=None) -> int:
                                    list(range(args.seed, args.seed + args.runs)), cfg, out,
                                    {k: v for k, v in overrides.items() if v is not None},
                                    data_info, args.resume, say, _progress(args.quiet))
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(results_table({args.arch: results}))

@@ -81,7 +81,7 @@ class DownUp(nn.Module):
         self.multiple = p ** cfg.depth
 
     def forward(self, x):
-        t = x.shape[-1]
+        t = x.shape[-1]  # Tensor.shape is a tuple
         padded = math.ceil(t / self.multiple) * self.multiple
         y = self.net(nn.Pad1d(0, padded - t)(x) if padded != t else x)
         return nn.Pad1d(0, t - padded)(y) if padded != t else y

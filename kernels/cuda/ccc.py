@@ -1,0 +1,94 @@
+"""Concordance correlation coefficient and its gradient on CUDA, the twin of
+``kernels/cpu/ccc.py`` (same formula, same degenerate case, same ``stats`` layout).
+
+CCC = 2·s_xy / (s_x² + s_y² + (μ_x − μ_y)²) with population moments, x the prediction and y the
+target, both (T,) device arrays. ``stats`` (5,) float64 receives [μ_x, μ_y, s_x², s_y², s_xy];
+``out`` (1,) the CCC. When the denominator is 0 the CCC is 1 with a zero gradient.
+
+Forward: a single block; its threads stride over T and combine in float64 (means first, then
+the centred moments: the same two passes as the CPU). Backward: one thread per element.
+"""
+from __future__ import annotations
+
+from numba import cuda, float64
+
+from .device_functions import block_sum
+from .launch import per_block, per_element
+
+__all__ = ["ccc_forward", "ccc_backward", "ccc_swap_stats"]
+
+
+@cuda.jit
+def _forward_kernel(x, y, stats, out):
+    # a single block
+    buf = cuda.shared.array(0, float64)
+    t = x.shape[0]
+    sx = 0.0
+    sy = 0.0
+    for i in range(cuda.threadIdx.x, t, cuda.blockDim.x):
+        sx += float(x[i])  # float(): float64 sums in the simulator too, as on the GPU
+        sy += float(y[i])
+    mx = block_sum(buf, sx) / t
+    my = block_sum(buf, sy) / t
+    vx = 0.0
+    vy = 0.0
+    cxy = 0.0
+    for i in range(cuda.threadIdx.x, t, cuda.blockDim.x):
+        dx = x[i] - mx
+        dy = y[i] - my
+        vx += dx * dx
+        vy += dy * dy
+        cxy += dx * dy
+    vx = block_sum(buf, vx) / t
+    vy = block_sum(buf, vy) / t
+    cxy = block_sum(buf, cxy) / t
+    if cuda.threadIdx.x == 0:
+        stats[0] = mx
+        stats[1] = my
+        stats[2] = vx
+        stats[3] = vy
+        stats[4] = cxy
+        den = vx + vy + (mx - my) ** 2
+        out[0] = 1.0 if den == 0.0 else 2.0 * cxy / den
+
+
+@cuda.jit
+def _swap_kernel(stats, swapped):
+    i = cuda.grid(1)
+    if i >= 5:
+        return
+    # [μ_x, μ_y, s_x², s_y², s_xy] → [μ_y, μ_x, s_y², s_x², s_xy]
+    source = i if i == 4 else i + 1 - 2 * (i % 2)
+    swapped[i] = stats[source]
+
+
+@cuda.jit
+def _backward_kernel(x, y, stats, g, gx):
+    i = cuda.grid(1)
+    t = x.shape[0]
+    if i >= t:
+        return
+    mx, my, vx, vy, cxy = stats[0], stats[1], stats[2], stats[3], stats[4]
+    den = vx + vy + (mx - my) ** 2
+    if den == 0.0:
+        gx[i] = 0.0
+        return
+    # ∂s_xy/∂x_i = (y_i − μ_y)/T;  ∂den/∂x_i = 2(x_i − μ_x)/T + 2(μ_x − μ_y)/T
+    a = 2.0 * g[0] / (t * den)
+    bcoef = 4.0 * g[0] * cxy / (t * den * den)
+    gx[i] = a * (y[i] - my) - bcoef * ((x[i] - mx) + (mx - my))
+
+
+def ccc_forward(x, y, stats, out):
+    """out[0] ← CCC(x, y); stats ← the five moments backward needs."""
+    per_block(_forward_kernel, 1, x, y, stats, out)
+
+
+def ccc_swap_stats(stats, swapped):
+    """swapped ← the moments with prediction and target exchanged (for ∂CCC/∂target)."""
+    per_element(_swap_kernel, 5, stats, swapped)
+
+
+def ccc_backward(x, y, stats, g, gx):
+    """gx (T,) ← g[0] · ∂CCC/∂x, with g (1,) the upstream gradient of the scalar CCC."""
+    per_element(_backward_kernel, x.shape[0], x, y, stats, g, gx)

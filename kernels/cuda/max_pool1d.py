@@ -1,0 +1,56 @@
+"""max_pool1d on CUDA, the twin of ``kernels/cpu/max_pool1d.py``. x (N, C, T) → y (N, C, T_out)
+with argmax (N, C, T_out) int64 indices into the time axis of x; T_out = (T − K) // s + 1
+(trailing frames that do not fill a window are dropped). Ties go to the first maximum.
+
+Forward: one thread per output element. Backward: gx is zeroed, then one thread per gy element
+adds it at its argmax with an atomic add; where windows overlap (stride < kernel size) the
+order of those few additions, hence the last bit of the sum, may vary from run to run.
+"""
+from __future__ import annotations
+
+from numba import cuda
+
+from .arrays import fill
+from .device_functions import unravel3
+from .launch import per_element
+
+__all__ = ["max_pool1d_forward", "max_pool1d_backward"]
+
+
+@cuda.jit
+def _forward_kernel(x, kernel_size, stride, y, argmax):
+    j = cuda.grid(1)
+    n_seq, n_ch, t_out = y.shape
+    if j >= n_seq * n_ch * t_out:
+        return
+    n, c, t = unravel3(j, n_ch, t_out)
+    start = t * stride
+    best = x[n, c, start]
+    where = start
+    for i in range(start + 1, start + kernel_size):
+        if x[n, c, i] > best:
+            best = x[n, c, i]
+            where = i
+    y[n, c, t] = best
+    argmax[n, c, t] = where
+
+
+@cuda.jit
+def _scatter_kernel(gy, argmax, gx):
+    j = cuda.grid(1)
+    n_seq, n_ch, t_out = gy.shape
+    if j >= n_seq * n_ch * t_out:
+        return
+    n, c, t = unravel3(j, n_ch, t_out)
+    cuda.atomic.add(gx, (n, c, argmax[n, c, t]), gy[n, c, t])
+
+
+def max_pool1d_forward(x, kernel_size, stride, y, argmax):
+    """y ← max over each window of x; argmax ← where it was."""
+    per_element(_forward_kernel, y.size, x, kernel_size, stride, y, argmax)
+
+
+def max_pool1d_backward(gy, argmax, gx):
+    """gx (N, C, T) ← gy routed to the argmax of each window (summed where windows overlap)."""
+    fill(gx, 0)
+    per_element(_scatter_kernel, gy.size, gy, argmax, gx)

@@ -1,0 +1,30 @@
+"""Zero-pad or crop the time axis on CUDA, the twin of ``kernels/cpu/pad1d.py``:
+y[n, c, t] = x[n, c, t − left] (0 outside x). ``left`` < 0 crops from the front; the length of
+``y`` fixes the right side; with ``−left`` it is its own adjoint. One thread per element of y."""
+from __future__ import annotations
+
+from numba import cuda
+
+from .device_functions import unravel3
+from .launch import per_element
+
+__all__ = ["pad1d"]
+
+
+@cuda.jit
+def _pad_kernel(x, left, y):
+    j = cuda.grid(1)
+    n_seq, n_ch, t_out = y.shape
+    if j >= n_seq * n_ch * t_out:
+        return
+    n, c, t = unravel3(j, n_ch, t_out)
+    source = t - left
+    if source >= 0 and source < x.shape[2]:
+        y[n, c, t] = x[n, c, source]
+    else:
+        y[n, c, t] = 0
+
+
+def pad1d(x, left, y):
+    """y (N, C, T_out) ← x (N, C, T_in) shifted right by ``left`` frames, zeros elsewhere."""
+    per_element(_pad_kernel, y.size, x, int(left), y)
