@@ -36,7 +36,7 @@ def files(root):
 def test_same_seed_identical_files_different_seed_differs(tiny, tmp_path):
     again = files(generate(tmp_path / "again", "tiny", seed=0))
     first = files(tiny)
-    assert again.keys() == first.keys() and len(first) == 7 * 5 + 2
+    assert again.keys() == first.keys() and len(first) == 12 * 5 + 2
     assert all(again[k] == first[k] for k in first)
     other = files(generate(tmp_path / "other", "tiny", seed=1))
     for k in [k for k in first if k.suffix in (".wav", ".arff", ".npz")]:
@@ -45,20 +45,20 @@ def test_same_seed_identical_files_different_seed_differs(tiny, tmp_path):
 
 def test_layout_reads_back(tiny):
     corpus = load_corpus(tiny)
-    assert [len(corpus.partition(p)) for p in ("train", "dev", "test")] == [3, 2, 2]
+    assert [len(corpus.partition(p)) for p in ("train", "dev", "test")] == [6, 3, 3]
     assert corpus.targets == ("arousal", "valence")
     for rec in corpus:  # unlike RECOLA, the test partition is labelled
         info = sf.info(str(rec.audio))
-        assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 192000)
-        assert rec.labels["arousal"].shape == rec.labels["valence"].shape == (301,)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 480000)
+        assert rec.labels["arousal"].shape == rec.labels["valence"].shape == (751,)
         times, ratings, names = read_individual_ratings(tiny, rec.id, "valence")
-        assert ratings.shape == (301, 6) and len(names) == 6
+        assert ratings.shape == (751, 6) and len(names) == 6
         np.testing.assert_allclose(ratings.mean(axis=1), rec.labels["valence"], atol=2e-6)
     meta = json.loads((tiny / "metadata.json").read_text())
-    assert (meta["preset"], meta["seed"], meta["config"]["duration_s"]) == ("tiny", 0, 12.0)
+    assert (meta["preset"], meta["seed"], meta["config"]["duration_s"]) == ("tiny", 0, 30.0)
     stats = meta["label_statistics"]["all"]["arousal"]
     assert {"mean", "std", "min", "max", "power_below_1hz", "acf_halftime_s", "annotator_ccc"} <= set(stats)
-    assert len(meta["recordings"]) == 7 and meta["recordings"][0]["speaker"]["sex"] in "MF"
+    assert len(meta["recordings"]) == 12 and meta["recordings"][0]["speaker"]["sex"] in "MF"
 
 
 def test_audio_is_speech_like(tiny):
@@ -164,4 +164,4 @@ def test_default_corpus_generates_once_and_reuses(tmp_path, monkeypatch):
     assert default_corpus("tiny", seed=5) == path
     assert os.stat(path / "metadata.json").st_mtime_ns == stamp
     assert [p.name for p in (tmp_path / "corpora").iterdir()] == ["tiny-seed5"]  # no temp left
-    assert len(load_corpus(path)) == 7
+    assert len(load_corpus(path)) == 12

@@ -76,7 +76,7 @@ class DownUp(nn.Module):
             if extra:
                 layers += [nn.Pad1d(-(extra // 2), -(extra - extra // 2))]
             layers += [nn.ReLU()]
-        layers += [nn.Conv1d(w, 1, 1, rng=rng, dtype=dtype)]
+        layers += [nn.Conv1d(w, 1, 1, rng=rng, dtype=dtype, init="zeros")]
         self.net = nn.Sequential(*layers)
         self.multiple = p ** cfg.depth
 
@@ -88,14 +88,15 @@ class DownUp(nn.Module):
 
 
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
-    """A freshly initialised model for ``cfg``; the weights are a function of ``seed``."""
+    """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
+    Hidden layers start He-uniform, the output regression at zero (see ``tinyemo.nn``)."""
     if cfg.in_channels < 1 or cfg.width < 1 or cfg.kernel_size < 1 or cfg.depth < 1:
         raise ValueError(f"invalid model configuration: {cfg}")
     rng = np.random.default_rng(seed)
     if cfg.arch == "single":
         return nn.Sequential(
             nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng, dtype=dtype),
-            nn.Tanh(), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype))
+            nn.Tanh(), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
     if cfg.arch == "dilated":
         layers: list[nn.Module] = []
         c_in = cfg.in_channels
@@ -103,7 +104,7 @@ def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
             layers += [nn.Conv1d(c_in, cfg.width, cfg.kernel_size, padding="same",
                                  dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype), nn.ReLU()]
             c_in = cfg.width
-        layers += [nn.Conv1d(cfg.width, 1, 1, rng=rng, dtype=dtype)]
+        layers += [nn.Conv1d(cfg.width, 1, 1, rng=rng, dtype=dtype, init="zeros")]
         return nn.Sequential(*layers)
     if cfg.arch == "downup":
         return DownUp(cfg, rng, dtype)

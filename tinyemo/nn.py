@@ -4,7 +4,9 @@ Parameters are float32 by default (``dtype=np.float64`` for gradient checks) and
 from a seeded ``numpy.random.Generator``, so a model is a pure function of its seed: weights
 He-uniform, U(−√(6/fan_in), √(6/fan_in)), which keeps the signal's scale through a deep ReLU
 stack (PyTorch's default, U(±1/√fan_in), shrinks it about 2.4× per layer: a 10-layer net then
-starts with near-constant outputs and CCC training stalls); biases zero.
+starts with near-constant outputs and CCC training stalls); biases zero. A regression output
+layer can start at zero (``init="zeros"``): the first predictions are then 0, not an O(1)
+offset from labels that live in ±0.5, and its gradient (features × upstream) is still nonzero.
 """
 from __future__ import annotations
 
@@ -98,9 +100,12 @@ class Conv1d(Module):
     """weight (C_out, C_in, K), bias (C_out,); padding an int, (left, right) or ``"same"``."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, *, rng: np.random.Generator, dtype=np.float32):
+                 bias=True, *, rng: np.random.Generator, dtype=np.float32, init: str = "he"):
         fan_in = in_channels * kernel_size
-        self.weight = _he_uniform(rng, (out_channels, in_channels, kernel_size), fan_in, dtype)
+        shape = (out_channels, in_channels, kernel_size)
+        if init not in ("he", "zeros"):
+            raise ValueError(f"init must be 'he' or 'zeros', got {init!r}")
+        self.weight = _he_uniform(rng, shape, fan_in, dtype) if init == "he" else _zeros(shape, dtype)
         self.bias = _zeros((out_channels,), dtype) if bias else None
         self.stride, self.padding, self.dilation = stride, padding, dilation
 

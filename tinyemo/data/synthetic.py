@@ -78,7 +78,7 @@ class SynthConfig:
 
 
 PRESETS: dict[str, SynthConfig] = {
-    "tiny": SynthConfig(3, 2, 2, 12.0),      # tests: a couple of seconds to generate
+    "tiny": SynthConfig(6, 3, 3, 30.0),      # tests: ~2 s to generate; enough for arousal to be learnt
     "quick": SynthConfig(9, 9, 9, 90.0),     # the main job's default
     "recola": SynthConfig(9, 9, 9, 300.0),   # RECOLA's size: 27 x 5 min
 }

@@ -1,0 +1,175 @@
+"""One training epoch and prediction throughput, tinyemo against the same architecture in
+PyTorch, in the same process.
+
+    python bench/bench_epoch.py            # full run → bench/results/epoch.json + table
+    python bench/bench_epoch.py --quick    # smoke run (3 recordings, few repeats)
+
+An epoch is the paper's: 9 recordings × 7500 frames (5 minutes each), batch size 1, each
+recording forward + backward (1 − CCC) + one Adam step (L2 weight decay), float32. Prediction
+is the forward pass alone over the same 9 recordings, reported as frames per second. Models:
+dilated (width 32, kernel 2, 10 layers), down/up width 32 and down/up width 128 (the paper's
+arousal and valence nets). Both sides get the same input; timing interleaves them (see
+``timing.time_interleaved``) so a shared machine's load hits both alike.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
+
+import tinyemo  # noqa: E402
+from tinyemo import Tensor  # noqa: E402
+from tinyemo import functional as F  # noqa: E402
+from tinyemo.models import ModelConfig, build_model  # noqa: E402
+from tinyemo.optim import Adam  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "epoch.json")
+ROWS = [("dilated, width 32, kernel 2", "dilated", 32), ("down/up, width 32", "downup", 32),
+        ("down/up, width 128", "downup", 128)]
+
+
+def _data(n, t, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = [rng.standard_normal((160, t), dtype=np.float32) for _ in range(n)]
+    ys = [np.convolve(rng.standard_normal(t + 99), np.ones(100) / 10, "valid").astype(np.float32)
+          for _ in range(n)]
+    return xs, ys
+
+
+def _tinyemo(cfg, xs, ys):
+    model = build_model(cfg, seed=0)
+    opt = Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
+    xt, yt = [Tensor(x) for x in xs], [Tensor(y) for y in ys]
+
+    def epoch():
+        for x, y in zip(xt, yt):
+            opt.zero_grad()
+            F.ccc_loss(model(x), y).backward()
+            opt.step()
+
+    def predict():
+        with tinyemo.no_grad():
+            for x in xt:
+                model(x)
+    return epoch, predict
+
+
+def _torch_model(torch, cfg):
+    nn = torch.nn
+    w, k = cfg.width, cfg.kernel_size
+    if cfg.arch == "dilated":
+        layers, c = [], cfg.in_channels
+        for n in range(cfg.depth):
+            layers += [nn.Conv1d(c, w, k, dilation=cfg.dilation_base ** n, padding="same"), nn.ReLU()]
+            c = w
+        return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), 1
+    layers, c = [], cfg.in_channels
+    for _ in range(cfg.depth):
+        layers += [nn.Conv1d(c, w, k, padding="same"), nn.ReLU(), nn.MaxPool1d(cfg.pool)]
+        c = w
+    layers += [nn.Conv1d(w, w, k, padding="same"), nn.ReLU()]
+    for _ in range(cfg.depth):
+        layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=cfg.pool), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), cfg.pool ** cfg.depth
+
+
+def _torch(torch, cfg, xs, ys):
+    model, multiple = _torch_model(torch, cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
+    xt = [torch.from_numpy(x)[None] for x in xs]
+    yt = [torch.from_numpy(y) for y in ys]
+
+    def forward(x):
+        t = x.shape[-1]
+        pad = -t % multiple
+        y = model(torch.nn.functional.pad(x, (0, pad)) if pad else x)
+        return y[0, 0, :t]
+
+    def ccc_loss(p, y):
+        mp, my = p.mean(), y.mean()
+        cov = ((p - mp) * (y - my)).mean()
+        return 1 - 2 * cov / (p.var(unbiased=False) + y.var(unbiased=False) + (mp - my) ** 2)
+
+    def epoch():
+        for x, y in zip(xt, yt):
+            opt.zero_grad()
+            ccc_loss(forward(x), y).backward()
+            opt.step()
+
+    def predict():
+        with torch.no_grad():
+            for x in xt:
+                forward(x)
+    return epoch, predict
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="3 recordings, fewer repeats")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--out", default=RESULTS)
+    args = p.parse_args(argv)
+    if args.device == "cuda":
+        print("--device cuda: not measured on this machine (no GPU); the CUDA kernels are tested "
+              "in the simulator. Run this on a GPU machine with numba-cuda installed.")
+        return 0
+    torch = try_import_torch()
+    n, t = (3, 7500) if args.quick else (9, 7500)
+    rounds, calls = (1, 1) if args.quick else (3, 2)
+    xs, ys = _data(n, t)
+    rows = []
+    for label, arch, width in ROWS:
+        cfg = ModelConfig.for_arch(arch, "arousal", width=width)
+        for nt in args.threads:
+            with threads(nt):
+                fns = {}
+                fns["tinyemo epoch"], fns["tinyemo predict"] = _tinyemo(cfg, xs, ys)
+                if torch is not None:
+                    fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys)
+                stats = time_interleaved(fns, rounds=rounds, calls=calls)
+            row = {"model": label, "threads": nt, "recordings": n, "frames": t, **{
+                k.replace(" ", "_"): v for k, v in stats.items()}}
+            for side in ("tinyemo", "torch"):
+                if f"{side}_epoch" in row:
+                    row[f"{side}_predict_fps"] = n * t / row[f"{side}_predict"]["median"]
+            if torch is not None:
+                row["ratio_epoch"] = row["tinyemo_epoch"]["median"] / row["torch_epoch"]["median"]
+                row["ratio_predict"] = row["tinyemo_predict"]["median"] / row["torch_predict"]["median"]
+            rows.append(row)
+            print(_line(row), flush=True)
+    write_json_atomic(args.out, {"machine": machine_info(), "quick": args.quick, "rows": rows})
+    print("\n" + table(rows))
+    return 0
+
+
+def _line(row) -> str:
+    te = row["tinyemo_epoch"]["median"]
+    s = f"{row['model']:28s} {row['threads']} thr: epoch {te * 1e3:8.1f} ms"
+    if "torch_epoch" in row:
+        s += f" (torch {row['torch_epoch']['median'] * 1e3:8.1f} ms, ratio {row['ratio_epoch']:.2f})"
+    return s
+
+
+def table(rows) -> str:
+    out = ["| model | threads | tinyemo epoch | PyTorch epoch | ratio | tinyemo predict (frames/s) "
+           "| PyTorch predict (frames/s) | ratio |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        te, tp = r["tinyemo_epoch"]["median"], r["tinyemo_predict_fps"]
+        if "torch_epoch" in r:
+            out.append(f"| {r['model']} | {r['threads']} | {te * 1e3:.0f} ms | "
+                       f"{r['torch_epoch']['median'] * 1e3:.0f} ms | {r['ratio_epoch']:.2f} | "
+                       f"{tp:,.0f} | {r['torch_predict_fps']:,.0f} | {r['ratio_predict']:.2f} |")
+        else:
+            out.append(f"| {r['model']} | {r['threads']} | {te * 1e3:.0f} ms | n/a | n/a | "
+                       f"{tp:,.0f} | n/a | n/a |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The main job end to end on the `tiny` synthetic preset, then predict, evaluate and plot on
+its output, and the command line's handling of bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tinyemo.cli import evaluate_main, main, plot_main, predict_main, train_main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    out = tmp_path_factory.mktemp("runs") / "downup"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TINYEMO_CACHE", str(cache))
+    rc = train_main(["--arch", "downup", "--preset", "tiny", "--runs", "2", "--epochs", "15",
+                     "--patience", "15", "--out", str(out), "--quiet"])
+    yield rc, out, cache / "corpora" / "tiny-seed0"
+    mp.undo()
+
+
+def test_main_job_writes_its_outputs_and_learns(trained):
+    rc, out, corpus = trained
+    assert rc == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["arch"] == "downup" and config["seeds"] == [0, 1]
+    assert config["models"]["arousal"]["width"] == 32 and config["models"]["valence"]["width"] == 128
+    results = json.loads((out / "results.json").read_text())
+    for target in ("arousal", "valence"):
+        assert {"train", "dev", "test", "runs"} <= set(results[target])
+        assert len(results[target]["runs"]) == 2
+        for seed in (0, 1):
+            for name in ("checkpoint.npz", "best.npz", "log.csv"):
+                assert (out / target / f"seed{seed}" / name).is_file()
+    # training lowers the loss
+    log = (out / "arousal" / "seed0" / "log.csv").read_text().splitlines()
+    losses = [float(line.split(",")[1]) for line in log[1:]]
+    assert len(losses) == 15 and min(losses[-3:]) < 0.8 * losses[0]
+    # and beats a constant predictor on dev (CCC 0; RMSE of the train partition's mean)
+    dev_csvs = sorted((out / "predictions" / "dev").glob("*.csv"))
+    assert len(dev_csvs) == 3
+    gold = np.concatenate([np.loadtxt(p, delimiter=",", skiprows=1)[:, 2] for p in dev_csvs])
+    train_gold = np.concatenate([np.loadtxt(p, delimiter=",", skiprows=1)[:, 2]
+                                 for p in (out / "predictions" / "train").glob("*.csv")])
+    constant_rmse = np.sqrt(np.mean((gold - train_gold.mean()) ** 2))
+    assert results["arousal"]["dev"]["ccc"] > 0.2
+    assert results["arousal"]["dev"]["rmse"] < constant_rmse
+    assert "| downup |" in (out / "results.md").read_text()
+
+
+def test_predict_covers_every_40ms_frame(trained, tmp_path):
+    _, out, corpus = trained
+    audio = corpus / "recordings_audio" / "test_1.wav"
+    assert predict_main(["--model", str(out), str(audio), "--out", str(tmp_path)]) == 0
+    rows = (tmp_path / "test_1.csv").read_text().splitlines()
+    duration = sf.info(str(audio)).duration
+    assert rows[0] == "time,arousal,valence"
+    assert len(rows) - 1 == int(duration / 0.04) + 1                 # t = 0 … end, none dropped
+    assert rows[-1].startswith(f"{0.04 * (len(rows) - 2):.2f},")
+
+
+def test_evaluate_and_plot(trained, tmp_path, capsys):
+    _, out, corpus = trained
+    assert evaluate_main(["--model", str(out), "--data", str(corpus), "--partition", "dev"]) == 0
+    text = capsys.readouterr().out
+    assert "dev CCC" in text and "| downup |" in text
+    png = tmp_path / "fig5.png"
+    csv = out / "predictions" / "dev" / "dev_1.csv"
+    assert plot_main([str(csv), "--out", str(png), "--duration", "20"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_input_is_a_clear_error_and_keeps_earlier_outputs(trained, tmp_path, capsys):
+    _, out, _ = trained
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros(0, np.int16), 16000, subtype="PCM_16")
+    assert predict_main(["--model", str(out), str(empty), "--out", str(tmp_path / "p")]) == 2
+    assert "empty.wav" in capsys.readouterr().err
+    assert predict_main(["--model", str(tmp_path), str(empty), "--out", str(tmp_path / "p")]) == 2
+    assert "config.json" in capsys.readouterr().err
+    # training into the same folder again without --resume refuses and changes nothing
+    assert train_main(["--preset", "tiny", "--runs", "2", "--out", str(out), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["nonsense"]) == 2
