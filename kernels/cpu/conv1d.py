@@ -1,20 +1,36 @@
-"""conv1d on the CPU: im2col into a scratch matrix, then one BLAS GEMM per sequence.
+"""conv1d on the CPU: one BLAS GEMM per filter tap on shifted views, accumulating in place.
 
 Shapes (channels first): x (N, C_in, T_in), w (C_out, C_in, K), b (C_out,), y (N, C_out, T_out).
 ``pad_left`` zeros are implied before x (the right padding only changes T_out, which the caller
-fixes through the shape of ``y``/``gy``). The caller owns and preallocates every output; the
-im2col scratch is internal. Kernels overwrite their outputs (the autograd engine accumulates).
+fixes through the shape of ``y``/``gy``). The caller owns and preallocates every output; scratch
+is internal. Kernels overwrite their outputs (the autograd engine accumulates).
 
-The column matrix has row ``c·K + k`` and column ``t`` holding ``x[c, t·stride + k·dilation −
-pad_left]`` (zero outside), so ``w.reshape(C_out, C_in·K)`` multiplies it without a copy:
-forward ``y = W col``; input gradient ``gx = col2im(Wᵀ gy)``; weight gradient ``gW = gy colᵀ``.
-``col2im`` is the adjoint of ``im2col``; the transposed conv reuses both (see
-``conv_transpose1d.py``).
+Tap k reads ``x[c, t·stride + k·dilation − pad_left]``. Write ``k·dilation − pad_left = q·stride
++ r`` (0 ≤ r < stride) and let phase r of x be ``x_r[c, u] = x[c, u·stride + r]``; then
+``y[:, t] += W_k x_r[:, t + q]`` over the frames t where that index exists, with
+``W_k = w[:, :, k]`` (C_out, C_in). For stride 1 the only phase is x itself, so every tap is a
+GEMM on a view of x (no im2col); a stride > 1 first splits x into its phases (one copy of x).
+The input gradient is the adjoint (``gx_r[:, t + q] += W_kᵀ gy[:, t]``, phases interleaved
+back), the weight gradient ``gW_k = Σ_t gy[:, t] x_r[:, t + q]ᵀ``. GEMMs go straight to BLAS
+(``blas.gemm``: leading dimensions, beta = 1), which does the threading: these kernels use no
+``prange``, so Numba's pool never competes with BLAS's for the cores.
+
+``im2col``/``col2im`` (the column-matrix form, ``col[c·K + k, t] = x[c, t·stride + k·dilation −
+pad_left]``) remain for callers that want the explicit matrix.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .blas import gemm
+
+# Up to this many elements (C_in·K·T_out) the kernels build the column matrix (im2col) and run
+# one GEMM: for short sequences (the down/up model's deep layers) one larger GEMM beats K small
+# ones plus their set-up; beyond it, one GEMM per tap on views avoids the K-fold copy of x.
+_COL_LIMIT = 1 << 17
+# Largest shifted-gy stack (elements) the stride-1 weight gradient builds (64 MiB in float32).
+_STACK_LIMIT = 1 << 24
 
 __all__ = ["im2col", "col2im", "conv1d_forward", "conv1d_backward_input",
            "conv1d_backward_weight", "conv1d_backward_bias"]
@@ -37,12 +53,12 @@ def _valid_range(start, stride, t_in, t_out):
     return lo, hi
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def im2col(x, kernel_size, stride, dilation, pad_left, col):
     """col (N, C·K, T_out) ← the strided, dilated windows of x (N, C, T_in)."""
     n_seq, n_ch, t_in = x.shape
     t_out = col.shape[2]
-    for job in prange(n_seq * n_ch):
+    for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
         for k in range(kernel_size):
@@ -55,12 +71,12 @@ def im2col(x, kernel_size, stride, dilation, pad_left, col):
                 row[t] = x[n, c, start + t * stride]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def col2im(col, kernel_size, stride, dilation, pad_left, x):
     """x (N, C, T_in) ← Σ over windows of col (N, C·K, T_out): the adjoint of :func:`im2col`."""
     n_seq, n_ch, t_in = x.shape
     t_out = col.shape[2]
-    for job in prange(n_seq * n_ch):
+    for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
         out = x[n, c]
@@ -74,17 +90,77 @@ def col2im(col, kernel_size, stride, dilation, pad_left, x):
 
 
 @njit(cache=True)
+def _taps(w):
+    """w (C_out, C_in, K) → (K, C_out, C_in) contiguous: one GEMM operand per tap."""
+    c_out, c_in, k = w.shape
+    out = np.empty((k, c_out, c_in), dtype=w.dtype)
+    for o in range(c_out):
+        for c in range(c_in):
+            for j in range(k):
+                out[j, o, c] = w[o, c, j]
+    return out
+
+
+@njit(cache=True)
+def _split_phases(xn, stride):
+    """xn (C, T) → (stride, C, ceil(T / stride)) with [r, c, u] = xn[c, u·stride + r] (0 past
+    the end)."""
+    n_ch, t_in = xn.shape
+    length = (t_in + stride - 1) // stride
+    out = np.zeros((stride, n_ch, length), dtype=xn.dtype)
+    for c in range(n_ch):
+        for i in range(t_in):
+            out[i % stride, c, i // stride] = xn[c, i]
+    return out
+
+
+@njit(cache=True)
+def _tap(k, dilation, pad_left, stride, t_src, t_out):
+    """For tap k: (phase r, shift q, lo, hi): frames t in [lo, hi) read phase index t + q."""
+    off = k * dilation - pad_left
+    q = off // stride
+    r = off - q * stride
+    n_phase = (t_src - r + stride - 1) // stride if r < t_src else 0
+    lo = max(0, -q)
+    hi = min(t_out, n_phase - q)
+    if hi < lo:
+        hi = lo
+    return r, q, lo, hi
+
+
+@njit(cache=True)
+def _rows_contiguous(a):
+    return a.shape[-1] <= 1 or a.strides[-1] == a.itemsize
+
+
+@njit(cache=True)
 def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
     """y (N, C_out, T_out) ← conv of x (N, C_in, T_in) with w (C_out, C_in, K) plus b (C_out,)."""
     c_out, c_in, k = w.shape
     n_seq, _, t_out = y.shape
-    col = np.empty((n_seq, c_in * k, t_out), dtype=x.dtype)
-    im2col(x, k, stride, dilation, pad_left, col)
-    w2 = w.reshape(c_out, c_in * k)
+    t_in = x.shape[2]
+    if c_in * k * t_out <= _COL_LIMIT:
+        w2 = np.ascontiguousarray(w).reshape(c_out, c_in * k)
+        col = np.empty((1, c_in * k, t_out), dtype=x.dtype)
+        for n in range(n_seq):
+            im2col(x[n:n + 1], k, stride, dilation, pad_left, col)
+            for o in range(c_out):
+                y[n, o, :] = b[o]
+            gemm(1.0, w2, False, col[0], False, 1.0, y[n])
+        return
+    wk = _taps(w)
     for n in range(n_seq):
-        np.dot(w2, col[n], y[n])
+        if stride == 1 and _rows_contiguous(x):
+            src = x[n:n + 1]
+        else:
+            src = _split_phases(x[n], stride)
+        yn = y[n]
         for o in range(c_out):
-            y[n, o] += b[o]
+            yn[o, :] = b[o]
+        for j in range(k):
+            r, q, lo, hi = _tap(j, dilation, pad_left, stride, t_in, t_out)
+            if hi > lo:
+                gemm(1.0, wk[j], False, src[r, :, lo + q:hi + q], False, 1.0, yn[:, lo:hi])
 
 
 @njit(cache=True)
@@ -92,34 +168,111 @@ def conv1d_backward_input(gy, w, stride, dilation, pad_left, gx):
     """gx (N, C_in, T_in) ← ∂L/∂x from gy (N, C_out, T_out) = ∂L/∂y."""
     c_out, c_in, k = w.shape
     n_seq, _, t_out = gy.shape
-    gcol = np.empty((n_seq, c_in * k, t_out), dtype=gy.dtype)
-    w2 = w.reshape(c_out, c_in * k)
+    t_in = gx.shape[2]
+    if not _rows_contiguous(gy):
+        gy = np.ascontiguousarray(gy)
+    if c_in * k * t_out <= _COL_LIMIT:
+        w2 = np.ascontiguousarray(w).reshape(c_out, c_in * k)
+        gcol = np.empty((1, c_in * k, t_out), dtype=gx.dtype)
+        for n in range(n_seq):
+            gemm(1.0, w2, True, gy[n], False, 0.0, gcol[0])
+            col2im(gcol, k, stride, dilation, pad_left, gx[n:n + 1])
+        return
+    wk = _taps(w)
+    direct = stride == 1 and _rows_contiguous(gx)
     for n in range(n_seq):
-        np.dot(w2.T, gy[n], gcol[n])
-    col2im(gcol, k, stride, dilation, pad_left, gx)
+        if direct:
+            dst = gx[n:n + 1]
+            dst[:] = 0
+        else:
+            dst = np.zeros((stride, c_in, (t_in + stride - 1) // stride), dtype=gx.dtype)
+        for j in range(k):
+            r, q, lo, hi = _tap(j, dilation, pad_left, stride, t_in, t_out)
+            if hi > lo:
+                gemm(1.0, wk[j], True, gy[n, :, lo:hi], False, 1.0, dst[r, :, lo + q:hi + q])
+        if not direct:
+            for c in range(c_in):
+                for i in range(t_in):
+                    gx[n, c, i] = dst[i % stride, c, i // stride]
 
 
 @njit(cache=True)
 def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
-    """gw (C_out, C_in, K) ← ∂L/∂w = Σ_n gy[n] · im2col(x)[n]ᵀ."""
+    """gw (C_out, C_in, K) ← ∂L/∂w = Σ_n Σ_t gy[n, :, t] · x[n, :, t·stride + k·dilation − pad]ᵀ."""
     c_out, c_in, k = gw.shape
     n_seq, _, t_out = gy.shape
-    col = np.empty((n_seq, c_in * k, t_out), dtype=x.dtype)
-    im2col(x, k, stride, dilation, pad_left, col)
-    gw2 = gw.reshape(c_out, c_in * k)
-    np.dot(gy[0], col[0].T, gw2)
-    if n_seq > 1:
-        part = np.empty_like(gw2)
-        for n in range(1, n_seq):
-            np.dot(gy[n], col[n].T, part)
-            gw2 += part
+    t_in = x.shape[2]
+    if not _rows_contiguous(gy):
+        gy = np.ascontiguousarray(gy)
+    if c_in * k * t_out <= _COL_LIMIT:
+        col = np.empty((1, c_in * k, t_out), dtype=x.dtype)
+        g2 = np.zeros((c_out, c_in * k), dtype=gw.dtype)
+        for n in range(n_seq):
+            im2col(x[n:n + 1], k, stride, dilation, pad_left, col)
+            gemm(1.0, gy[n], False, col[0], True, 1.0, g2)
+        gw[:] = g2.reshape(c_out, c_in, k)
+        return
+    if stride == 1 and k * c_out * t_in <= _STACK_LIMIT:
+        _weight_grad_stacked(x, gy, dilation, pad_left, gw)
+        return
+    # One GEMM per tap; the larger of C_in, C_out as the GEMM's rows runs faster in OpenBLAS.
+    rows_in = c_in >= c_out
+    gk = np.zeros((k, c_in, c_out) if rows_in else (k, c_out, c_in), dtype=gw.dtype)
+    for n in range(n_seq):
+        if stride == 1 and _rows_contiguous(x):
+            src = x[n:n + 1]
+        else:
+            src = _split_phases(x[n], stride)
+        for j in range(k):
+            r, q, lo, hi = _tap(j, dilation, pad_left, stride, t_in, t_out)
+            if hi > lo:
+                xv = src[r, :, lo + q:hi + q]
+                if rows_in:
+                    gemm(1.0, xv, False, gy[n, :, lo:hi], True, 1.0, gk[j])
+                else:
+                    gemm(1.0, gy[n, :, lo:hi], False, xv, True, 1.0, gk[j])
+    for o in range(c_out):
+        for c in range(c_in):
+            for j in range(k):
+                gw[o, c, j] = gk[j, c, o] if rows_in else gk[j, o, c]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
+def _weight_grad_stacked(x, gy, dilation, pad_left, gw):
+    """Stride 1: ``gw[o, c, k] = Σ_u gy[o, u − q_k]·x[c, u]`` with q_k = k·dilation − pad, so
+    stacking the K shifted copies of gy (K·C_out, T_in) makes one GEMM with all taps."""
+    c_out, c_in, k = gw.shape
+    n_seq, _, t_out = gy.shape
+    t_in = x.shape[2]
+    xs = x if _rows_contiguous(x) else np.ascontiguousarray(x)
+    stack = np.empty((k * c_out, t_in), dtype=gw.dtype)
+    rows_in = c_in >= k * c_out
+    g = np.zeros((c_in, k * c_out) if rows_in else (k * c_out, c_in), dtype=gw.dtype)
+    for n in range(n_seq):
+        for j in range(k):
+            q = j * dilation - pad_left
+            lo = max(0, -q)
+            hi = max(lo, min(t_out, t_in - q))
+            for o in range(c_out):
+                row = stack[j * c_out + o]
+                row[:lo + q] = 0
+                row[lo + q:hi + q] = gy[n, o, lo:hi]
+                row[hi + q:] = 0
+        if rows_in:
+            gemm(1.0, xs[n], False, stack, True, 1.0, g)
+        else:
+            gemm(1.0, stack, False, xs[n], True, 1.0, g)
+    for o in range(c_out):
+        for c in range(c_in):
+            for j in range(k):
+                gw[o, c, j] = g[c, j * c_out + o] if rows_in else g[j * c_out + o, c]
+
+
+@njit(cache=True, fastmath=True)
 def conv1d_backward_bias(gy, gb):
     """gb (C_out,) ← Σ over sequences and time of gy (N, C_out, T_out)."""
     n_seq, c_out, t_out = gy.shape
-    for o in prange(c_out):
+    for o in range(c_out):
         acc = 0.0
         for n in range(n_seq):
             for t in range(t_out):

@@ -1,6 +1,10 @@
 """max_pool1d on the CPU. x (N, C, T) → y (N, C, T_out) with argmax (N, C, T_out) int64
 indices into the time axis of x; T_out = (T − K) // s + 1 (trailing frames that do not fill a
-window are dropped). Ties go to the first maximum, as in PyTorch."""
+window are dropped). Ties go to the first maximum, as in PyTorch.
+
+Serial on purpose: at the paper's sizes (32 × 7500) a pass takes tens of microseconds, less
+than waking a second thread, and Numba's OpenMP workers spinning after a ``prange`` would
+compete for the cores with the BLAS threads of the convolutions around the pool."""
 from __future__ import annotations
 
 from numba import njit

@@ -1,5 +1,11 @@
-"""conv1d: forward and backward. Kernels: ``kernels/{cpu,cuda}/conv1d.py``; reference:
-``kernels/reference.py:conv1d``; tests: ``tests/test_conv1d.py``."""
+"""conv1d: forward and backward. Kernels: ``kernels/{cpu,cuda}/conv1d.py`` (direct, BLAS) and
+``kernels/cpu/conv1d_fft.py`` (FFT, CPU only); reference: ``kernels/reference.py:conv1d``;
+tests: ``tests/test_conv1d.py``, ``tests/test_conv1d_fast.py``.
+
+Which CPU kernels run: the FFT ones when ``conv1d_fft.fft_preferred`` says their estimated work
+is smaller (stride 1 and long kernels, e.g. the paper's Figure 1 filter, K up to 2048; its
+docstring states the cost rule), else the direct ones. Both compute the same function.
+"""
 from __future__ import annotations
 
 from .. import backend
@@ -8,6 +14,27 @@ from ..kernels.shapes import conv1d_out_len
 from ._checks import as_batch, check_float_array, check_int, check_same_dtype, contiguous
 
 __all__ = ["Conv1dFn", "resolve_padding"]
+
+
+class _FftKernels:
+    """The CPU FFT kernels under the direct kernels' names (the bias gradient is shared)."""
+
+    def __init__(self, direct):
+        from ..kernels.cpu import conv1d_fft
+        self.conv1d_forward = conv1d_fft.conv1d_fft_forward
+        self.conv1d_backward_input = conv1d_fft.conv1d_fft_backward_input
+        self.conv1d_backward_weight = conv1d_fft.conv1d_fft_backward_weight
+        self.conv1d_backward_bias = direct.conv1d_backward_bias
+
+
+def _conv_kernels(x, c_in, c_out, k, dilation, stride, t_out):
+    """The kernel table for this layer: the FFT kernels on the CPU when they are cheaper."""
+    table = backend.kernels(x)
+    if backend.device_of(x) == "cpu":
+        from ..kernels.cpu.conv1d_fft import fft_preferred
+        if fft_preferred(c_in, c_out, k, dilation, stride, t_out):
+            return _FftKernels(table)
+    return table
 
 
 def resolve_padding(padding, kernel_size: int, dilation: int, stride: int) -> tuple[int, int]:
@@ -58,13 +85,13 @@ class Conv1dFn(Function):
         w = contiguous(w)
         bias = contiguous(b) if b is not None else backend.zeros((c_out,), x.dtype, x)
         y = backend.empty((x3.shape[0], c_out, t_out), x.dtype, x)
-        backend.kernels(x).conv1d_forward(x3, w, bias, stride, dilation, left, y)
-        ctx.save(x3, w, b is not None, stride, dilation, left, was_2d)
+        table = _conv_kernels(x, c_in, c_out, k, dilation, stride, t_out)
+        table.conv1d_forward(x3, w, bias, stride, dilation, left, y)
+        ctx.save(x3, w, b is not None, stride, dilation, left, was_2d, table)
         return y.reshape(y.shape[1:]) if was_2d else y
 
     def backward(ctx, grad):
-        x3, w, has_bias, stride, dilation, left, was_2d = ctx.saved
-        k = backend.kernels(x3)
+        x3, w, has_bias, stride, dilation, left, was_2d, k = ctx.saved
         gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
         gx = gw = gb = None
         x_t, w_t, b_t = ctx.parents

@@ -1,0 +1,259 @@
+"""Kernel throughput for the paper's layer shapes, against PyTorch in the same process.
+
+    python bench/bench_kernels.py            # full run → bench/results/kernels.json + table
+    python bench/bench_kernels.py --quick    # smoke run (few repeats)
+
+Each row runs forward and backward (all gradients: input, weight, bias) at 1 and 2 threads,
+float32, batch 1. tinyemo is timed at the kernel level: output allocation plus the kernel calls
+its op makes (the conv op's FFT-or-direct choice included); PyTorch at the ATen level: the
+forward through ``torch.nn.functional`` under ``no_grad`` and the backward through
+``aten.convolution_backward`` / ``aten.max_pool2d_with_indices_backward`` (no autograd
+engine on either side). FLOP counts (multiply and add counted apart):
+
+- conv forward 2·C_out·C_in·K·T_out; backward 4·C_out·C_in·K·T_out (input and weight
+  gradients; the bias gradient's C_out·T_out adds are not counted);
+- transposed conv forward 2·C_in·C_out·K·n_x; backward 4·C_in·C_out·K·n_x;
+- max-pool forward C·T_out·(K − 1) comparisons; backward C·T_out adds.
+
+The FFT path is credited with the direct conv's FLOPs (an effective rate).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
+
+import tinyemo.kernels.cpu as cpu  # noqa: E402
+from tinyemo.kernels.cpu import conv1d_fft  # noqa: E402
+from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "kernels.json")
+
+
+def _conv_row(name, c_in, c_out, k, t, dilation=1):
+    total = dilation * (k - 1)
+    left, right = total // 2, total - total // 2  # 'same', the odd frame on the right
+    t_out = conv1d_out_len(t, k, 1, dilation, left, right)
+    flops = 2.0 * c_out * c_in * k * t_out
+    use_fft = conv1d_fft.fft_preferred(c_in, c_out, k, dilation, 1, t_out)
+    kt = conv1d_fft if use_fft else cpu
+    prefix = "conv1d_fft_" if use_fft else "conv1d_"
+    fwd_k = getattr(kt, prefix + "forward")
+    gx_k = getattr(kt, prefix + "backward_input")
+    gw_k = getattr(kt, prefix + "backward_weight")
+
+    def tinyemo(rng):
+        x = rng.standard_normal((1, c_in, t), dtype=np.float32)
+        w = rng.standard_normal((c_out, c_in, k), dtype=np.float32) / (c_in * k) ** 0.5
+        b = rng.standard_normal(c_out, dtype=np.float32)
+        gy = rng.standard_normal((1, c_out, t_out), dtype=np.float32)
+
+        def fwd():
+            y = np.empty((1, c_out, t_out), np.float32)
+            fwd_k(x, w, b, 1, dilation, left, y)
+
+        def bwd():
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            gx_k(gy, w, 1, dilation, left, gx)
+            gw_k(x, gy, 1, dilation, left, gw)
+            cpu.conv1d_backward_bias(gy, gb)
+        return fwd, bwd
+
+    def torch_fns(torch, rng):
+        f = torch.nn.functional
+        x = torch.from_numpy(rng.standard_normal((1, c_in, t), dtype=np.float32))
+        w = torch.from_numpy(rng.standard_normal((c_out, c_in, k), dtype=np.float32))
+        b = torch.from_numpy(rng.standard_normal(c_out, dtype=np.float32))
+        gy = torch.from_numpy(rng.standard_normal((1, c_out, t_out), dtype=np.float32))
+        sym = left == right
+        xp = x if sym else f.pad(x, (left, right))
+
+        def fwd():
+            with torch.no_grad():
+                f.conv1d(x, w, b, padding=left if sym else "same", dilation=dilation)
+
+        def bwd():
+            torch.ops.aten.convolution_backward(gy, xp, w, [c_out], [1], [left if sym else 0],
+                                                [dilation], False, [0], 1, [True, True, True])
+        return fwd, bwd
+
+    label = f"conv {c_in}→{c_out} K={k}" + (f" d={dilation}" if dilation > 1 else "") + f" T={t}"
+    return {"name": label, "path": "fft" if use_fft else "direct",
+            "flops": {"forward": flops, "backward": 2 * flops}, "tinyemo": tinyemo,
+            "torch": torch_fns}
+
+
+def _conv_transpose_row(c_in, c_out, k, stride, n_x):
+    n_y = conv_transpose1d_out_len(n_x, k, stride)
+    flops = 2.0 * c_in * c_out * k * n_x
+
+    def tinyemo(rng):
+        x = rng.standard_normal((1, c_in, n_x), dtype=np.float32)
+        w = rng.standard_normal((c_in, c_out, k), dtype=np.float32) / c_in ** 0.5
+        b = rng.standard_normal(c_out, dtype=np.float32)
+        gy = rng.standard_normal((1, c_out, n_y), dtype=np.float32)
+
+        def fwd():
+            y = np.empty((1, c_out, n_y), np.float32)
+            cpu.conv_transpose1d_forward(x, w, b, stride, y)
+
+        def bwd():
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            cpu.conv_transpose1d_backward_input(gy, w, stride, gx)
+            cpu.conv_transpose1d_backward_weight(x, gy, stride, gw)
+            cpu.conv_transpose1d_backward_bias(gy, gb)
+        return fwd, bwd
+
+    def torch_fns(torch, rng):
+        f = torch.nn.functional
+        x = torch.from_numpy(rng.standard_normal((1, c_in, n_x), dtype=np.float32))
+        w = torch.from_numpy(rng.standard_normal((c_in, c_out, k), dtype=np.float32))
+        b = torch.from_numpy(rng.standard_normal(c_out, dtype=np.float32))
+        gy = torch.from_numpy(rng.standard_normal((1, c_out, n_y), dtype=np.float32))
+
+        def fwd():
+            with torch.no_grad():
+                f.conv_transpose1d(x, w, b, stride=stride)
+
+        def bwd():
+            torch.ops.aten.convolution_backward(gy, x, w, [c_out], [stride], [0], [1], True,
+                                                [0], 1, [True, True, True])
+        return fwd, bwd
+
+    return {"name": f"transposed conv {c_in}→{c_out} K={k} s={stride} n_x={n_x}", "path": "direct",
+            "flops": {"forward": flops, "backward": 2 * flops}, "tinyemo": tinyemo,
+            "torch": torch_fns}
+
+
+def _max_pool_row(c, t, k, stride):
+    t_out = (t - k) // stride + 1
+
+    def tinyemo(rng):
+        x = rng.standard_normal((1, c, t), dtype=np.float32)
+        gy = rng.standard_normal((1, c, t_out), dtype=np.float32)
+        argmax = np.empty((1, c, t_out), np.int64)
+        cpu.max_pool1d_forward(x, k, stride, np.empty((1, c, t_out), np.float32), argmax)
+
+        def fwd():
+            y = np.empty((1, c, t_out), np.float32)
+            am = np.empty((1, c, t_out), np.int64)
+            cpu.max_pool1d_forward(x, k, stride, y, am)
+
+        def bwd():
+            cpu.max_pool1d_backward(gy, argmax, np.empty_like(x))
+        return fwd, bwd
+
+    def torch_fns(torch, rng):
+        f = torch.nn.functional
+        x = torch.from_numpy(rng.standard_normal((1, c, t), dtype=np.float32))
+        gy = torch.from_numpy(rng.standard_normal((1, c, t_out), dtype=np.float32))
+        with torch.no_grad():
+            _, idx = f.max_pool1d(x, k, stride, return_indices=True)
+        x4, gy4, idx4 = x.unsqueeze(-2), gy.unsqueeze(-2), idx.unsqueeze(-2)
+
+        def fwd():
+            with torch.no_grad():
+                f.max_pool1d(x, k, stride, return_indices=True)
+
+        def bwd():
+            torch.ops.aten.max_pool2d_with_indices_backward(gy4, x4, [1, k], [1, stride], [0, 0],
+                                                            [1, 1], False, idx4)
+        return fwd, bwd
+
+    return {"name": f"max-pool {k}/{stride} on {c}×{t}", "path": "direct",
+            "flops": {"forward": float(c * t_out * (k - 1)), "backward": float(c * t_out)},
+            "tinyemo": tinyemo, "torch": torch_fns}
+
+
+def rows():
+    """The layer shapes of DESIGN.md (dilated, down/up and Figure 1 models)."""
+    return [
+        _conv_row("in", 160, 32, 3, 7500),
+        _conv_row("dil", 32, 32, 2, 7500, dilation=64),
+        _conv_row("mid", 128, 128, 3, 2500),
+        _conv_transpose_row(128, 128, 3, 3, 92),
+        _max_pool_row(32, 7500, 3, 3),
+        _conv_row("fig1", 160, 1, 2048, 7500),
+    ]
+
+
+def run(quick: bool, thread_counts, use_torch: bool) -> dict:
+    torch = try_import_torch() if use_torch else None
+    timing = dict(rounds=1, calls=3, settle=0.05) if quick else dict(rounds=6, calls=5, settle=0.2)
+    results = []
+    for row in rows():
+        rng = np.random.default_rng(0)
+        ours = row["tinyemo"](rng)
+        theirs = row["torch"](torch, rng) if torch is not None else None
+        for n in thread_counts:
+            with threads(n):
+                timed = [time_interleaved({"tinyemo": ours[i]} | ({"torch": theirs[i]} if theirs else {}),
+                                          **timing) for i in range(2)]
+            mine = [t["tinyemo"] for t in timed]
+            peer = [t.get("torch") for t in timed]
+            for i, which in enumerate(("forward", "backward")):
+                flops = row["flops"][which]
+                results.append({
+                    "row": row["name"], "path": row["path"], "pass": which, "threads": n,
+                    "flops": flops, "tinyemo": mine[i], "torch": peer[i],
+                    "tinyemo_gflops": flops / mine[i]["median"] / 1e9,
+                    "torch_gflops": flops / peer[i]["median"] / 1e9 if peer[i] else None,
+                    "ratio": mine[i]["median"] / peer[i]["median"] if peer[i] else None,
+                    "ratio_min": mine[i]["min"] / peer[i]["min"] if peer[i] else None,
+                })
+                print(_line(results[-1]), flush=True)
+    return {"benchmark": "kernels", "dtype": "float32", "batch": 1, "quick": quick,
+            "command": " ".join(["python"] + sys.argv), "machine": machine_info(),
+            "results": results}
+
+
+def _line(r) -> str:
+    peer = r["torch"]
+    cells = [r["row"] + (" (FFT)" if r["path"] == "fft" else ""), r["pass"], str(r["threads"]),
+             f"{r['tinyemo']['median'] * 1e3:.3f}", f"{r['tinyemo_gflops']:.1f}",
+             f"{peer['median'] * 1e3:.3f}" if peer else "–",
+             f"{r['torch_gflops']:.1f}" if peer else "–",
+             f"{r['ratio']:.2f}" if peer else "–", f"{r['ratio_min']:.2f}" if peer else "–",
+             f"{r['tinyemo']['first'] * 1e3:.0f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(report) -> str:
+    head = ("| layer | pass | threads | tinyemo ms | tinyemo GFLOP/s | PyTorch ms | "
+            "PyTorch GFLOP/s | ratio | ratio of best | tinyemo first call ms |\n"
+            "|---|---|---|---|---|---:|---:|---:|---:|---:|")
+    return "\n".join([head] + [_line(r) for r in report["results"]])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--out", default=None,
+                        help=f"JSON results (default {RESULTS}; with --quick kernels-quick.json)")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS.replace(".json", "-quick.json") if args.quick else RESULTS
+    if args.device == "cuda":
+        from numba import cuda
+        if not cuda.is_available():
+            print("CUDA benchmark unavailable: no usable CUDA GPU on this machine", file=sys.stderr)
+            return 2
+        print("CUDA kernel benchmark: not implemented yet; run --device cpu", file=sys.stderr)
+        return 2
+    report = run(args.quick, args.threads, not args.no_torch)
+    write_json_atomic(args.out, report)
+    print("\n" + markdown(report))
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The fast conv1d paths against the references: the BLAS ``gemm`` on strided views, the direct
+kernels' per-tap and stacked-gradient paths (taken only above ``_COL_LIMIT`` elements, so these
+cases are larger than ``test_conv1d.py``'s), and the FFT kernels with their dispatch rule.
+float64 to a tight tolerance, float32 to a loose one."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinyemo.kernels.cpu as cpu
+from tinyemo import Tensor
+from tinyemo import functional as F
+from tinyemo.kernels import reference as R
+from tinyemo.kernels.cpu import conv1d as direct
+from tinyemo.kernels.cpu import conv1d_fft
+from tinyemo.kernels.cpu.blas import gemm
+from tinyemo.kernels.shapes import conv1d_out_len
+
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
+
+
+def naive_grads(x, w, gy, stride, dilation, pad_left):
+    """(gx, gw) straight from y[n, o, t] = Σ_c,k w[o, c, k]·x[n, c, t·s + k·d − pad], one tap at
+    a time (checked against the literal conv matrix in ``test_naive_grads_match_conv_matrix``)."""
+    gx, gw = np.zeros_like(x), np.zeros_like(w)
+    t_out = gy.shape[2]
+    for k in range(w.shape[2]):
+        i = np.arange(t_out) * stride + k * dilation - pad_left
+        ok = (i >= 0) & (i < x.shape[2])
+        gw[:, :, k] = np.einsum("not,nct->oc", gy[:, :, ok], x[:, :, i[ok]])
+        gx[:, :, i[ok]] += np.einsum("oc,not->nct", w[:, :, k], gy[:, :, ok])
+    return gx, gw
+
+
+@functools.lru_cache(maxsize=None)
+def case_data(n, c_in, c_out, k, t, stride, dilation, left, right, seed=0):
+    """float64 inputs and reference outputs: x, w, b, gy, y, gx, gw, gb."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c_in, t))
+    w = rng.standard_normal((c_out, c_in, k))
+    b = rng.standard_normal(c_out)
+    y = R.conv1d(x, w, b, stride, dilation, left, right)
+    gy = rng.standard_normal(y.shape)
+    gx, gw = naive_grads(x, w, gy, stride, dilation, left)
+    return x, w, b, gy, y, gx, gw, gy.sum(axis=(0, 2))
+
+
+def check_kernels(forward, backward_input, backward_weight, case, dtype, transpose_x=False):
+    x, w, b, gy, y_ref, gx_ref, gw_ref, gb_ref = (a.astype(dtype) for a in case_data(*case))
+    stride, dilation, left = case[5], case[6], case[7]
+    if transpose_x:  # same values, non-contiguous rows
+        x = np.ascontiguousarray(x.transpose(2, 1, 0)).transpose(2, 1, 0)
+    y = np.full(y_ref.shape, np.nan, dtype)
+    gx = np.full(x.shape, np.nan, dtype)
+    gw = np.full(w.shape, np.nan, dtype)
+    gb = np.full(b.shape, np.nan, dtype)
+    forward(x, w, b, stride, dilation, left, y)
+    backward_input(gy, w, stride, dilation, left, gx)
+    backward_weight(x, gy, stride, dilation, left, gw)
+    cpu.conv1d_backward_bias(gy, gb)
+    for got, ref in ((y, y_ref), (gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
+        scale = max(1.0, float(np.abs(ref).max()))
+        np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
+
+
+# (n, c_in, c_out, k, t, stride, dilation, left, right): each above the column-matrix limit.
+LARGE = {
+    "stride1-stack-rows-in": (1, 16, 3, 3, 3000, 1, 1, 1, 1),
+    "stride1-stack-rows-out": (1, 4, 3, 4, 8200, 1, 1, 2, 1),
+    "dilation64-batch2": (2, 8, 2, 2, 9000, 1, 64, 32, 32),
+    "kernel-longer-than-input": (1, 100, 2, 40, 30, 1, 1, 25, 24),
+    "stride2-dilation2": (1, 16, 2, 5, 4000, 2, 2, 3, 0),
+    "stride2-more-outputs": (1, 3, 4, 5, 17500, 2, 1, 0, 3),
+    "stride3-tmatrix-batch2": (2, 12, 3, 3, 12000, 3, 1, 0, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_direct_large_paths_match_reference(name, dtype):
+    case = LARGE[name]
+    c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
+    assert c_in * k * t_out > direct._COL_LIMIT  # the per-tap / stacked paths run
+    check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
+                  case, dtype, transpose_x=name.startswith("stride1-stack-rows-in"))
+
+
+def test_naive_grads_match_conv_matrix():
+    rng = np.random.default_rng(3)
+    for stride, dilation, left, right in [(1, 1, 1, 1), (2, 3, 4, 0), (3, 1, 0, 2)]:
+        x, w = rng.standard_normal((2, 3, 19)), rng.standard_normal((2, 3, 4))
+        y = R.conv1d(x, w, np.zeros(2), stride, dilation, left, right)
+        gy = rng.standard_normal(y.shape)
+        gx, gw = naive_grads(x, w, gy, stride, dilation, left)
+        gx_ref, gw_ref = np.zeros_like(x), np.zeros_like(w)
+        for n in range(2):
+            for o in range(2):
+                for c in range(3):
+                    m = R.conv_matrix(19, w[o, c], stride, dilation, left, right)
+                    gx_ref[n, c] += m.T @ gy[n, o]
+                    for k in range(4):
+                        tap = np.eye(4)[k]
+                        gw_ref[o, c, k] += gy[n, o] @ R.conv_matrix(19, tap, stride, dilation,
+                                                                      left, right) @ x[n, c]
+        np.testing.assert_allclose(gx, gx_ref, atol=1e-12)
+        np.testing.assert_allclose(gw, gw_ref, atol=1e-12)
+
+
+@st.composite
+def fft_cases(draw):
+    k = draw(st.integers(1, 40))
+    dilation, stride = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    left, right = draw(st.integers(0, 45)), draw(st.integers(0, 45))
+    span = dilation * (k - 1) + 1
+    t_min = max(1, span - left - right)  # includes K longer than the input, rescued by padding
+    t = draw(st.integers(t_min, t_min + 60))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), k, t,
+            stride, dilation, left, right, draw(st.integers(0, 2**31)))
+
+
+@given(fft_cases(), st.sampled_from([np.float64, np.float32]))
+def test_fft_kernels_match_reference(case, dtype):
+    check_kernels(conv1d_fft.conv1d_fft_forward, conv1d_fft.conv1d_fft_backward_input,
+                  conv1d_fft.conv1d_fft_backward_weight, case, dtype)
+
+
+def test_fft_rule_picks_long_filters_only():
+    assert conv1d_fft.fft_preferred(160, 1, 2048, 1, 1, 7500)  # the paper's Figure 1 filter
+    assert conv1d_fft.fft_preferred(160, 1, 256, 1, 1, 7500)
+    assert not conv1d_fft.fft_preferred(160, 1, 64, 1, 1, 7500)
+    assert not conv1d_fft.fft_preferred(160, 32, 3, 1, 1, 7500)  # the models' layers
+    assert not conv1d_fft.fft_preferred(32, 32, 2, 64, 1, 7500)
+    assert not conv1d_fft.fft_preferred(160, 1, 2048, 1, 2, 3750)  # strided: direct
+
+
+def test_op_uses_fft_for_long_filter_and_matches_reference():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 700)).astype(np.float32)
+    w = (rng.standard_normal((1, 6, 300)) / 40).astype(np.float32)
+    b = rng.standard_normal(1).astype(np.float32)
+    assert conv1d_fft.fft_preferred(6, 1, 300, 1, 1, 700)
+    xt, wt, bt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True), Tensor(b, requires_grad=True)
+    y = F.conv1d(xt, wt, bt, padding="same")
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy)
+    ref = R.conv1d(x[None].astype(np.float64), w.astype(np.float64), b.astype(np.float64), 1, 1,
+                   149, 150)[0]
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-4, atol=1e-4)
+    gx, gw = naive_grads(x[None].astype(np.float64), w.astype(np.float64),
+                         gy[None].astype(np.float64), 1, 1, 149)
+    np.testing.assert_allclose(xt.grad, gx[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(wt.grad, gw, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(bt.grad, gy.sum(axis=1), rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("trans_a, trans_b, beta", [(False, False, 0.0), (True, False, 1.0),
+                                                     (False, True, 0.5), (True, True, 1.0)])
+def test_gemm_on_strided_views(dtype, trans_a, trans_b, beta):
+    rng = np.random.default_rng(7)
+    big_a, big_b = rng.standard_normal((60, 80)).astype(dtype), rng.standard_normal((90, 70)).astype(dtype)
+    c = rng.standard_normal((50, 60)).astype(dtype)
+    a = big_a[3:23, 5:36] if not trans_a else big_a[3:34, 5:25]  # op(a) is (20, 31)
+    b = big_b[10:41, 7:47] if not trans_b else big_b[10:50, 7:38]  # op(b) is (31, 40)
+    before = c.copy()
+    gemm(1.5, a, trans_a, b, trans_b, beta, c[5:25, 10:50])
+    expect = before.copy()
+    op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
+    expect[5:25, 10:50] = 1.5 * (op_a.astype(np.float64) @ op_b) + beta * before[5:25, 10:50]
+    np.testing.assert_allclose(c, expect, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * 10)
+
+
+def test_gemm_rejects_non_contiguous_rows():
+    a = np.ones((4, 6))[:, ::2]
+    with pytest.raises(ValueError, match="contiguous rows"):
+        gemm(1.0, a, False, np.ones((3, 2)), False, 0.0, np.zeros((4, 2)))
