@@ -49,14 +49,26 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data.data
-        if backend.is_device_array(data):
-            pass  # a device array: kept as it is
-        elif not (isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64)):
+        if not backend.is_device_array(data) and not (
+                isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64)):
             data = np.asarray(data, dtype=np.float32)
+        self._set(data, requires_grad)
+
+    def _set(self, data, requires_grad: bool) -> None:
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx: Function | None = None
+
+    @classmethod
+    def _wrap(cls, value) -> "Tensor":
+        """An op's raw input as a Tensor: any array keeps its dtype (the op checks it and names
+        the problem); Python numbers and lists become float32 as in the constructor."""
+        if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+            return cls(value)
+        t = cls.__new__(cls)
+        t._set(value, False)
+        return t
 
     # -- introspection ------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -123,14 +135,6 @@ class Tensor:
         self.grad = None
 
 
-def _wrap(value) -> Tensor:
-    """An op's raw input as a Tensor: arrays keep their dtype (the op checks it), Python
-    numbers and lists become float32."""
-    t = Tensor(np.zeros(0, np.float32))
-    t.data = value if hasattr(value, "shape") and hasattr(value, "dtype") else np.asarray(value, np.float32)
-    return t
-
-
 def _not_scalar(t: Tensor) -> float:
     raise ValueError(f"item() needs a single-element tensor, got shape {t.shape}")
 
@@ -189,7 +193,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor:
-        tensors = tuple(t if isinstance(t, Tensor) or t is None else _wrap(t) for t in inputs)
+        tensors = tuple(t if isinstance(t, Tensor) or t is None else Tensor._wrap(t) for t in inputs)
         ctx = cls(tensors)
         out = cls.forward(ctx, *(t.data if t is not None else None for t in tensors), **options)
         result = Tensor(out)
