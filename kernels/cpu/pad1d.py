@@ -20,7 +20,8 @@ def pad1d(x, left, y):
     for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch
-        y[n, c, :lo] = 0
-        y[n, c, max(lo, hi):] = 0
-        for t in range(lo, hi):
-            y[n, c, t] = x[n, c, t - left]
+        row = y[n, c]
+        row[:lo] = 0
+        row[max(lo, hi):] = 0
+        if hi > lo:  # a slice copy vectorises; an indexed loop (negative-index checks) does not
+            row[lo:hi] = x[n, c, lo - left:hi - left]
