@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "set_threads"]
 
 
-def _set_threads(n: int | None) -> None:
+def set_threads(n: int | None) -> None:
     """Numba's parallel loops and the BLAS/FFT pools both use ``n`` threads."""
     if n is None:
         return
@@ -91,7 +91,7 @@ def train_main(argv=None) -> int:
         raise SystemExit("--runs must be >= 1")
     if args.resume and args.out is None:
         raise SystemExit("--resume needs --out (the folder to continue)")
-    _set_threads(args.threads)
+    set_threads(args.threads)
     try:
         examples, data_info = _load_examples(args, say)
         out = args.out or _free_out(args.arch)
@@ -120,13 +120,14 @@ def predict_main(argv=None) -> int:
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
     p.add_argument("audio", nargs="+", type=Path)
     p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     args = p.parse_args(argv)
-    _set_threads(args.threads)
+    set_threads(args.threads)
     try:
-        for path in predict_files(args.model, args.audio, args.out):
+        for path in predict_files(args.model, args.audio, args.out, args.device):
             print(path)
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -139,12 +140,13 @@ def evaluate_main(argv=None) -> int:
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--data", required=True, type=Path, help="AVEC 2016 folder or .csv manifest")
     p.add_argument("--partition", default="dev")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     args = p.parse_args(argv)
-    _set_threads(args.threads)
+    set_threads(args.threads)
     try:
-        print(evaluate(args.model, args.data, args.partition))
-    except ValueError as exc:
+        print(evaluate(args.model, args.data, args.partition, args.device))
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

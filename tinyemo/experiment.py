@@ -32,8 +32,9 @@ PARTITIONS = ("train", "dev", "test")
 class Ensemble:
     """The best weights of every seed of every target in an experiment folder."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, device: str = "cpu"):
         out = Path(out)
+        self.device = device
         cfg_path = out / "config.json"
         try:
             self.config = json.loads(cfg_path.read_text())
@@ -48,7 +49,7 @@ class Ensemble:
                 path = out / target / f"seed{seed}" / BEST
                 model = build_model(ModelConfig(**mcfg))
                 load_checkpoint(path, model)
-                runs.append(model)
+                runs.append(model.to(device))
             self.models[target] = runs
 
     @property
@@ -57,7 +58,7 @@ class Ensemble:
 
     def predict(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
         """(mean over seeds, per-seed predictions), each a list of (T,) arrays per example."""
-        per_run = [predict_examples(m, examples) for m in self.models[target]]
+        per_run = [predict_examples(m, examples, self.device) for m in self.models[target]]
         mean = [np.mean([run[i] for run in per_run], axis=0) for i in range(len(examples))]
         return mean, per_run
 
@@ -86,7 +87,7 @@ def train_experiment(examples: dict[str, Example], arch: str, targets: list[str]
         runs[target] = [train_run(models[target], train_cfg, parts["train"], parts["dev"], target,
                                   seed, out / target / f"seed{seed}", resume, say, progress)
                         for seed in seeds]
-    ensemble = Ensemble(out)
+    ensemble = Ensemble(out, train_cfg.device)
     results: dict = {}
     predictions: dict = {}
     for target in targets:

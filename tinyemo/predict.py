@@ -17,11 +17,11 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
     return FbankOptions(**ensemble.config.get("fbank", {}))
 
 
-def predict_files(model_dir: Path, audio: list[Path], out: Path) -> list[Path]:
+def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu") -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. Returns the CSV paths."""
-    ensemble = Ensemble(model_dir)
+    ensemble = Ensemble(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
@@ -32,10 +32,10 @@ def predict_files(model_dir: Path, audio: list[Path], out: Path) -> list[Path]:
     return [Path(out) / f"{s}.csv" for s in stems]
 
 
-def evaluate(model_dir: Path, data: Path, partition: str = "dev") -> str:
+def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu") -> str:
     """The paper's table (RMSE and CCC over the concatenated partition) for ``partition`` of a
     labelled corpus, ensemble of all seeds."""
-    ensemble = Ensemble(model_dir)
+    ensemble = Ensemble(model_dir, device)
     corpus = load_corpus(data)
     examples = [ex for ex in prepare(corpus, _fbank_options(ensemble)).values()
                 if ex.recording.partition == partition]

@@ -14,9 +14,11 @@ from scipy.interpolate import CubicSpline
 from scipy.ndimage import gaussian_filter1d
 from scipy.stats import norm
 
+from ..metrics import ccc
 from .corpus import FRAME_S
 
-__all__ = ["LabelModel", "smooth_noise", "latent_track", "draw_annotators", "annotate", "ccc", "label_statistics"]
+__all__ = ["LabelModel", "smooth_noise", "latent_track", "draw_annotators", "annotate", "label_statistics",
+           "low_power_fraction", "acf_halftime", "spline_rebuild_ccc"]
 
 
 @dataclass(frozen=True)
@@ -125,14 +127,7 @@ def annotate(rng: np.random.Generator, latent: np.ndarray, pre: int, model: Labe
     return ratings, lags
 
 
-def ccc(x: np.ndarray, y: np.ndarray) -> float:
-    """Concordance correlation coefficient of two 1-D arrays."""
-    mx, my = x.mean(), y.mean()
-    cov = np.mean((x - mx) * (y - my))
-    return float(2 * cov / (x.var() + y.var() + (mx - my) ** 2))
-
-
-def _halftime(tracks: list[np.ndarray], max_lag: int = 1000) -> float:
+def acf_halftime(tracks: list[np.ndarray], max_lag: int = 1000) -> float:
     """Seconds until the pooled autocorrelation of mean-removed tracks first falls to 0.5."""
     max_lag = min(max_lag, min(len(t) for t in tracks) - 1)
     num = np.zeros(max_lag + 1)
@@ -145,7 +140,7 @@ def _halftime(tracks: list[np.ndarray], max_lag: int = 1000) -> float:
     return float(below[0] * FRAME_S) if below.size else float("inf")
 
 
-def _low_power_fraction(tracks: list[np.ndarray], cutoff_hz: float = 1.0) -> float:
+def low_power_fraction(tracks: list[np.ndarray], cutoff_hz: float = 1.0) -> float:
     """Fraction of the (per-recording mean-removed) label power below ``cutoff_hz``."""
     low = total = 0.0
     for t in tracks:
@@ -156,7 +151,7 @@ def _low_power_fraction(tracks: list[np.ndarray], cutoff_hz: float = 1.0) -> flo
     return float(low / total) if total > 0 else 1.0
 
 
-def _spline_rebuild_ccc(tracks: list[np.ndarray], factor: int) -> float:
+def spline_rebuild_ccc(tracks: list[np.ndarray], factor: int) -> float:
     """CCC of tracks against their cubic-spline rebuild from every ``factor``-th frame."""
     rebuilt = []
     for t in tracks:
@@ -180,9 +175,9 @@ def label_statistics(gold: list[np.ndarray], ratings: list[np.ndarray] | None = 
     out = {
         "mean": float(allg.mean()), "std": float(allg.std()),
         "min": float(allg.min()), "max": float(allg.max()),
-        "power_below_1hz": _low_power_fraction(gold),
-        "acf_halftime_s": _halftime(gold),
-        "spline_rebuild_ccc": {str(f): _spline_rebuild_ccc(gold, f) for f in (64, 128)
+        "power_below_1hz": low_power_fraction(gold),
+        "acf_halftime_s": acf_halftime(gold),
+        "spline_rebuild_ccc": {str(f): spline_rebuild_ccc(gold, f) for f in (64, 128)
                                if min(len(t) for t in gold) > 2 * f},
     }
     if ratings is not None:
