@@ -31,6 +31,22 @@ def check_same_dtype(**arrays) -> None:
         raise ValueError(f"dtypes differ: {listed}")
 
 
+def check_conv_args(x, w, b, stride: int, c_in: int, c_out: int) -> int:
+    """The checks conv1d and conv_transpose1d share; returns the validated stride."""
+    check_float_array("input", x, (2, 3))
+    check_float_array("weight", w, (3,))
+    if b is not None:
+        check_float_array("bias", b, (1,))
+    check_same_dtype(input=x, weight=w, bias=b)
+    stride = check_int("stride", stride, 1)
+    channels = tuple(x.shape)[-2]  # the CUDA simulator's shapes refuse negative indices
+    if channels != c_in:
+        raise ValueError(f"input has {channels} channels but weight expects {c_in}")
+    if b is not None and b.shape[0] != c_out:
+        raise ValueError(f"bias has {b.shape[0]} entries but weight has {c_out} output channels")
+    return stride
+
+
 def as_batch(array):
     """(C, T) → (1, C, T) view; (N, C, T) unchanged. Returns (array3d, was_2d)."""
     if len(array.shape) == 2:

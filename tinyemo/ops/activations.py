@@ -1,5 +1,5 @@
 """relu and tanh: forward and backward (both from the saved output). Kernels:
-``kernels/{cpu,cuda}/activations.py``; tests: ``tests/test_activations.py``."""
+``kernels/{cpu,cuda}/activations.py``; tests: ``tests/test_activations_pad.py``."""
 from __future__ import annotations
 
 from .. import backend
@@ -9,35 +9,34 @@ from ._checks import check_float_array, contiguous
 __all__ = ["ReluFn", "TanhFn"]
 
 
-class ReluFn(Function):
-    @staticmethod
-    def forward(ctx, x):
+class _ActivationFn(Function):
+    """y = f(x) elementwise; the gradient is computed from y (``<name>_backward(y, gy, gx)``)."""
+
+    name = ""
+
+    @classmethod
+    def forward(cls, ctx, x):
         check_float_array("input", x, (1, 2, 3))
         x = contiguous(x)
         y = backend.empty(x.shape, x.dtype, x)
-        backend.kernels(x).relu_forward(x, y)
+        getattr(backend.kernels(x), f"{cls.name}_forward")(x, y)
         ctx.save(y)
         return y
 
     def backward(ctx, grad):
         (y,) = ctx.saved
         gx = backend.empty(y.shape, y.dtype, y)
-        backend.kernels(y).relu_backward(y, contiguous(grad), gx)
+        getattr(backend.kernels(y), f"{ctx.name}_backward")(y, contiguous(grad), gx)
         return (gx,)
 
 
-class TanhFn(Function):
-    @staticmethod
-    def forward(ctx, x):
-        check_float_array("input", x, (1, 2, 3))
-        x = contiguous(x)
-        y = backend.empty(x.shape, x.dtype, x)
-        backend.kernels(x).tanh_forward(x, y)
-        ctx.save(y)
-        return y
+class ReluFn(_ActivationFn):
+    """max(x, 0); its gradient is 0 where the output is 0 (the subgradient 0 at x = 0)."""
 
-    def backward(ctx, grad):
-        (y,) = ctx.saved
-        gx = backend.empty(y.shape, y.dtype, y)
-        backend.kernels(y).tanh_backward(y, contiguous(grad), gx)
-        return (gx,)
+    name = "relu"
+
+
+class TanhFn(_ActivationFn):
+    """tanh(x); its gradient is 1 − y²."""
+
+    name = "tanh"

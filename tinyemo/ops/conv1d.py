@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..kernels.shapes import conv1d_out_len
-from ._checks import as_batch, check_float_array, check_int, check_same_dtype, contiguous
+from ._checks import as_batch, check_conv_args, check_float_array, check_int, contiguous
 
 __all__ = ["Conv1dFn", "resolve_padding"]
 
@@ -62,19 +62,10 @@ class Conv1dFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, stride=1, padding=0, dilation=1):
-        check_float_array("input", x, (2, 3))
         check_float_array("weight", w, (3,))
-        if b is not None:
-            check_float_array("bias", b, (1,))
-        check_same_dtype(input=x, weight=w, bias=b)
-        stride = check_int("stride", stride, 1)
-        dilation = check_int("dilation", dilation, 1)
         c_out, c_in, k = w.shape
-        channels = tuple(x.shape)[-2]  # the CUDA simulator's shapes refuse negative indices
-        if channels != c_in:
-            raise ValueError(f"input has {channels} channels but weight expects {c_in}")
-        if b is not None and b.shape[0] != c_out:
-            raise ValueError(f"bias has {b.shape[0]} entries but weight has {c_out} output channels")
+        stride = check_conv_args(x, w, b, stride, c_in, c_out)
+        dilation = check_int("dilation", dilation, 1)
         left, right = resolve_padding(padding, k, dilation, stride)
         x3, was_2d = as_batch(contiguous(x))
         t_out = conv1d_out_len(x3.shape[2], k, stride, dilation, left, right)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..kernels.shapes import conv_transpose1d_out_len
-from ._checks import as_batch, check_float_array, check_int, check_same_dtype, contiguous
+from ._checks import as_batch, check_conv_args, check_float_array, contiguous
 
 __all__ = ["ConvTranspose1dFn"]
 
@@ -17,18 +17,9 @@ class ConvTranspose1dFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, stride=1):
-        check_float_array("input", x, (2, 3))
         check_float_array("weight", w, (3,))
-        if b is not None:
-            check_float_array("bias", b, (1,))
-        check_same_dtype(input=x, weight=w, bias=b)
-        stride = check_int("stride", stride, 1)
         c_in, c_out, k = w.shape
-        channels = tuple(x.shape)[-2]  # the CUDA simulator's shapes refuse negative indices
-        if channels != c_in:
-            raise ValueError(f"input has {channels} channels but weight expects {c_in}")
-        if b is not None and b.shape[0] != c_out:
-            raise ValueError(f"bias has {b.shape[0]} entries but weight has {c_out} output channels")
+        stride = check_conv_args(x, w, b, stride, c_in, c_out)
         x3, was_2d = as_batch(contiguous(x))
         w = contiguous(w)
         bias = contiguous(b) if b is not None else backend.zeros((c_out,), x.dtype, x)
