@@ -88,3 +88,41 @@ def test_bad_input_is_a_clear_error_and_keeps_earlier_outputs(trained, tmp_path,
     assert "--resume" in capsys.readouterr().err
     assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert main(["nonsense"]) == 2
+
+
+def test_a_killed_training_resumes_to_the_same_weights(trained, tmp_path):
+    """SIGKILL mid-training (no chance to clean up), then --resume: the same final weights as
+    an uninterrupted run of the same seed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    _, _, corpus = trained
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+    common = ["--arch", "dilated", "--width", "8", "--depth", "4", "--data", str(corpus),
+              "--target", "arousal", "--runs", "1", "--epochs", "8", "--patience", "8", "--quiet"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(script), *common, "--out", str(killed)], env=env)
+    log = killed / "arousal" / "seed0" / "log.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.read_text().count("\n") >= 3:   # header + 2 epochs
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert train_main([*common, "--out", str(killed), "--resume"]) == 0
+    assert train_main([*common, "--out", str(tmp_path / "whole")]) == 0
+    for name in ("checkpoint.npz", "best.npz"):
+        with np.load(killed / "arousal" / "seed0" / name) as a, \
+                np.load(tmp_path / "whole" / "arousal" / "seed0" / name) as b:
+            params = [k for k in a.files if k.startswith("param/")]
+            assert params
+            for k in params:
+                np.testing.assert_array_equal(a[k], b[k])
+    assert (killed / "results.json").read_text() == (tmp_path / "whole" / "results.json").read_text()
