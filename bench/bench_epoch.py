@@ -3,6 +3,7 @@ PyTorch, in the same process.
 
     python bench/bench_epoch.py            # full run → bench/results/epoch.json + table
     python bench/bench_epoch.py --quick    # smoke run (3 recordings, few repeats)
+    python bench/bench_epoch.py --device cuda --threads 1   # on a GPU (numba-cuda; PyTorch CUDA as peer)
 
 An epoch is the paper's: 9 recordings × 7500 frames (5 minutes each), batch size 1, each
 recording forward + backward (1 − CCC) + one Adam step (L2 weight decay), float32. Prediction
@@ -41,21 +42,31 @@ def _data(n, t, seed=0):
     return xs, ys
 
 
-def _tinyemo(cfg, xs, ys):
-    model = build_model(cfg, seed=0)
+def _sync(device):
+    """Wait for queued GPU work, so a timing covers it (no-op on the CPU)."""
+    if device == "cuda":
+        from numba import cuda
+        cuda.synchronize()
+
+
+def _tinyemo(cfg, xs, ys, device):
+    model = build_model(cfg, seed=0).to(device)
     opt = Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
-    xt, yt = [Tensor(x) for x in xs], [Tensor(y) for y in ys]
+    xt = [Tensor(x).to(device) for x in xs]
+    yt = [Tensor(y).to(device) for y in ys]
 
     def epoch():
         for x, y in zip(xt, yt):
             opt.zero_grad()
             F.ccc_loss(model(x), y).backward()
             opt.step()
+        _sync(device)
 
     def predict():
         with tinyemo.no_grad():
             for x in xt:
                 model(x)
+        _sync(device)
     return epoch, predict
 
 
@@ -78,11 +89,13 @@ def _torch_model(torch, cfg):
     return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), cfg.pool ** cfg.depth
 
 
-def _torch(torch, cfg, xs, ys):
+def _torch(torch, cfg, xs, ys, device):
     model, multiple = _torch_model(torch, cfg)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
-    xt = [torch.from_numpy(x)[None] for x in xs]
-    yt = [torch.from_numpy(y) for y in ys]
+    xt = [torch.from_numpy(x)[None].to(device) for x in xs]
+    yt = [torch.from_numpy(y).to(device) for y in ys]
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def forward(x):
         t = x.shape[-1]
@@ -100,27 +113,36 @@ def _torch(torch, cfg, xs, ys):
             opt.zero_grad()
             ccc_loss(forward(x), y).backward()
             opt.step()
+        sync()
 
     def predict():
         with torch.no_grad():
             for x in xt:
                 forward(x)
+        sync()
     return epoch, predict
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 recordings, fewer repeats")
+    p.add_argument("--recordings", type=int, help="recordings per epoch (default 9; 3 with --quick)")
+    p.add_argument("--frames", type=int, default=7500, help="frames per recording (7500 = 5 min)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--out", default=RESULTS)
     args = p.parse_args(argv)
     if args.device == "cuda":
-        print("--device cuda: not measured on this machine (no GPU); the CUDA kernels are tested "
-              "in the simulator. Run this on a GPU machine with numba-cuda installed.")
-        return 0
+        from tinyemo.backend import cuda_module
+        try:
+            cuda_module()
+        except RuntimeError as exc:
+            print(f"--device cuda: {exc}")
+            return 2
     torch = try_import_torch()
-    n, t = (3, 7500) if args.quick else (9, 7500)
+    if torch is not None and args.device == "cuda" and not torch.cuda.is_available():
+        torch = None  # PyTorch without CUDA is no peer for a GPU run
+    n, t = (args.recordings or (3 if args.quick else 9)), args.frames
     rounds, calls = (1, 1) if args.quick else (3, 2)
     xs, ys = _data(n, t)
     rows = []
@@ -129,11 +151,12 @@ def main(argv=None) -> int:
         for nt in args.threads:
             with threads(nt):
                 fns = {}
-                fns["tinyemo epoch"], fns["tinyemo predict"] = _tinyemo(cfg, xs, ys)
+                fns["tinyemo epoch"], fns["tinyemo predict"] = _tinyemo(cfg, xs, ys, args.device)
                 if torch is not None:
-                    fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys)
+                    fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys, args.device)
                 stats = time_interleaved(fns, rounds=rounds, calls=calls)
-            row = {"model": label, "threads": nt, "recordings": n, "frames": t, **{
+            row = {"model": label, "device": args.device, "threads": nt, "recordings": n,
+                   "frames": t, **{
                 k.replace(" ", "_"): v for k, v in stats.items()}}
             for side in ("tinyemo", "torch"):
                 if f"{side}_epoch" in row:
@@ -143,7 +166,8 @@ def main(argv=None) -> int:
                 row["ratio_predict"] = row["tinyemo_predict"]["median"] / row["torch_predict"]["median"]
             rows.append(row)
             print(_line(row), flush=True)
-    write_json_atomic(args.out, {"machine": machine_info(), "quick": args.quick, "rows": rows})
+    write_json_atomic(args.out, {"machine": machine_info(), "device": args.device,
+                                 "quick": args.quick, "rows": rows})
     print("\n" + table(rows))
     return 0
 
