@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
 
 import tinyemo  # noqa: E402
+from tinyemo.runtime import keep_freed_memory  # noqa: E402
 from tinyemo import Tensor  # noqa: E402
 from tinyemo import functional as F  # noqa: E402
 from tinyemo.models import ModelConfig, build_model  # noqa: E402
@@ -132,6 +133,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--out", default=RESULTS)
     args = p.parse_args(argv)
+    keep_freed_memory()  # for both libraries: freed activations are reused, not page-faulted anew
     if args.device == "cuda":
         from tinyemo.backend import cuda_module
         try:

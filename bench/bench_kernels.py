@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
 
 import tinyemo.kernels.cpu as cpu  # noqa: E402
+from tinyemo.runtime import keep_freed_memory  # noqa: E402
 from tinyemo.kernels.cpu import conv1d_fft  # noqa: E402
 from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len  # noqa: E402
 
@@ -239,6 +240,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None,
                         help=f"JSON results (default {RESULTS}; with --quick kernels-quick.json)")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # for both libraries: freed arrays are reused, not page-faulted anew
     if args.out is None:
         args.out = RESULTS.replace(".json", "-quick.json") if args.quick else RESULTS
     if args.device == "cuda":

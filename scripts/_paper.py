@@ -44,9 +44,9 @@ def settle(args) -> argparse.Namespace:
             setattr(args, key, value)
     if args.preset is None:
         args.preset = base["preset"]
-    if args.threads is not None:
-        from tinyemo.cli import set_threads
-        set_threads(args.threads)
+    from tinyemo.runtime import keep_freed_memory, set_threads
+    keep_freed_memory()
+    set_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     return args
 

@@ -7,19 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "set_threads"]
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
 
 
-def set_threads(n: int | None) -> None:
-    """Numba's parallel loops and the BLAS/FFT pools both use ``n`` threads."""
-    if n is None:
-        return
-    import numba
-    from threadpoolctl import threadpool_limits
-    if n < 1:
-        raise SystemExit(f"--threads must be >= 1, got {n}")
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    threadpool_limits(n)
+def _configure_process(threads: int | None) -> None:
+    """The entry points' process settings: ``--threads`` and glibc keeping freed memory."""
+    from .runtime import keep_freed_memory, set_threads
+    keep_freed_memory()
+    try:
+        set_threads(threads)
+    except ValueError as exc:
+        raise SystemExit(f"--threads: {exc}") from None
 
 
 def _progress(quiet: bool):
@@ -91,7 +89,7 @@ def train_main(argv=None) -> int:
         raise SystemExit("--runs must be >= 1")
     if args.resume and args.out is None:
         raise SystemExit("--resume needs --out (the folder to continue)")
-    set_threads(args.threads)
+    _configure_process(args.threads)
     try:
         examples, data_info = _load_examples(args, say)
         out = args.out or _free_out(args.arch)
@@ -123,7 +121,7 @@ def predict_main(argv=None) -> int:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     args = p.parse_args(argv)
-    set_threads(args.threads)
+    _configure_process(args.threads)
     try:
         for path in predict_files(args.model, args.audio, args.out, args.device):
             print(path)
@@ -143,7 +141,7 @@ def evaluate_main(argv=None) -> int:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     args = p.parse_args(argv)
-    set_threads(args.threads)
+    _configure_process(args.threads)
     try:
         print(evaluate(args.model, args.data, args.partition, args.device))
     except (ValueError, RuntimeError) as exc:
