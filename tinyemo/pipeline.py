@@ -1,7 +1,7 @@
-"""Corpus → model inputs: log-mel features of every recording, stacked to the 40 ms label
-rate, speaker z-normalised, aligned to the label track, channels first.
+"""Corpus → model inputs: log-mel features of every recording, speaker z-normalised,
+stacked to the 40 ms label rate, aligned to the label track, channels first.
 
-    audio ─extract─▶ (T10, 40) ─stack 4─▶ (T, 160) ─z-norm per speaker─▶ ─align─▶ (160, T)
+    audio ─extract─▶ (T10, 40) ─z-norm per speaker─▶ ─stack 4─▶ (T, 160) ─align─▶ (160, T)
 """
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     over all of a speaker's recordings). Labelled recordings are aligned to their label track
     (all tracks of one recording must agree in length); unlabelled ones get
     :func:`frames_for_duration` frames. ``progress``: an optional callable(done, total)."""
-    stacked = {}
+    feats = {}
     for i, rec in enumerate(corpus):
-        stacked[rec.id] = stack_frames(extract(rec.audio, options, cache), stack)
+        feats[rec.id] = extract(rec.audio, options, cache)
         if progress:
             progress(i + 1, len(corpus))
-    normed = speaker_normalise(stacked, {r.id: r.speaker for r in corpus})
+    normed = speaker_normalise(feats, {r.id: r.speaker for r in corpus})
     examples = {}
     for rec in corpus:
         lengths = {len(v) for v in rec.labels.values()}
@@ -55,7 +55,7 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
             raise ValueError(f"{rec.audio}: label tracks of recording {rec.id!r} differ in "
                              f"length ({sorted(lengths)} frames)")
         n = lengths.pop() if lengths else frames_for_duration(audio_duration(rec.audio))
-        x = align_to_labels(normed[rec.id], n, name=str(rec.audio))
+        x = align_to_labels(stack_frames(normed[rec.id], stack), n, name=str(rec.audio))
         examples[rec.id] = Example(rec, np.ascontiguousarray(x.T, dtype=np.float32),
                                    {k: np.asarray(v, np.float32) for k, v in rec.labels.items()})
     return examples
