@@ -114,3 +114,25 @@ def test_state_dict_round_trip_and_mismatch_error():
     c = nn.Sequential(nn.Conv1d(2, 5, 3, rng=rng))
     with pytest.raises(ValueError, match="ckpt.npz"):
         c.load_state_dict(a.state_dict(), source="ckpt.npz")
+
+
+def test_downup_with_overlapping_up_filters_keeps_length_and_gradients():
+    from tinyemo.models import ModelConfig, build_model, receptive_field
+    cfg = ModelConfig.for_arch("downup", "arousal", in_channels=3, width=2, depth=2,
+                               up_kernel_size=5)
+    model = build_model(cfg, seed=1, dtype=np.float64)
+    rng = np.random.default_rng(3)
+    x, target = rng.standard_normal((3, 20)), rng.standard_normal(20)
+    assert model(x).shape == (1, 20) and receptive_field(model) > 1
+    model.net.layers[-1].weight.data[:] = 0.5          # a non-zero output layer for the check
+    F.ccc_loss(model(x), target).backward()
+    up = [layer for layer in model.net.layers if isinstance(layer, nn.ConvTranspose1d)]
+    assert len(up) == 2 and isinstance(model.net.layers[9], nn.Pad1d)   # crops the overlap
+    p = up[0].weight
+    def f(v):
+        keep, p.data = p.data, v
+        with tinyemo.no_grad():
+            out = F.ccc_loss(model(x), target).item()
+        p.data = keep
+        return out
+    assert_grad_close(p.grad, numeric_grad(f, p.data), rtol=1e-5, atol=1e-9)

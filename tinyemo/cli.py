@@ -78,6 +78,8 @@ def train_main(argv=None) -> int:
     p.add_argument("--kernel-size", type=int)
     p.add_argument("--depth", type=int)
     p.add_argument("--filter-length", type=int, help="single: the filter length L in frames")
+    p.add_argument("--up-kernel-size", type=int,
+                   help="downup: transposed-conv width (default 3 = the stride; wider overlaps)")
     p.add_argument("--out", type=Path, help="output folder (default runs/<arch>, or the next free)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -97,7 +99,7 @@ def train_main(argv=None) -> int:
         cfg = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
                           weight_decay=args.weight_decay, loss=args.loss, device=args.device)
         overrides = {"width": args.width, "kernel_size": args.kernel_size, "depth": args.depth,
-                     "filter_length": args.filter_length}
+                     "filter_length": args.filter_length, "up_kernel_size": args.up_kernel_size}
         say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
         results = train_experiment(examples, args.arch, targets,
                                    list(range(args.seed, args.seed + args.runs)), cfg, out,
