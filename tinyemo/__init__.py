@@ -4,7 +4,6 @@ NumPy/Numba engine with hand-written autograd.
 ``import tinyemo`` is light: it never imports ``numba.cuda``, and kernels compile (or load
 from Numba's cache) on first use.
 """
-from . import ops as _ops  # noqa: F401
 from .autograd import Tensor, no_grad
 from .ops import arithmetic as _arithmetic  # noqa: F401  (installs Tensor operators)
 from . import functional  # noqa: E402

@@ -15,11 +15,11 @@ from .optim import Adam
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
 
-def save_checkpoint(path: Path, model: Module, meta: dict, optimizer: Adam | None = None,
+def save_checkpoint(path: Path, weights: dict, meta: dict, optimizer: Adam | None = None,
                     extra_models: dict[str, dict] | None = None) -> None:
-    """Write ``model``'s weights (and ``optimizer``'s moments, other named state dicts, and the
-    JSON-able ``meta``) to ``path`` atomically."""
-    arrays = {f"param/{k}": v for k, v in model.state_dict().items()}
+    """Write ``weights`` (a model's ``state_dict()``; and ``optimizer``'s moments, other named
+    state dicts, and the JSON-able ``meta``) to ``path`` atomically."""
+    arrays = {f"param/{k}": v for k, v in weights.items()}
     for prefix, state in (extra_models or {}).items():
         arrays.update({f"{prefix}/{k}": v for k, v in state.items()})
     if optimizer is not None:

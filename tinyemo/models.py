@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import functional as F
 from . import nn
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
@@ -83,8 +84,9 @@ class DownUp(nn.Module):
     def forward(self, x):
         t = x.shape[-1]  # Tensor.shape is a tuple
         padded = math.ceil(t / self.multiple) * self.multiple
-        y = self.net(nn.Pad1d(0, padded - t)(x) if padded != t else x)
-        return nn.Pad1d(0, t - padded)(y) if padded != t else y
+        if padded == t:
+            return self.net(x)
+        return F.pad1d(self.net(F.pad1d(x, 0, padded - t)), 0, t - padded)
 
 
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:

@@ -54,12 +54,12 @@ class TrainConfig:
 
 def predict_examples(model: Module, examples: list[Example], device: str = "cpu") -> list[np.ndarray]:
     """The model's (T,) float32 prediction for each example, without recording gradients."""
-    out = []
+    return _predict(model, [Tensor(backend.to_device(ex.x, device)) for ex in examples])
+
+
+def _predict(model: Module, inputs: list[Tensor]) -> list[np.ndarray]:
     with no_grad():
-        for ex in examples:
-            y = model(Tensor(backend.to_device(ex.x, device)))
-            out.append(y.numpy().reshape(-1))
-    return out
+        return [model(x).numpy().reshape(-1) for x in inputs]
 
 
 def _loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
@@ -94,6 +94,7 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         best_state = groups.get("best", best_state)
     y_train = {ex.id: Tensor(backend.to_device(ex.y[target], cfg.device)) for ex in train}
     x_train = {ex.id: Tensor(backend.to_device(ex.x, cfg.device)) for ex in train}
+    x_dev = [Tensor(backend.to_device(ex.x, cfg.device)) for ex in dev]  # moved once, not per epoch
     while not state["done"]:
         epoch = state["epoch"] + 1
         start = time.perf_counter()
@@ -106,7 +107,7 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        dev_scores = score(predict_examples(model, dev, cfg.device), [ex.y[target] for ex in dev])
+        dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
         seconds = time.perf_counter() - start
         improved = dev_scores["ccc"] > state["best_ccc"]
         if improved:
@@ -132,11 +133,9 @@ def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: b
     """best.npz first (when it improved), then the checkpoint that points past it, then the
     log: a crash between any two writes leaves a consistent, resumable folder."""
     if improved:
-        best = build_model(ModelConfig(**identity["model"]))
-        best.load_state_dict(best_state)
-        save_checkpoint(run_dir / BEST, best, {"identity": identity, "epoch": state["best_epoch"],
-                                               "dev_ccc": state["best_ccc"]})
-    save_checkpoint(run_dir / CHECKPOINT, model, {"identity": identity, "state": state}, opt,
+        save_checkpoint(run_dir / BEST, best_state, {"identity": identity, "epoch": state["best_epoch"],
+                                                     "dev_ccc": state["best_ccc"]})
+    save_checkpoint(run_dir / CHECKPOINT, model.state_dict(), {"identity": identity, "state": state}, opt,
                     extra_models={"best": best_state})
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(state["log"][0]))
