@@ -14,15 +14,15 @@ import time
 
 import numpy as np
 
-import _paper
-from _paper import TARGETS
+from tinyemo import paper
+from tinyemo.paper import TARGETS
 
 PAPER_LENGTHS = [2 ** k for k in range(1, 12)]      # 2 … 2048 frames (80 ms … 82 s)
 QUICK_LENGTHS = [2, 8, 32]
 
 
 def plot(summary: dict, out) -> None:
-    plt = _paper.pyplot()
+    plt = paper.pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     lengths = summary["lengths"]
     for target, colour in zip(TARGETS, ("tab:red", "tab:blue")):
@@ -43,24 +43,24 @@ def plot(summary: dict, out) -> None:
 
 
 def main(argv=None) -> int:
-    p = _paper.parser("Figure 1: dev CCC of the single-filter model against its length L.")
+    p = paper.parser("Figure 1: dev CCC of the single-filter model against its length L.")
     p.add_argument("--lengths", type=int, nargs="+",
                    help="filter lengths (default 2 4 … 2048; --quick: 2 8 32)")
-    args = _paper.settle(p.parse_args(argv))
+    args = paper.settle(p.parse_args(argv))
     lengths = args.lengths or (QUICK_LENGTHS if args.quick else PAPER_LENGTHS)
     if min(lengths) < 1:
         raise SystemExit("--lengths must be >= 1")
     start = time.perf_counter()
-    examples, data_info = _paper.load_examples(args)
-    summary = {"lengths": lengths, "setting": _paper.setting(args),
+    examples, data_info = paper.load_examples(args)
+    summary = {"lengths": lengths, "setting": paper.setting(args),
                **{t: {"mean": [], "std": [], "runs": [], "ensemble": []} for t in TARGETS}}
     seconds = []
     for n in lengths:
-        results, sec = _paper.train(examples, data_info, args, "single", args.out / "runs" / f"L{n}",
+        results, sec = paper.train(examples, data_info, args, "single", args.out / "runs" / f"L{n}",
                                     overrides={"filter_length": n}, label=f"L = {n:4d}")
         seconds.append(round(sec, 1))
         for t in TARGETS:
-            runs = _paper.run_dev_ccc(results, t)
+            runs = paper.run_dev_ccc(results, t)
             summary[t]["runs"].append(runs)
             summary[t]["mean"].append(float(np.mean(runs)))
             summary[t]["std"].append(float(np.std(runs)))
@@ -70,12 +70,12 @@ def main(argv=None) -> int:
         summary[t]["best_length"] = lengths[best]
     summary["train_seconds"] = seconds
     summary["seconds"] = round(time.perf_counter() - start, 1)
-    _paper.write_json(args.out / "fig1.json", summary)
+    paper.write_json(args.out / "fig1.json", summary)
     header = ["L", "seconds_L"] + [f"{t}_{k}" for t in TARGETS for k in ("mean", "std", "ensemble")]
     rows = [[n, float(seconds[i])] + [summary[t][k][i] for t in TARGETS
                                       for k in ("mean", "std", "ensemble")]
             for i, n in enumerate(lengths)]
-    _paper.write_csv(args.out / "fig1.csv", header, rows)
+    paper.write_csv(args.out / "fig1.csv", header, rows)
     plot(summary, args.out / "fig1.png")
     print(f"best L: arousal {summary['arousal']['best_length']}, valence "
           f"{summary['valence']['best_length']}; {summary['seconds']:.0f} s; see {args.out}/fig1.png")

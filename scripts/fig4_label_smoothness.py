@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-import _paper
+from tinyemo import paper
 
 FACTORS = [2 ** k for k in range(1, 8)]     # 2 … 128
 # RECOLA's real gold standard, train + dev concatenated (measured; DESIGN.md)
@@ -38,7 +38,7 @@ def statistics(gold: list[np.ndarray], factors: list[int]) -> dict:
 
 
 def plot(summary: dict, out) -> None:
-    plt = _paper.pyplot()
+    plt = paper.pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for target, colour in zip(summary["targets"], ("tab:red", "tab:blue", "tab:green")):
         cc = summary[target]["spline_rebuild_ccc"]
@@ -64,31 +64,31 @@ def plot(summary: dict, out) -> None:
 
 
 def main(argv=None) -> int:
-    p = _paper.parser("Figure 4: label power below 1 Hz and spline-rebuild CCC vs down-sampling.",
+    p = paper.parser("Figure 4: label power below 1 Hz and spline-rebuild CCC vs down-sampling.",
                       training=False)
     p.add_argument("--partitions", nargs="+", default=["train", "dev"],
                    help="partitions pooled (default train dev, as measured on RECOLA)")
     p.add_argument("--factors", type=int, nargs="+", default=FACTORS)
-    args = _paper.settle(p.parse_args(argv))
+    args = paper.settle(p.parse_args(argv))
     if min(args.factors) < 2:
         raise SystemExit("--factors must be >= 2")
     start = time.perf_counter()
     from tinyemo.data import load_corpus
-    root = _paper.corpus_path(args)
+    root = paper.corpus_path(args)
     corpus = load_corpus(root)
     recs = [r for r in corpus if r.partition in args.partitions and r.labelled]
     if not recs:
         raise SystemExit(f"{root}: no labelled recordings in partitions {args.partitions}")
     targets = [t for t in corpus.targets if all(t in r.labels for r in recs)]
     summary = {"source": str(root), "partitions": args.partitions, "targets": targets,
-               "setting": _paper.setting(args), "recola_measured": RECOLA}
+               "setting": paper.setting(args), "recola_measured": RECOLA}
     for t in targets:
         summary[t] = statistics([r.labels[t].astype(np.float64) for r in recs], args.factors)
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    _paper.write_json(args.out / "fig4.json", summary)
+    paper.write_json(args.out / "fig4.json", summary)
     factors = [f for f in args.factors if all(str(f) in summary[t]["spline_rebuild_ccc"]
                                               for t in targets)]
-    _paper.write_csv(args.out / "fig4.csv", ["factor"] + [f"{t}_ccc" for t in targets],
+    paper.write_csv(args.out / "fig4.csv", ["factor"] + [f"{t}_ccc" for t in targets],
                      [[f] + [summary[t]["spline_rebuild_ccc"][str(f)] for t in targets]
                       for f in factors])
     plot(summary, args.out / "fig4.png")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-import _paper
+from tinyemo import paper
 
 FRAME_S = 0.04
 MODELS = ("dilated", "downup")
@@ -37,29 +37,29 @@ def smoothness(tracks: list[np.ndarray]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = _paper.parser("Figure 5: dilated vs down/up outputs, and how smooth they are.")
+    p = paper.parser("Figure 5: dilated vs down/up outputs, and how smooth they are.")
     for m in MODELS:
         p.add_argument(f"--{m}", type=Path, help=f"a trained {m} experiment folder")
     p.add_argument("--recording", help="dev recording to plot (default: the first)")
     p.add_argument("--start", type=float, default=0.0, help="seconds")
     p.add_argument("--duration", type=float, default=60.0, help="seconds")
-    args = _paper.settle(p.parse_args(argv))
+    args = paper.settle(p.parse_args(argv))
     start = time.perf_counter()
     folders = {m: getattr(args, m) for m in MODELS}
     if any(f is None for f in folders.values()):
-        examples, data_info = _paper.load_examples(args)
+        examples, data_info = paper.load_examples(args)
         for m in MODELS:
             if folders[m] is None:
                 folders[m] = args.out / m
-                _paper.train(examples, data_info, args, m, folders[m])
-    tables = {m: _paper.read_predictions(folders[m], "dev") for m in MODELS}
+                paper.train(examples, data_info, args, m, folders[m])
+    tables = {m: paper.read_predictions(folders[m], "dev") for m in MODELS}
     ids = [i for i in tables["dilated"] if i in tables["downup"]]
-    targets = [t for t in _paper.TARGETS
+    targets = [t for t in paper.TARGETS
                if all(t in tables[m][i] and f"{t}_gold" in tables[m][i] for m in MODELS for i in ids)]
     if not ids or not targets:
         raise SystemExit("the two folders share no labelled dev recordings")
     summary = {"folders": {m: str(f) for m, f in folders.items()}, "recordings": ids,
-               "setting": _paper.setting(args), "smoothness": {}, "dev_ccc": {}}
+               "setting": paper.setting(args), "smoothness": {}, "dev_ccc": {}}
     from tinyemo.metrics import ccc
     for t in targets:
         gold = [tables["dilated"][i][f"{t}_gold"] for i in ids]
@@ -81,11 +81,11 @@ def main(argv=None) -> int:
     summary["plotted"] = {"recording": rid, "start_s": float(time_s[keep][0]),
                           "end_s": float(time_s[keep][-1])}
     summary["seconds"] = round(time.perf_counter() - start, 1)
-    _paper.write_json(args.out / "fig5.json", summary)
+    paper.write_json(args.out / "fig5.json", summary)
     header = ["time"] + [f"{t}_{k}" for t in targets for k in ("gold",) + MODELS]
     cols = [time_s[keep]] + [gold[t] if k == "gold" else preds[k][t]
                              for t in targets for k in ("gold",) + MODELS]
-    _paper.write_csv(args.out / "fig5.csv", header,
+    paper.write_csv(args.out / "fig5.csv", header,
                      [[float(v) for v in row] for row in zip(*cols)])
     from tinyemo.plot import plot_tracks
     plot_tracks(time_s[keep], gold, {"dilated": preds["dilated"], "down/up": preds["downup"]},

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-import _paper
-from _paper import TARGETS
+from tinyemo import paper
+from tinyemo.paper import TARGETS
 
 PAPER_DEV_CCC = {"dilated": (0.857, 0.538), "downup": (0.867, 0.592), "BLSTM": (0.853, 0.518)}
 
@@ -37,15 +37,15 @@ def postprocessed(folder, targets) -> tuple[dict, dict]:
     """Scores after post-processing fitted on dev and applied to dev and test: (results, chosen)."""
     from tinyemo.metrics import score
     from tinyemo.postprocess import fit_postprocess
-    parts = {p: _paper.read_predictions(folder, p) for p in ("dev", "test")}
+    parts = {p: paper.read_predictions(folder, p) for p in ("dev", "test")}
     results, chosen = {}, {}
     for t in targets:
-        dev_pred, dev_gold = _paper.tracks(parts["dev"], t)
+        dev_pred, dev_gold = paper.tracks(parts["dev"], t)
         pp = fit_postprocess(dev_pred, dev_gold)
         chosen[t] = {"steps": pp.steps, **pp.to_dict()}
         results[t] = {}
         for part, table in parts.items():
-            pred, gold = _paper.tracks(table, t)
+            pred, gold = paper.tracks(table, t)
             if gold:
                 results[t][part] = score(pp.apply(pred), gold)
     return results, chosen
@@ -72,7 +72,7 @@ def markdown(raw: dict, post: dict, chosen: dict, run_ccc: dict, setting: dict) 
 
 
 def plot(raw: dict, post: dict, out) -> None:
-    plt = _paper.pyplot()
+    plt = paper.pyplot()
     names = list(raw)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     x = np.arange(len(names))
@@ -92,11 +92,11 @@ def plot(raw: dict, post: dict, out) -> None:
 
 
 def main(argv=None) -> int:
-    p = _paper.parser("Tables 1 and 2: RMSE and CCC of each model, with and without "
+    p = paper.parser("Tables 1 and 2: RMSE and CCC of each model, with and without "
                       "post-processing.")
     p.add_argument("--filter-length", type=int, help="single-filter L (default 512; --quick: 16)")
     p.add_argument("--models", nargs="+", help="a subset of framewise single-L<L> dilated downup")
-    args = _paper.settle(p.parse_args(argv))
+    args = paper.settle(p.parse_args(argv))
     length = args.filter_length or (16 if args.quick else 512)
     todo = models(length)
     if args.models:
@@ -105,16 +105,16 @@ def main(argv=None) -> int:
             raise SystemExit(f"unknown model(s) {unknown}; choose from {list(todo)}")
         todo = {k: v for k, v in todo.items() if k in args.models}
     start = time.perf_counter()
-    examples, data_info = _paper.load_examples(args)
+    examples, data_info = paper.load_examples(args)
     raw, post, chosen, run_ccc, seconds = {}, {}, {}, {}, {}
     for name, (arch, overrides) in todo.items():
         folder = args.out / name
-        raw[name], sec = _paper.train(examples, data_info, args, arch, folder,
+        raw[name], sec = paper.train(examples, data_info, args, arch, folder,
                                       overrides=overrides, label=name)
         seconds[name] = round(sec, 1)
         post[name], chosen[name] = postprocessed(folder, TARGETS)
-        run_ccc[name] = {t: _paper.run_dev_ccc(raw[name], t) for t in TARGETS}
-    setting = _paper.setting(args)
+        run_ccc[name] = {t: paper.run_dev_ccc(raw[name], t) for t in TARGETS}
+    setting = paper.setting(args)
     summary = {"setting": setting, "models": {n: {"arch": a, "overrides": o}
                                               for n, (a, o) in todo.items()},
                "raw": {n: {t: {k: v for k, v in r[t].items() if k != "runs"} for t in TARGETS}
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
                "postprocessed": post, "postprocess": chosen, "run_dev_ccc": run_ccc,
                "paper_dev_ccc": PAPER_DEV_CCC, "train_seconds": seconds,
                "seconds": round(time.perf_counter() - start, 1)}
-    _paper.write_json(args.out / "tables.json", summary)
+    paper.write_json(args.out / "tables.json", summary)
     text = markdown(summary["raw"], post, chosen, run_ccc, setting)
     from tinyemo.fileio import write_text
     write_text(args.out / "tables.md", text)

@@ -67,7 +67,7 @@ def test_evaluate_and_plot(trained, tmp_path, capsys):
     _, out, corpus = trained
     assert evaluate_main(["--model", str(out), "--data", str(corpus), "--partition", "dev"]) == 0
     text = capsys.readouterr().out
-    assert "dev CCC" in text and "| downup |" in text
+    assert "Dev CCC" in text and "Test CCC" not in text and "| downup |" in text
     png = tmp_path / "fig5.png"
     csv = out / "predictions" / "dev" / "dev_1.csv"
     assert plot_main([str(csv), "--out", str(png), "--duration", "20"]) == 0

@@ -8,7 +8,8 @@ import soundfile as sf
 from tinyemo.data import generate, load_corpus
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.frontend import FeatureCache
-from tinyemo.pipeline import frames_for_duration, prepare
+from tinyemo.data.grid import frames_for_duration
+from tinyemo.pipeline import prepare
 
 
 def test_prepare_aligns_normalises_and_caches(tmp_path):

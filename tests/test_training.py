@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tinyemo.data.corpus import Recording
-from tinyemo.experiment import Ensemble, train_experiment
+from tinyemo.ensemble import Ensemble
+from tinyemo.experiment import ExperimentConfig, train_experiment
 from tinyemo.models import ModelConfig
 from tinyemo.pipeline import Example
 from tinyemo.training import TrainConfig, train_run
@@ -90,31 +91,33 @@ def test_experiment_folder_and_its_guards(tmp_path):
     examples = {e.id: e for e in _examples()}
     cfg = TrainConfig(epochs=3, patience=3, lr=3e-3)
     out = tmp_path / "exp"
-    results = train_experiment(examples, "downup", ["arousal"], [0, 1], cfg, out,
-                               {"width": 8, "depth": 2}, say=lambda s: None)
+    config = ExperimentConfig("downup", ("arousal",), (0, 1), cfg, {"width": 8, "depth": 2})
+    results = train_experiment(examples, config, out, say=lambda s: None)
     assert set(results["arousal"]) == {"runs", "train", "dev"}
     assert len(results["arousal"]["runs"]) == 2 and "ccc" in results["arousal"]["dev"]
     pred = (out / "predictions" / "dev" / "dev_4.csv").read_text().splitlines()
     assert pred[0] == "time,arousal,arousal_gold" and len(pred) == 1 + 243
     saved = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(ValueError, match=r"config\.json: this folder already holds"):
-        train_experiment(examples, "downup", ["arousal"], [0, 1], cfg, out, {"width": 8, "depth": 2})
+        train_experiment(examples, config, out)
     with pytest.raises(ValueError, match=r"config\.json: saved with another configuration"):
-        train_experiment(examples, "downup", ["arousal"], [0, 1], cfg, out, {"width": 4, "depth": 2},
-                         resume=True)
+        train_experiment(examples, ExperimentConfig("downup", ("arousal",), (0, 1), cfg,
+                                                    {"width": 4, "depth": 2}), out, resume=True)
     assert saved == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}  # nothing lost
     mean, per_run = Ensemble(out).predict([examples["dev_4"]], "arousal")
     np.testing.assert_allclose(mean[0], (per_run[0][0] + per_run[1][0]) / 2, rtol=1e-6)
+
+
+ONE_EPOCH = ExperimentConfig("downup", ("arousal",), (0,), TrainConfig(epochs=1))
 
 
 def test_empty_partition_and_constant_labels_are_named(tmp_path):
     examples = _examples()
     only_train = {e.id: e for e in examples if e.recording.partition == "train"}
     with pytest.raises(ValueError, match="'dev' partition.* is empty"):
-        train_experiment(only_train, "downup", ["arousal"], [0], TrainConfig(epochs=1), tmp_path / "x")
+        train_experiment(only_train, ONE_EPOCH, tmp_path / "x")
     flat = examples[0]
     examples[0] = Example(flat.recording, flat.x, {"arousal": np.full(243, 0.2, np.float32)})
     with pytest.raises(ValueError, match=r"train_0\.wav: the arousal labels .* are constant"):
-        train_experiment({e.id: e for e in examples}, "downup", ["arousal"], [0],
-                         TrainConfig(epochs=1), tmp_path / "y")
+        train_experiment({e.id: e for e in examples}, ONE_EPOCH, tmp_path / "y")
     assert not (tmp_path / "y").exists()

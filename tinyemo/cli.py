@@ -11,11 +11,9 @@ __all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
 
 
 def _configure_process(threads: int | None) -> None:
-    """The entry points' process settings: ``--threads`` and glibc keeping freed memory."""
-    from .runtime import keep_freed_memory, set_threads
-    keep_freed_memory()
+    from .runtime import configure_process
     try:
-        set_threads(threads)
+        configure_process(threads)
     except ValueError as exc:
         raise SystemExit(f"--threads: {exc}") from None
 
@@ -28,8 +26,8 @@ def _progress(quiet: bool):
 
 
 def _load_examples(args, say):
-    from .data import default_corpus, load_corpus
-    from .pipeline import prepare
+    from .data import default_corpus
+    from .pipeline import load_examples
     if args.data and args.manifest:
         raise SystemExit("give --data or --manifest, not both")
     if args.manifest or args.data:
@@ -38,12 +36,11 @@ def _load_examples(args, say):
         say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
             f"--data DIR or --manifest FILE for your own")
         source = default_corpus(args.preset, args.data_seed)
-    corpus = load_corpus(source)
     start = time.perf_counter()
-    examples = prepare(corpus)
-    say(f"{len(corpus)} recordings from {source}: features ready in "
+    examples, data_info = load_examples(source)
+    say(f"{data_info['recordings']} recordings from {source}: features ready in "
         f"{time.perf_counter() - start:.1f} s")
-    return examples, {"root": str(source), "recordings": len(corpus)}
+    return examples, data_info
 
 
 def _free_out(arch: str) -> Path:
@@ -56,7 +53,7 @@ def _free_out(arch: str) -> Path:
 
 
 def train_main(argv=None) -> int:
-    from .experiment import results_table, train_experiment
+    from .experiment import ExperimentConfig, results_table, train_experiment
     from .models import ARCHITECTURES
     from .training import TrainConfig
     p = argparse.ArgumentParser(prog="tinyemo train", description="Train arousal/valence models "
@@ -101,10 +98,11 @@ def train_main(argv=None) -> int:
         overrides = {"width": args.width, "kernel_size": args.kernel_size, "depth": args.depth,
                      "filter_length": args.filter_length, "up_kernel_size": args.up_kernel_size}
         say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
-        results = train_experiment(examples, args.arch, targets,
-                                   list(range(args.seed, args.seed + args.runs)), cfg, out,
-                                   {k: v for k, v in overrides.items() if v is not None},
-                                   data_info, args.resume, say, _progress(args.quiet))
+        config = ExperimentConfig(arch=args.arch, targets=tuple(targets),
+                                  seeds=tuple(range(args.seed, args.seed + args.runs)), train=cfg,
+                                  model={k: v for k, v in overrides.items() if v is not None})
+        results = train_experiment(examples, config, out, data_info=data_info, resume=args.resume,
+                                   say=say, progress=_progress(args.quiet))
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

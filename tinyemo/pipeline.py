@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.corpus import FRAME_S, Corpus, Recording, audio_duration
+from .data.corpus import Corpus, Recording
+from .data.grid import audio_duration, frames_for_duration
 from .frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
 from .frontend.cache import FeatureCache
 
-__all__ = ["Example", "prepare", "frames_for_duration", "check_targets"]
+__all__ = ["Example", "prepare", "load_examples", "check_targets"]
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,6 @@ class Example:
     @property
     def id(self) -> str:
         return self.recording.id
-
-
-def frames_for_duration(duration_s: float) -> int:
-    """Label frames covering a recording, as AVEC does: t = 0, 0.04, …, up to its duration."""
-    return int(np.floor(duration_s / FRAME_S + 1e-9)) + 1
 
 
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
@@ -59,6 +55,16 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
         examples[rec.id] = Example(rec, np.ascontiguousarray(x.T, dtype=np.float32),
                                    {k: np.asarray(v, np.float32) for k, v in rec.labels.items()})
     return examples
+
+
+def load_examples(source: Path, options: FbankOptions | None = None, progress=None
+                  ) -> tuple[dict[str, Example], dict]:
+    """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
+    features from the on-disk cache; ``data_info`` says where they came from."""
+    from .data.loading import load_corpus
+    corpus = load_corpus(source)
+    return prepare(corpus, options, progress=progress), {"root": str(source),
+                                                        "recordings": len(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

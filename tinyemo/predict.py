@@ -5,7 +5,8 @@ from pathlib import Path
 
 from .data import load_corpus
 from .data.corpus import Corpus, Recording
-from .experiment import Ensemble, results_table, write_predictions
+from .ensemble import Ensemble, write_predictions
+from .experiment import results_table
 from .frontend import FbankOptions
 from .metrics import score
 from .pipeline import prepare
@@ -46,6 +47,5 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
         if not all(target in ex.y for ex in examples):
             raise ValueError(f"{data}: recordings of {partition!r} lack {target} labels")
         mean, _ = ensemble.predict(examples, target)
-        res[target] = {"dev": score(mean, [ex.y[target] for ex in examples])}
-    table = results_table({ensemble.config["arch"]: res})
-    return table.replace("Dev RMSE | Dev CCC", f"{partition} RMSE | {partition} CCC")
+        res[target] = {partition: score(mean, [ex.y[target] for ex in examples])}
+    return results_table({ensemble.config["arch"]: res}, (partition,))

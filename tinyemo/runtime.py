@@ -5,10 +5,17 @@ from __future__ import annotations
 import ctypes
 import sys
 
-__all__ = ["set_threads", "keep_freed_memory"]
+__all__ = ["configure_process", "set_threads", "keep_freed_memory"]
 
 _M_TRIM_THRESHOLD = -1   # glibc mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
+
+
+def configure_process(threads: int | None) -> None:
+    """What every entry point sets before its work: glibc keeping freed memory, and
+    ``threads`` for Numba and the BLAS/FFT pools (ValueError for a bad count)."""
+    keep_freed_memory()
+    set_threads(threads)
 
 
 def set_threads(n: int | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +27,7 @@ from .nn import Module
 from .optim import Adam
 from .pipeline import Example
 
-__all__ = ["TrainConfig", "train_run", "predict_examples"]
+__all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples"]
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"
@@ -50,6 +50,43 @@ class TrainConfig:
             raise ValueError(f"loss must be 'ccc' or 'mse', got {self.loss!r}")
         if self.epochs < 1 or self.patience < 1:
             raise ValueError(f"epochs and patience must be >= 1 (got {self.epochs}, {self.patience})")
+
+
+@dataclass
+class TrainState:
+    """Where a run stands after ``epoch`` epochs; saved in every checkpoint, so a resumed run
+    continues from exactly here. ``log`` has one row per epoch (the run's ``log.csv``)."""
+
+    epoch: int = 0
+    best_epoch: int = 0
+    best_ccc: float = -np.inf
+    bad_epochs: int = 0
+    done: bool = False
+    log: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict, source: str) -> "TrainState":
+        names = {f.name for f in fields(cls)}
+        if not isinstance(saved, dict) or set(saved) != names:
+            raise ValueError(f"{source}: checkpoint state has keys "
+                             f"{sorted(saved) if isinstance(saved, dict) else saved!r}, "
+                             f"expected {sorted(names)}")
+        return cls(**saved)
+
+    def record(self, log_row: dict, dev_ccc: float, cfg: TrainConfig) -> bool:
+        """Account for one finished epoch; returns whether its dev CCC is the best so far."""
+        self.epoch += 1
+        improved = dev_ccc > self.best_ccc
+        if improved:
+            self.best_epoch, self.best_ccc, self.bad_epochs = self.epoch, dev_ccc, 0
+        else:
+            self.bad_epochs += 1
+        self.done = self.epoch >= cfg.epochs or self.bad_epochs >= cfg.patience
+        self.log.append(log_row)
+        return improved
 
 
 def predict_examples(model: Module, examples: list[Example], device: str = "cpu") -> list[np.ndarray]:
@@ -82,21 +119,20 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
     model = build_model(model_cfg, seed=seed).to(cfg.device)
     opt = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best_state = model.state_dict()
-    state = {"epoch": 0, "best_epoch": 0, "best_ccc": -np.inf, "bad_epochs": 0, "done": False,
-             "log": []}
+    state = TrainState()
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():
         if not resume:
             raise ValueError(f"{ckpt}: a run is already saved here; pass --resume to continue "
                              f"it or choose another --out folder")
         meta, groups = load_checkpoint(ckpt, model, opt, expect={"identity": identity})
-        state = meta["state"]
+        state = TrainState.from_dict(meta.get("state"), str(ckpt))
         best_state = groups.get("best", best_state)
     y_train = {ex.id: Tensor(backend.to_device(ex.y[target], cfg.device)) for ex in train}
     x_train = {ex.id: Tensor(backend.to_device(ex.x, cfg.device)) for ex in train}
     x_dev = [Tensor(backend.to_device(ex.x, cfg.device)) for ex in dev]  # moved once, not per epoch
-    while not state["done"]:
-        epoch = state["epoch"] + 1
+    while not state.done:
+        epoch = state.epoch + 1
         start = time.perf_counter()
         order = np.random.default_rng([seed, epoch]).permutation(len(train))
         items = [train[i] for i in order]
@@ -109,36 +145,31 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             losses.append(loss.item())
         dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
         seconds = time.perf_counter() - start
-        improved = dev_scores["ccc"] > state["best_ccc"]
+        improved = state.record({"epoch": epoch, "train_loss": float(np.mean(losses)),
+                                 "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
+                                 "seconds": round(seconds, 4)}, dev_scores["ccc"], cfg)
         if improved:
             best_state = model.state_dict()
-            state.update(best_epoch=epoch, best_ccc=dev_scores["ccc"], bad_epochs=0)
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch
-        state["done"] = epoch >= cfg.epochs or state["bad_epochs"] >= cfg.patience
-        state["log"].append({"epoch": epoch, "train_loss": float(np.mean(losses)),
-                             "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
-                             "seconds": round(seconds, 4)})
         _save(run_dir, model, opt, best_state, improved, identity, state)
         say(f"{target} seed {seed} epoch {epoch:3d}: train loss {np.mean(losses):.4f}  dev CCC "
-            f"{dev_scores['ccc']:.4f}  (best {state['best_ccc']:.4f} @ {state['best_epoch']})  "
-            f"{seconds:.2f} s" + ("" if not state["done"] else "  [stop]"))
-    return {"seed": seed, "best_epoch": state["best_epoch"], "best_dev_ccc": state["best_ccc"],
-            "epochs": state["epoch"]}
+            f"{dev_scores['ccc']:.4f}  (best {state.best_ccc:.4f} @ {state.best_epoch})  "
+            f"{seconds:.2f} s" + ("" if not state.done else "  [stop]"))
+    return {"seed": seed, "best_epoch": state.best_epoch, "best_dev_ccc": state.best_ccc,
+            "epochs": state.epoch}
 
 
 def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: bool,
-          identity: dict, state: dict) -> None:
+          identity: dict, state: TrainState) -> None:
     """best.npz first (when it improved), then the checkpoint that points past it, then the
     log: a crash between any two writes leaves a consistent, resumable folder."""
     if improved:
-        save_checkpoint(run_dir / BEST, best_state, {"identity": identity, "epoch": state["best_epoch"],
-                                                     "dev_ccc": state["best_ccc"]})
-    save_checkpoint(run_dir / CHECKPOINT, model.state_dict(), {"identity": identity, "state": state}, opt,
+        save_checkpoint(run_dir / BEST, best_state, {"identity": identity, "epoch": state.best_epoch,
+                                                     "dev_ccc": state.best_ccc})
+    save_checkpoint(run_dir / CHECKPOINT, model.state_dict(),
+                    {"identity": identity, "state": state.to_dict()}, opt,
                     extra_models={"best": best_state})
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(state["log"][0]))
+    writer = csv.DictWriter(buf, fieldnames=list(state.log[0]))
     writer.writeheader()
-    writer.writerows(state["log"])
+    writer.writerows(state.log)
     write_text(run_dir / LOG, buf.getvalue())

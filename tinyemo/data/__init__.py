@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from .avec2016 import read_avec2016, read_individual_ratings
-from .corpus import FRAME_S, Corpus, Recording, load_corpus
+from .corpus import Corpus, Recording
+from .grid import FRAME_S
+from .loading import load_corpus
 from .manifest import read_manifest
 from .synthetic import PRESETS, SynthConfig, default_corpus, generate
 

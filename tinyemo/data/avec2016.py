@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import write_text
-from .corpus import FRAME_S, Corpus, Recording, check_label_duration
+from .corpus import Corpus, Recording
+from .grid import FRAME_S, GRID_TOLERANCE_S, check_label_duration, parse_number
 
 __all__ = ["read_avec2016", "read_arff", "read_individual_ratings", "write_arff",
            "write_individual_ratings"]
 
 AUDIO_DIR, GOLD_DIR, INDIVIDUAL_DIR = "recordings_audio", "ratings_gold_standard", "ratings_individual"
-GRID_TOLERANCE_S = 1e-3
 _NAME = re.compile(r"^([A-Za-z]+)_[A-Za-z0-9_.-]+$")
 _ATTRIBUTE = re.compile(r"""@attribute\s+('[^']*'|"[^"]*"|\S+)\s+(.+)$""", re.IGNORECASE)
 _TOKEN = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,]*?)\s*(,|$)""")
@@ -100,18 +100,8 @@ def read_arff(path: str | Path) -> tuple[dict[str, np.ndarray], list[int]]:
     for c, (name, numeric) in enumerate(attrs):
         if not numeric:
             continue
-        col = np.empty(len(rows))
-        for r, values in enumerate(rows):
-            tok = values[c]
-            try:
-                col[r] = float(tok) if tok != "?" else np.nan
-            except ValueError:
-                raise ValueError(f"{path}, line {lines[r]}: non-numeric value {tok!r} in "
-                                 f"column {name}") from None
-            if not np.isfinite(col[r]):
-                raise ValueError(f"{path}, line {lines[r]}: missing or non-finite value "
-                                 f"{tok!r} in column {name}")
-        columns[name] = col
+        columns[name] = np.array([parse_number(values[c], path, no, name, missing="?")
+                                  for values, no in zip(rows, lines)])
     return columns, lines
 
 
@@ -160,14 +150,7 @@ def read_individual_ratings(root: str | Path, name: str, target: str
         if len(row) != len(header):
             raise ValueError(f"{path}, line {no}: expected {len(header)} ';'-separated values, "
                              f"got {len(row)}")
-        for c, tok in enumerate(row):
-            try:
-                data[r, c] = float(tok)
-            except ValueError:
-                raise ValueError(f"{path}, line {no}: non-numeric value {tok!r} in column "
-                                 f"{header[c]}") from None
-            if not np.isfinite(data[r, c]):
-                raise ValueError(f"{path}, line {no}: non-finite value {tok!r} in column {header[c]}")
+        data[r] = [parse_number(tok, path, no, header[c]) for c, tok in enumerate(row)]
     return data[:, 0], data[:, 1:].astype(np.float32), header[1:]
 
 

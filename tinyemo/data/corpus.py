@@ -3,8 +3,10 @@
 A corpus is a list of recordings. Each recording has an id, a speaker, a partition (``train``,
 ``dev``, ``test`` or any name), an audio file, and zero or more label tracks on the 40 ms grid:
 label frame ``j`` is the rating at ``0.04 * j`` seconds, as in the AVEC 2016 gold standard
-(7501 frames for a 300 s recording). Recordings without labels (RECOLA's test partition) are
-kept: they can still be predicted.
+(7501 frames for a 300 s recording; ``grid.py`` owns that grid). Recordings without labels
+(RECOLA's test partition) are kept: they can still be predicted. The readers live beside this
+module (``avec2016.py``, ``manifest.py``; ``loading.load_corpus`` picks one); this one imports
+none of them.
 """
 from __future__ import annotations
 
@@ -13,16 +15,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-import soundfile as sf
 
-__all__ = ["FRAME_S", "LABEL_TOLERANCE_S", "Recording", "Corpus", "load_corpus",
-           "audio_duration", "check_label_duration"]
+from .grid import FRAME_S
 
-FRAME_S = 0.04
-"""Seconds between label frames (25 Hz)."""
-
-LABEL_TOLERANCE_S = 1.0
-"""A label track may end at most this many seconds before or after the audio does."""
+__all__ = ["Recording", "Corpus"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -122,41 +118,3 @@ class Corpus:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.recordings)
-
-
-def audio_duration(path: Path) -> float:
-    """Duration in seconds of an audio file, from its header (``soundfile.info``)."""
-    try:
-        info = sf.info(str(path))
-    except (RuntimeError, sf.LibsndfileError) as e:
-        raise ValueError(f"{path}: cannot read audio header: {e}") from None
-    return info.frames / info.samplerate
-
-
-def check_label_duration(n_frames: int, audio: Path, label_file: Path, line: int | None) -> None:
-    """Raise ValueError if a label track of ``n_frames`` frames ends more than
-    ``LABEL_TOLERANCE_S`` seconds before or after the audio. ``line``: the track's last line."""
-    dur = audio_duration(audio)
-    end = FRAME_S * (n_frames - 1)
-    where = f"{label_file}" + (f", line {line}" if line is not None else "")
-    if end > dur + LABEL_TOLERANCE_S:
-        raise ValueError(f"{where}: label track runs to {end:.2f} s but the audio {audio.name} "
-                         f"lasts {dur:.2f} s (more than {LABEL_TOLERANCE_S:g} s longer)")
-    if end < dur - LABEL_TOLERANCE_S:
-        raise ValueError(f"{where}: label track ends at {end:.2f} s but the audio {audio.name} "
-                         f"lasts {dur:.2f} s (more than {LABEL_TOLERANCE_S:g} s shorter)")
-
-
-def load_corpus(path: str | Path) -> Corpus:
-    """Read a corpus: a folder in the AVEC 2016 layout, or a ``.csv`` manifest file."""
-    path = Path(path)
-    if path.is_dir():
-        from .avec2016 import read_avec2016
-        return read_avec2016(path)
-    if path.is_file() and path.suffix.lower() == ".csv":
-        from .manifest import read_manifest
-        return read_manifest(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such corpus folder or manifest file")
-    raise ValueError(f"{path}: not a corpus: expected a folder in the AVEC 2016 layout or a "
-                     f".csv manifest")

@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.stats import norm
 
 from ..metrics import ccc
-from .corpus import FRAME_S
+from .grid import FRAME_S
 
 __all__ = ["LabelModel", "smooth_noise", "latent_track", "draw_annotators", "annotate", "label_statistics",
            "low_power_fraction", "acf_halftime", "spline_rebuild_ccc"]

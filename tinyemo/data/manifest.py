@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import FRAME_S, LABEL_TOLERANCE_S, Corpus, Recording, check_label_duration
+from .corpus import Corpus, Recording
+from .grid import LABEL_TOLERANCE_S, check_label_duration, parse_number, resample_to_grid
 
-__all__ = ["read_manifest", "read_label_csv", "resample_to_grid"]
+__all__ = ["read_manifest", "read_label_csv"]
 
 REQUIRED = ("audio", "speaker", "partition")
 
@@ -45,13 +46,6 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def resample_to_grid(times: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """(T,) float32: ``values`` at ``times`` (s) linearly interpolated at ``0.04 j`` s,
-    ``j = 0 … floor(times[-1] / 0.04)``; points before ``times[0]`` take ``values[0]``."""
-    n = int(np.floor(times[-1] / FRAME_S + 1e-6)) + 1
-    return np.interp(FRAME_S * np.arange(n), times, values).astype(np.float32)
-
-
 def read_label_csv(path: str | Path) -> tuple[np.ndarray, int]:
     """A ``time,value`` label CSV resampled to the 40 ms grid: ((T,) float32, last line number)."""
     path = Path(path)
@@ -65,13 +59,7 @@ def read_label_csv(path: str | Path) -> tuple[np.ndarray, int]:
     for r, (no, row) in enumerate(data):
         if len(row) != 2:
             raise ValueError(f"{path}, line {no}: expected 2 comma-separated values (time,value), got {len(row)}")
-        for c in range(2):
-            try:
-                tv[r, c] = float(row[c])
-            except ValueError:
-                raise ValueError(f"{path}, line {no}: non-numeric {header[c]} {row[c]!r}") from None
-            if not np.isfinite(tv[r, c]):
-                raise ValueError(f"{path}, line {no}: non-finite {header[c]} {row[c]!r}")
+        tv[r] = [parse_number(row[c], path, no, header[c]) for c in range(2)]
     t = tv[:, 0]
     if t[0] < 0 or t[0] > LABEL_TOLERANCE_S:
         raise ValueError(f"{path}, line {data[0][0]}: the first label time must be within "

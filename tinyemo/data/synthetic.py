@@ -30,7 +30,7 @@ import soundfile as sf
 
 from ..fileio import atomic_write, cache_root, save_npz, write_json
 from .avec2016 import AUDIO_DIR, GOLD_DIR, INDIVIDUAL_DIR, write_arff, write_individual_ratings
-from .corpus import FRAME_S
+from .grid import FRAME_S
 from .latents import LabelModel, annotate, draw_annotators, label_statistics, latent_track
 from .speech import SAMPLE_RATE, CueModel, draw_speaker, synthesize
 

@@ -1,5 +1,6 @@
-"""Shared plumbing of the paper's experiment scripts (fig1, fig4, fig5, tables): options, the
-data, training an experiment folder (resumable), reading its prediction CSVs, timing.
+"""Shared plumbing of the paper's experiment scripts (``scripts/fig1_*.py``, ``fig4_*``,
+``fig5_*``, ``tables.py``): options, the data, training an experiment folder (resumable),
+reading its prediction CSVs back.
 
 Each script has a ``--quick`` setting (the ``tiny`` corpus, one run, two epochs: seconds, used
 by tests/test_experiments.py) and a default setting for the real figure (the ``quick`` corpus,
@@ -44,15 +45,14 @@ def settle(args) -> argparse.Namespace:
             setattr(args, key, value)
     if args.preset is None:
         args.preset = base["preset"]
-    from tinyemo.runtime import keep_freed_memory, set_threads
-    keep_freed_memory()
-    set_threads(args.threads)
+    from .runtime import configure_process
+    configure_process(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     return args
 
 
 def corpus_path(args) -> Path:
-    from tinyemo.data import default_corpus
+    from .data import default_corpus
     return Path(args.data) if args.data else default_corpus(args.preset, args.data_seed)
 
 
@@ -65,22 +65,21 @@ def setting(args) -> dict:
 
 def load_examples(args):
     """(examples, data_info) for the chosen corpus, features from the on-disk cache."""
-    from tinyemo.data import load_corpus
-    from tinyemo.pipeline import prepare
-    root = corpus_path(args)
-    corpus = load_corpus(root)
-    return prepare(corpus), {"root": str(root), "recordings": len(corpus)}
+    from .pipeline import load_examples as load
+    return load(corpus_path(args))
 
 
 def train(examples, data_info, args, arch: str, out: Path, targets=TARGETS,
           overrides: dict | None = None, label: str = "") -> tuple[dict, float]:
     """Train (or resume, or reuse when finished) one experiment folder: (results, seconds)."""
-    from tinyemo.experiment import train_experiment
-    from tinyemo.training import TrainConfig
-    cfg = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr)
+    from .experiment import ExperimentConfig, train_experiment
+    from .training import TrainConfig
+    config = ExperimentConfig(arch=arch, targets=tuple(targets), seeds=tuple(range(args.runs)),
+                              train=TrainConfig(epochs=args.epochs, patience=args.patience,
+                                                lr=args.lr), model=overrides or {})
     start = time.perf_counter()
-    results = train_experiment(examples, arch, list(targets), list(range(args.runs)), cfg, out,
-                               overrides or {}, data_info, resume=True, say=lambda s: None)
+    results = train_experiment(examples, config, out, data_info=data_info, resume=True,
+                               say=lambda s: None)
     seconds = time.perf_counter() - start
     dev = "  ".join(f"{t} dev CCC {results[t]['dev']['ccc']:.3f}" for t in targets)
     print(f"{label or arch}: {dev}  ({seconds:.0f} s)", flush=True)
@@ -94,17 +93,11 @@ def run_dev_ccc(results: dict, target: str) -> list[float]:
 
 def read_predictions(folder: Path, partition: str) -> dict:
     """``{id: {column: (T,) array}}`` from ``folder/predictions/<partition>/*.csv``."""
-    files = sorted((Path(folder) / "predictions" / partition).glob("*.csv"),
-                   key=lambda p: (len(p.stem), p.stem))
-    if not files:
-        raise SystemExit(f"{folder}: no predictions/{partition}/*.csv (not an experiment folder?)")
-    out = {}
-    for path in files:
-        with open(path, encoding="utf-8") as f:
-            header = f.readline().strip().split(",")
-            values = np.loadtxt(f, delimiter=",", ndmin=2)
-        out[path.stem] = dict(zip(header, values.T))
-    return out
+    from .ensemble import read_predictions as read
+    try:
+        return read(folder, partition)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def tracks(table: dict, target: str) -> tuple[list, list]:
@@ -114,12 +107,12 @@ def tracks(table: dict, target: str) -> tuple[list, list]:
 
 
 def write_json(path: Path, obj) -> None:
-    from tinyemo.fileio import write_json as _write
+    from .fileio import write_json as _write
     _write(path, json.loads(json.dumps(obj, default=float)))
 
 
 def write_csv(path: Path, header: list[str], rows) -> None:
-    from tinyemo.fileio import write_text
+    from .fileio import write_text
     lines = [",".join(header)] + [",".join(f"{v:.6g}" if isinstance(v, float) else str(v)
                                            for v in row) for row in rows]
     write_text(path, "\n".join(lines) + "\n")
