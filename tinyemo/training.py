@@ -105,14 +105,17 @@ def _loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
 
 def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], dev: list[Example],
               target: str, seed: int, run_dir: Path, resume: bool = False,
-              say: Callable[[str], None] = print, progress: Callable | None = None) -> dict:
+              say: Callable[[str], None] = print, progress: Callable | None = None,
+              on_epoch: Callable[[TrainState], None] | None = None) -> dict:
     """Train one seed into ``run_dir`` and return its summary (best epoch, best dev CCC).
 
     ``run_dir`` receives ``checkpoint.npz`` (latest state, every epoch), ``best.npz`` (the
     weights with the best dev CCC) and ``log.csv``. With ``resume`` an existing checkpoint is
     continued (a finished run is returned as it is); without, an existing checkpoint is an
     error, so nothing saved is overwritten. ``progress(iterable, desc)`` may wrap the epoch's
-    recordings (a progress bar).
+    recordings (a progress bar). ``on_epoch(state)`` is called after each epoch is saved (a
+    sweep reports the dev CCC to its pruner there; an exception it raises stops the run, which
+    stays resumable).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     identity = {"model": model_cfg.to_dict(), "train": asdict(cfg), "target": target, "seed": seed}
@@ -154,6 +157,8 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         say(f"{target} seed {seed} epoch {epoch:3d}: train loss {np.mean(losses):.4f}  dev CCC "
             f"{dev_scores['ccc']:.4f}  (best {state.best_ccc:.4f} @ {state.best_epoch})  "
             f"{seconds:.2f} s" + ("" if not state.done else "  [stop]"))
+        if on_epoch is not None:
+            on_epoch(state)
     return {"seed": seed, "best_epoch": state.best_epoch, "best_dev_ccc": state.best_ccc,
             "epochs": state.epoch}
 
