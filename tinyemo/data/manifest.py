@@ -8,7 +8,8 @@
 
 Required columns: ``audio``, ``speaker``, ``partition``; optional ``id`` (default: the audio
 file's stem). Every other column is a target whose cell names a label CSV (empty: no label).
-Relative paths are resolved against the manifest's folder.
+Relative paths are resolved against the manifest's folder. Partition names are read in any case
+(``Train`` is ``train``), as the AVEC 2016 reader reads file names.
 
 A label CSV has a header and two columns, ``time,value``: seconds and rating, at any regular
 rate. **Resampling rule**: the track is linearly interpolated (``np.interp``) at
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import Corpus, Recording
-from .grid import LABEL_TOLERANCE_S, check_label_duration, parse_number, resample_to_grid
+from .grid import (LABEL_TOLERANCE_S, check_label_duration, check_tracks_agree, parse_number,
+                   resample_to_grid)
 
 __all__ = ["read_manifest", "read_label_csv"]
 
@@ -113,7 +115,7 @@ def read_manifest(path: str | Path) -> Corpus:
             raise ValueError(f"{path}, line {no}: duplicate recording id {rid!r} "
                              f"(first on line {first_line[rid]})")
         first_line[rid] = no
-        labels = {}
+        labels, files = {}, {}
         for t in targets:
             cell = row[names.index(t.lower())]
             if not cell:
@@ -123,8 +125,10 @@ def read_manifest(path: str | Path) -> Corpus:
                 raise ValueError(f"{path}, line {no}: {t} label file {label_file} does not exist")
             track, last = read_label_csv(label_file)
             check_label_duration(len(track), audio, label_file, last)
-            labels[t] = track
-        recordings.append(Recording(rid, row[col["speaker"]], row[col["partition"]], audio, labels))
+            labels[t], files[t] = track, label_file
+        check_tracks_agree(rid, {t: (labels[t], files[t]) for t in labels})
+        recordings.append(Recording(rid, row[col["speaker"]], row[col["partition"]].lower(),
+                                    audio, labels))
     if not recordings:
         raise ValueError(f"{path}: no recordings listed")
     return Corpus(recordings, path)
