@@ -124,6 +124,17 @@ def _check_threads(threads: int | None) -> None:
         raise SettingError("threads", str(exc)) from None
 
 
+def _check_device(device: str) -> None:
+    """``--device cuda`` needs a usable GPU: known before anything is created."""
+    if device == "cuda":
+        from .backend import cuda_module
+        from .settings import SettingError
+        try:
+            cuda_module()
+        except RuntimeError as exc:
+            raise SettingError("device", str(exc)) from None
+
+
 def _check_out_path(out: Path, option: str = "out") -> None:
     """A folder the command will write into: absent or a folder, never a file."""
     from .settings import SettingError
@@ -244,6 +255,7 @@ def _train(args, state: dict) -> int:
                           weight_decay=args.weight_decay, loss=args.loss, device=args.device),
         model={k: v for k, v in overrides.items() if v is not None}, sample_rate=args.sample_rate)
     _check_threads(args.threads)
+    _check_device(args.device)
     source = _data_source(args)
     out = args.out or _free_out(args.arch)
     try:
@@ -315,6 +327,7 @@ def predict_main(argv=None) -> int:
         from .runtime import configure_process
         ui = _Progress(args.quiet)
         _check_threads(args.threads)
+        _check_device(args.device)
         read_config(args.model)
         _check_out_path(args.out)
         for audio in args.audio:
@@ -355,6 +368,7 @@ def evaluate_main(argv=None) -> int:
         from .runtime import configure_process
         ui = _Progress(args.quiet)
         _check_threads(args.threads)
+        _check_device(args.device)
         read_config(args.model)
         if not args.data.exists():
             raise ValueError(f"{args.data}: no such corpus folder or manifest")
