@@ -429,12 +429,13 @@ def test_a_truncated_wav_is_reported_as_truncated_audio(tmp_path):
 
 def test_label_tracks_of_different_lengths_name_the_label_files(tmp_path):
     from tinyemo.data import load_corpus
+    from tinyemo.pipeline import prepare
     root = _small_avec(tmp_path / "c")
     arff = root / "ratings_gold_standard" / "valence" / "dev_1.arff"
     arff.write_text("\n".join(arff.read_text().splitlines()[:-10]) + "\n")
     arousal = root / "ratings_gold_standard" / "arousal" / "dev_1.arff"
     with pytest.raises(ValueError) as info:
-        load_corpus(root)
+        prepare(load_corpus(root), cache=False)
     assert str(info.value) == (f"recording 'dev_1': its label files differ in length (arousal "
                                f"{arousal} has 51 frames, valence {arff} has 41 frames); every "
                                f"target needs the same 40 ms frames")
@@ -449,7 +450,7 @@ def test_label_tracks_of_different_lengths_name_the_label_files(tmp_path):
     with pytest.raises(ValueError, match=rf"its label files differ in length \(arousal "
                                          rf"{labels / 'a.csv'} has 51 frames, valence "
                                          rf"{labels / 'v.csv'} has 45 frames\)"):
-        load_corpus(manifest)
+        prepare(load_corpus(manifest), cache=False)
 
 
 def test_recordings_in_no_partition_are_listed_and_manifest_partitions_ignore_case(

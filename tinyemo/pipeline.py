@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.corpus import Corpus, Recording
-from .data.grid import audio_duration, frames_for_duration
+from .data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from .frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
 from .frontend.audio import audio_rate
 from .frontend.cache import FeatureCache
@@ -46,6 +46,9 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     another rate is resampled to it, with one warning naming those recordings (and another
     for audio recorded at a lower rate, whose upper band is missing). ``progress``: an
     optional callable(done, total)."""
+    for rec in corpus:         # before any work: the tracks of a recording agree in length
+        check_tracks_agree(rec.id, {t: (v, rec.label_files.get(t, rec.audio))
+                                    for t, v in rec.labels.items()})
     if cache is True:
         cache = FeatureCache()   # one for all recordings: a read-only cache warns once
     if sample_rate is not None:
@@ -59,10 +62,6 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     examples = {}
     for rec in corpus:
         lengths = {len(v) for v in rec.labels.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"recording {rec.id!r}: its label tracks differ in length ("
-                             + ", ".join(f"{k}: {len(v)} frames" for k, v in rec.labels.items())
-                             + ")")
         n = lengths.pop() if lengths else frames_for_duration(audio_duration(rec.audio))
         x = align_to_labels(stack_frames(normed[rec.id], stack), n, name=str(rec.audio))
         examples[rec.id] = Example(rec, np.ascontiguousarray(x.T, dtype=np.float32),

@@ -50,7 +50,10 @@ def one_of(*choices) -> Rule:
 def check_fields(obj, **rules: Rule) -> None:
     """Check every field of the dataclass instance ``obj`` against its annotation, then
     against ``rules[name]`` (not applied to None). Raises :class:`SettingError`."""
-    hints = typing.get_type_hints(type(obj))
+    try:
+        hints = typing.get_type_hints(type(obj))
+    except (NameError, TypeError):   # an annotation only a type checker can resolve
+        hints = {}
     names = {f.name for f in fields(obj)}
     unknown = set(rules) - names
     if unknown:
@@ -92,9 +95,12 @@ def _type_problem(tp, value) -> str | None:
                 if problem is not None:
                     return f"{problem} (in {value!r})"
         return None
-    if origin is not None:
+    if origin is typing.Literal:
+        return None if value in args else (
+            f"must be one of {', '.join(map(repr, args))}, got {value!r}")
+    if isinstance(origin, type):
         return None if isinstance(value, origin) else (
             f"must be a {origin.__name__}, got {value!r}")
-    if isinstance(tp, type) and tp is not Any:
+    if isinstance(tp, type) and origin is None and tp is not Any:
         return None if isinstance(value, tp) else f"must be a {tp.__name__}, got {value!r}"
     return None

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..fileio import write_text
 from .corpus import Corpus, Recording
-from .grid import FRAME_S, GRID_TOLERANCE_S, check_label_duration, check_tracks_agree, parse_number
+from .grid import FRAME_S, GRID_TOLERANCE_S, check_label_duration, parse_number
 
 __all__ = ["read_avec2016", "read_arff", "read_individual_ratings", "write_arff",
            "write_individual_ratings"]
@@ -207,9 +207,8 @@ def read_avec2016(root: str | Path) -> Corpus:
             track, last_line = _gold_track(p)
             check_label_duration(len(track), wav, p, last_line)
             labels[t] = track
-        check_tracks_agree(wav.stem, {t: (labels[t], present[t]) for t in labels})
         recordings.append(Recording(wav.stem, speakers.get(wav.stem, wav.stem), m.group(1).lower(),
-                                    wav, labels))
+                                    wav, labels, present))
     return Corpus(recordings, root)
 
 

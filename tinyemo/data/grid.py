@@ -88,8 +88,9 @@ def check_label_duration(n_frames: int, audio: Path, label_file: Path, line: int
 
 
 def check_tracks_agree(rec_id: str, tracks: dict[str, tuple[np.ndarray, Path]]) -> None:
-    """All label tracks of one recording must have the same number of frames; ValueError
-    naming the label files otherwise. ``tracks``: target → (track, its file)."""
+    """All label tracks of one recording must have the same number of frames (to train on
+    them together); ValueError naming the label files otherwise. ``tracks``: target →
+    (track, the file it was read from)."""
     if len({len(track) for track, _ in tracks.values()}) > 1:
         detail = ", ".join(f"{t} {path} has {len(track)} frames"
                            for t, (track, path) in tracks.items())

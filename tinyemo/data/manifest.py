@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import Corpus, Recording
-from .grid import (LABEL_TOLERANCE_S, check_label_duration, check_tracks_agree, parse_number,
-                   resample_to_grid)
+from .grid import LABEL_TOLERANCE_S, check_label_duration, parse_number, resample_to_grid
 
 __all__ = ["read_manifest", "read_label_csv"]
 
@@ -126,9 +125,8 @@ def read_manifest(path: str | Path) -> Corpus:
             track, last = read_label_csv(label_file)
             check_label_duration(len(track), audio, label_file, last)
             labels[t], files[t] = track, label_file
-        check_tracks_agree(rid, {t: (labels[t], files[t]) for t in labels})
         recordings.append(Recording(rid, row[col["speaker"]], row[col["partition"]].lower(),
-                                    audio, labels))
+                                    audio, labels, files))
     if not recordings:
         raise ValueError(f"{path}: no recordings listed")
     return Corpus(recordings, path)
