@@ -31,7 +31,8 @@ def synthetic_corpus(preset: str = "quick", seed: int = 0,
                      progress: Callable[[int, int], None] | None = None) -> Path:
     """:func:`~tinyemo.data.synthetic.default_corpus` for ``preset`` and ``seed``, after
     removing what killed generations left. ``progress(done, total)`` is called with the
-    recordings written so far while it generates (not at all when the corpus is ready)."""
+    recordings written so far while it generates, from 0 to ``total`` (not at all when the
+    corpus is ready)."""
     from .synthetic import PRESETS, default_corpus
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -45,7 +46,10 @@ def synthetic_corpus(preset: str = "quick", seed: int = 0,
     clean_stale_temporaries(parent, name)
     lock = parent / f".{name}.{os.getpid()}@{_host()}.lock"
     lock.touch()
-    watcher = _Watcher(parent, name, len(PRESETS[preset].ids()), progress) if progress else None
+    total = len(PRESETS[preset].ids())
+    if progress:
+        progress(0, total)
+    watcher = _Watcher(parent, name, total, progress) if progress else None
     try:
         path = default_corpus(preset, seed)
     finally:
@@ -53,7 +57,7 @@ def synthetic_corpus(preset: str = "quick", seed: int = 0,
             watcher.stop()
         lock.unlink(missing_ok=True)
     if progress:
-        progress(watcher.total, watcher.total)
+        progress(total, total)
     return path
 
 
