@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.cli_helpers import SMALL, config_of, files_of, test_cache, tiny  # noqa: F401
+from tests.cli_helpers import SMALL, files_of, test_cache, tiny  # noqa: F401  (tiny: a fixture)
 from tinyemo.cli import evaluate_main, main, plot_main, predict_main, train_main, train_parser
 from tinyemo.runtime import available_cores
 
@@ -268,7 +268,7 @@ def test_evaluate_target_and_per_recording_ccc(run, capsys):
     # ensemble's predictions, scored here independently
     per = [ccc(t[:, 1], t[:, 2]) for t in (np.loadtxt(p, delimiter=",", skiprows=1)
                                            for p in sorted((out / "predictions/dev").glob("*.csv")))]
-    assert f"per-recording CCC over the 3 dev recordings" in text
+    assert "per-recording CCC over the 3 dev recordings" in text
     assert f"arousal {np.mean(per):.3f} ± {np.std(per):.3f}" in text
     assert evaluate_main(["--model", str(out), "--data", str(corpus), "--target", "dominance"]) == 2
     assert "no dominance model here (it has arousal, valence)" in error_line(capsys)
@@ -334,7 +334,8 @@ def test_resume_on_a_changed_corpus_names_what_changed(tiny, tmp_path, capsys):
     assert train_main([*args, "--resume"]) == 2
     line = error_line(capsys)
     assert f"{out / 'config.json'}: the corpus changed since this run was saved" in line
-    assert "dev_2: arousal labels changed" in line and f"train_3: audio {wav} changed" in line
+    assert f"dev_2: arousal labels changed ({arff})" in line
+    assert f"train_3: audio {wav} changed" in line
     assert "valence" not in line and "dev_1" not in line
     assert files_of(out) == saved
     # other settings are refused before the corpus is even read

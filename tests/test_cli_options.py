@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_helpers import config_of, test_cache, tiny  # noqa: F401
+from tests.cli_helpers import test_cache, tiny  # noqa: F401  (tiny: a fixture)
 from tinyemo.cli import (evaluate_main, evaluate_parser, plot_main, plot_parser, predict_main,
                          predict_parser, train_main, train_parser)
 

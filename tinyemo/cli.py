@@ -426,7 +426,7 @@ SUMMARIES = {
 def _usage() -> str:
     from . import __version__
     width = max(map(len, COMMANDS))
-    lines = [f"usage: tinyemo COMMAND [options]   (tinyemo COMMAND --help for its options)", "",
+    lines = ["usage: tinyemo COMMAND [options]   (tinyemo COMMAND --help for its options)", "",
              f"tinyemo {__version__}: continuous speech emotion recognition (Khorram et al., "
              f"Interspeech 2017)", "", "commands:"]
     lines += [f"  {name:<{width}}  {SUMMARIES[name]}" for name in COMMANDS]

@@ -170,7 +170,8 @@ def corpus_fingerprint(corpus) -> dict:
         out[rec.id] = {"partition": rec.partition, "speaker": rec.speaker, "file": str(rec.audio),
                        "audio": file_digest(rec.audio),
                        "labels": {t: hashlib.sha256(np.ascontiguousarray(v, np.float32).tobytes())
-                                  .hexdigest() for t, v in sorted(rec.labels.items())}}
+                                  .hexdigest() for t, v in sorted(rec.labels.items())},
+                       "label_files": {t: str(p) for t, p in sorted(rec.label_files.items())}}
     return out
 
 
@@ -191,7 +192,8 @@ def fingerprint_changes(old: dict, new: dict) -> list[str]:
         for t in sorted(set(labels_o) | set(labels_n)):
             if labels_o.get(t) != labels_n.get(t):
                 what = "added" if t not in labels_o else "removed" if t not in labels_n else "changed"
-                changes.append(f"{rid}: {t} labels {what}")
+                file = n.get("label_files", {}).get(t) or o.get("label_files", {}).get(t)
+                changes.append(f"{rid}: {t} labels {what}" + (f" ({file})" if file else ""))
         for key in ("partition", "speaker"):
             if o.get(key) != n.get(key):
                 changes.append(f"{rid}: {key} {o.get(key)!r} → {n.get(key)!r}")
