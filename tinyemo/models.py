@@ -67,7 +67,7 @@ class ModelConfig:
         for name, value in overrides.items():
             if name not in known:
                 raise SettingError(name, f"not a model setting (known: {', '.join(sorted(known))})")
-            if value is not None and name in IGNORED[arch]:
+            if value is not None and name in IGNORED.get(arch, ()):
                 raise SettingError(name, f"the {arch} architecture does not use it")
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
