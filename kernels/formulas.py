@@ -18,7 +18,8 @@ import math
 
 __all__ = ["relu", "relu_grad", "tanh", "tanh_grad", "axpby", "mul", "constant",
            "adam_constants", "adam", "ccc_centred_products", "ccc_store", "ccc_grad_coefficients",
-           "ccc_grad", "ccc_swap_source", "window_argmax", "pad_bounds"]
+           "ccc_grad", "ccc_swap_source", "window_argmax", "pad_bounds", "sigmoid", "lstm_cell",
+           "lstm_cell_grad"]
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -39,6 +40,14 @@ def tanh(x):
 def tanh_grad(y, gy):
     """gy · (1 − y²), from the saved output y = tanh(x)."""
     return gy * (1 - y * y)
+
+
+def sigmoid(x):
+    """1 / (1 + e^−x) with one exponential that never overflows: e = e^−|x| ≤ 1, σ = 1/(1 + e)
+    for x ≥ 0 and e/(1 + e) for x < 0 (accurate in the tails, unlike 1 − σ(−x))."""
+    e = math.exp(-abs(x))
+    r = 1 / (1 + e)
+    return r if x >= 0 else e * r
 
 
 # -- arithmetic -------------------------------------------------------------------------------
@@ -135,3 +144,27 @@ def pad_bounds(left, t_in, t_out):
     """(lo, hi): output frames lo ≤ t < hi copy x[t − left] when x has t_in frames and the
     output t_out; the others are zeros (hi ≤ lo: all zeros)."""
     return max(0, left), min(t_out, t_in + left)
+
+
+# -- LSTM cell --------------------------------------------------------------------------------
+def lstm_cell(zi, zf, zg, zo, c_prev):
+    """One unit of an LSTM step from its four gate pre-activations (PyTorch's order i, f, g, o)
+    and the previous cell state: (i, f, g, o, c, tanh(c)) with i, f, o = σ(·), g = tanh(zg),
+    c = f·c_prev + i·g; the hidden state is o·tanh(c)."""
+    i = sigmoid(zi)
+    f = sigmoid(zf)
+    g = math.tanh(zg)
+    o = sigmoid(zo)
+    c = f * c_prev + i * g
+    return i, f, g, o, c, math.tanh(c)
+
+
+def lstm_cell_grad(i, f, g, o, c, c_prev, gh, gc_next):
+    """Backward of one unit of ``lstm_cell`` from its saved gates and cell states, given ∂L/∂h
+    (``gh``: the output's gradient plus what the next step sends back) and ∂L/∂c from the next
+    step (``gc_next``): (∂L/∂z_i, ∂L/∂z_f, ∂L/∂z_g, ∂L/∂z_o, ∂L/∂c_prev). σ' = σ(1 − σ),
+    tanh' = 1 − tanh²."""
+    tanh_c = math.tanh(c)
+    gc = gc_next + gh * o * (1 - tanh_c * tanh_c)
+    return (gc * g * i * (1 - i), gc * c_prev * f * (1 - f), gc * i * (1 - g * g),
+            gh * tanh_c * o * (1 - o), gc * f)
