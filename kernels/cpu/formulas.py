@@ -30,8 +30,12 @@ from ..formulas import __all__ as _names
 
 __all__ = list(_names) + ["kernel", "SOURCE_DIGEST"]
 
+# Inlined in Numba's IR, where Numba prunes the branch on their ``fast`` flag when a kernel
+# passes a constant: LLVM alone does not inline formulas this large, and a call in the loop over
+# the units stops it vectorising.
+_INLINED = ("lstm_cell", "lstm_cell_grad")
 for _name in _names:
-    register_jitable(getattr(_source, _name))
+    register_jitable(inline="always" if _name in _INLINED else "never")(getattr(_source, _name))
 
 SOURCE_DIGEST = hashlib.sha256(inspect.getsource(_source).encode()).hexdigest()[:12]
 

@@ -1,7 +1,7 @@
 """One direction of one LSTM layer on CUDA, the twin of ``kernels/cpu/lstm.py``: same functions,
 argument order, shapes and saved arrays (``gates`` (T, N, 4H) activated, ``cell`` and
 ``hidden`` (T, N, H), time-major), same formulas (``formulas.lstm_cell``,
-``formulas.lstm_cell_grad``).
+``formulas.lstm_cell_grad``, with their ``fast`` activations for float32 as on the CPU).
 
 Forward: one thread per element of the input projection; then one launch per step with one
 thread per unit (n, j), which computes its four pre-activations (the projection, the bias and
@@ -13,6 +13,7 @@ steps (and sequences) in float64. The launch boundaries order the steps.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import cuda
 
 from . import formulas as F
@@ -47,7 +48,7 @@ def _preactivation(gates, b, w_hh, hidden, t, prev, first, n, row):
 
 
 @cuda.jit
-def _step_kernel(w_hh, b, t, prev, first, gates, cell, hidden):
+def _step_kernel(w_hh, b, t, prev, first, fast, gates, cell, hidden):
     # one thread per unit (n, j) of step t
     u = cuda.grid(1)
     n_seq, h = hidden.shape[1], hidden.shape[2]
@@ -60,7 +61,7 @@ def _step_kernel(w_hh, b, t, prev, first, gates, cell, hidden):
     zg = _preactivation(gates, b, w_hh, hidden, t, prev, first, n, 2 * h + j)
     zo = _preactivation(gates, b, w_hh, hidden, t, prev, first, n, 3 * h + j)
     c_prev = 0.0 if first else cell[prev, n, j]
-    i, f, g, o, c, tanh_c = F.lstm_cell(zi, zf, zg, zo, c_prev)
+    i, f, g, o, c, tanh_c = F.lstm_cell(zi, zf, zg, zo, c_prev, fast)
     gates[t, n, j] = i
     gates[t, n, h + j] = f
     gates[t, n, 2 * h + j] = g
@@ -80,6 +81,11 @@ def _output_kernel(hidden, y):
     y[n, j, t] = hidden[t, n, j]
 
 
+def _fast(array) -> int:
+    """1 for float32 arrays: the cell formulas' rational activations (as on the CPU)."""
+    return int(array.dtype == np.float32)
+
+
 def _order(t_len, s, reverse):
     """(t, prev): the time index of processing step s and of the step before it."""
     t = t_len - 1 - s if reverse else s
@@ -92,12 +98,13 @@ def lstm_forward(x, w_ih, w_hh, b, reverse, gates, cell, hidden, y):
     per_element(_project_kernel, gates.size, x, w_ih, gates)
     for s in range(t_len):
         t, prev = _order(t_len, s, reverse)
-        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), gates, cell, hidden)
+        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), _fast(gates), gates,
+                    cell, hidden)
     per_element(_output_kernel, y.size, hidden, y)
 
 
 @cuda.jit
-def _step_backward_kernel(w_hh, t, prev, later, first, last, gates, cell, gy, dz, gc):
+def _step_backward_kernel(w_hh, t, prev, later, first, last, fast, gates, cell, gy, dz, gc):
     # one thread per unit (n, j) of step t; `later` is the step processed after t in forward
     u = cuda.grid(1)
     n_seq, h = gc.shape
@@ -112,7 +119,7 @@ def _step_backward_kernel(w_hh, t, prev, later, first, last, gates, cell, gy, dz
     c_prev = 0.0 if first else cell[prev, n, j]
     dzi, dzf, dzg, dzo, gc_prev = F.lstm_cell_grad(
         gates[t, n, j], gates[t, n, h + j], gates[t, n, 2 * h + j], gates[t, n, 3 * h + j],
-        cell[t, n, j], c_prev, gh, gc[n, j])
+        cell[t, n, j], c_prev, gh, gc[n, j], fast)
     dz[t, n, j] = dzi
     dz[t, n, h + j] = dzf
     dz[t, n, 2 * h + j] = dzg
@@ -198,7 +205,7 @@ def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, accumulate, g
         t, prev = _order(t_len, s, reverse)
         later = t - 1 if reverse else t + 1
         per_element(_step_backward_kernel, n_seq * h, w_hh, t, prev, later, int(s == 0),
-                    int(s == t_len - 1), gates, cell, gy, dz, gc)
+                    int(s == t_len - 1), _fast(gates), gates, cell, gy, dz, gc)
     per_element(_grad_w_hh_kernel, gw_hh.size, dz, hidden, int(bool(reverse)), gw_hh)
     per_element(_grad_w_ih_kernel, gw_ih.size, dz, x, gw_ih)
     per_element(_grad_b_kernel, gb.size, dz, gb)

@@ -79,10 +79,10 @@ def _signatures():
         ("conv1d", "_backward_bias_kernel"): lambda F: (f3(F), f1(F)),
         ("conv_transpose1d", "_add_bias_kernel"): lambda F: (f1(F), f3(F)),
         ("lstm", "_project_kernel"): lambda F: (f3(F), f2(F), f3(F)),
-        ("lstm", "_step_kernel"): lambda F: (f2(F), f1(F), int64, int64, int64, f3(F), f3(F),
-                                             f3(F)),
+        ("lstm", "_step_kernel"): lambda F: (f2(F), f1(F), int64, int64, int64, int64, f3(F),
+                                             f3(F), f3(F)),
         ("lstm", "_output_kernel"): lambda F: (f3(F), a3(F)),
-        ("lstm", "_step_backward_kernel"): lambda F: (f2(F),) + (int64,) * 5 + (
+        ("lstm", "_step_backward_kernel"): lambda F: (f2(F),) + (int64,) * 6 + (
             f3(F), f3(F), a3(F), f3(F), f2(F)),
         ("lstm", "_grad_w_hh_kernel"): lambda F: (f3(F), f3(F), int64, f2(F)),
         ("lstm", "_grad_w_ih_kernel"): lambda F: (f3(F), f3(F), f2(F)),
