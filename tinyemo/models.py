@@ -51,7 +51,7 @@ class ModelConfig:
     pool: int = 3
     up_kernel_size: int = 3
     filter_length: int = 512      # single only: L frames
-    hidden_size: int = 32         # blstm only: units per direction (--width sets it)
+    hidden_size: int = 16         # blstm only: units per direction (--width; docs/RESULTS.md)
     num_layers: int = 2           # blstm only: stacked bidirectional layers (--depth sets it)
 
     def __post_init__(self) -> None:
