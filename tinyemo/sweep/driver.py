@@ -219,14 +219,18 @@ class _Driver:
         self.bar.update(done)
         running = 0
         while True:
+            submitted = False
             while running < executor.slots:
                 task = queue.pop(0) if queue else self._ask()
                 if task is None:
                     break
                 executor.submit(task)
                 running += 1
+                submitted = True
             if running == 0:
                 break
+            if submitted:                          # trials.csv lists the running ones too
+                report.write_trials(self.out, self.studies(), self.config)
             for task, outcome in executor.wait(self.decide):
                 running -= 1
                 self.finish(task, outcome)

@@ -57,9 +57,19 @@ class InProcess:
 
 def _worker_main(conn, threads: int | None) -> None:
     """A worker process: examples arrive once, then trials and calls until told to stop."""
+    import os
     import signal
+    import threading
+    import time
     from ..runtime import configure_process
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the driver's to handle
+    parent = os.getppid()
+
+    def follow_parent():                             # a driver killed outright takes us along
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=follow_parent, daemon=True).start()
     configure_process(threads)
     data = None
     while True:
