@@ -88,6 +88,7 @@ class DaskExecutor:
         self._name = f"tinyemo-sweep-{uuid.uuid4().hex}"
         self._reports = distributed.Queue(self._name, client=self.client)
         self._futures: dict = {}           # Future -> TrialTask
+        self._finished = distributed.as_completed([], loop=self.client.loop)
         self._running: dict[str, TrialTask] = {}
         self._data = None
         self._decide = None
@@ -113,6 +114,7 @@ class DaskExecutor:
                                     key=f"trial-{task.key}-{uuid.uuid4().hex[:8]}")
         self._futures[future] = task
         self._running[task.key] = task
+        self._finished.add(future)
 
     def wait(self, decide) -> list[tuple[TrialTask, dict]]:
         distributed = _dask()
@@ -121,7 +123,7 @@ class DaskExecutor:
             self._thread = threading.Thread(target=self._serve_reports, daemon=True,
                                             name="tinyemo-sweep-reports")
             self._thread.start()
-        done = distributed.wait(list(self._futures), return_when="FIRST_COMPLETED").done
+        done = [next(self._finished)] + self._finished.next_batch(block=False)
         out = []
         for future in done:
             task = self._futures.pop(future)
@@ -136,17 +138,17 @@ class DaskExecutor:
         return out
 
     def _serve_reports(self) -> None:
-        """Answer each epoch's report (on this thread, so trials never wait for the main loop)."""
+        """Answer each epoch's report (on this thread, so trials never wait for the main loop);
+        ``close`` wakes it with ``None``."""
         distributed = _dask()
-        while not self._stop.is_set():
+        while True:
             try:
-                key, epoch, value = self._reports.get(timeout=0.5)
-            except (TimeoutError, OSError, distributed.CancelledError):
-                continue
+                item = self._reports.get()
             except Exception:  # noqa: BLE001 - the client is closing
-                if self._stop.is_set():
-                    return
-                raise
+                return
+            if item is None or self._stop.is_set():
+                return
+            key, epoch, value = item
             task = self._running.get(key)
             prune = bool(self._decide(task, epoch, value)) if task is not None else True
             distributed.Queue(f"{self._name}-{key}", client=self.client).put([epoch, prune])
@@ -161,6 +163,7 @@ class DaskExecutor:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            self._reports.put(None)
             self._thread.join(timeout=5)
         if self._futures:
             self.client.cancel(list(self._futures))

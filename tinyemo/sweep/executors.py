@@ -194,8 +194,11 @@ class LocalWorkers:
     def _handle(self, worker: _Worker, msg: tuple, decide) -> list[tuple]:
         kind = msg[0]
         if kind == "report":
-            task = worker.job[2]
-            worker.conn.send(("prune", bool(decide(task, msg[2], msg[3]))))
+            prune = bool(decide(worker.job[2], msg[2], msg[3]))
+            try:
+                worker.conn.send(("prune", prune))
+            except OSError:              # it died meanwhile; its sentinel will say so
+                pass
             return []
         job, worker.job = worker.job, None
         if job[0] == "trial":
