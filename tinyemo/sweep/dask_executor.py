@@ -82,7 +82,7 @@ class DaskExecutor:
                 raise ValueError(f"--dask-local must be >= 1, got {local_workers}")
             self.cluster = distributed.LocalCluster(
                 n_workers=local_workers, threads_per_worker=1, processes=processes,
-                protocol="tcp://", host="127.0.0.1", dashboard_address=None,
+                protocol="tcp://", host="127.0.0.1", dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR)
             self.client = distributed.Client(self.cluster, set_as_default=False)
         self._name = f"tinyemo-sweep-{uuid.uuid4().hex}"
