@@ -38,31 +38,41 @@ def _dev_train(data, target="arousal"):
 
 
 def test_trials_score_dev_as_independent_runs_do_and_the_best_is_trained(tmp_path):
-    summary, out, cfg = _sweep(tmp_path, runs=2, targets=("arousal",))
+    """Each seed of a trial (in lockstep, paused after every epoch, early stopping at its own
+    epoch, the last one running on alone) equals one uninterrupted run of that seed."""
+    text = ("depth = 2\nwidth = [4, 8]\nlr = { low = 1e-2, high = 2e-1, log = true }\n"
+            "epochs = 6\npatience = 2\n")
+    summary, out, cfg = _sweep(tmp_path, text, runs=2, targets=("arousal",))
     rows = read_trials(out)
     assert [r["trial"] for r in rows] == ["0", "1", "2"]
     assert all(r["status"] == "complete" for r in rows)
     train, dev = _dev_train(examples())
+    stopped = []
     for r in rows:
         seeds = [float(v) for v in r["dev_ccc_seeds"].split(";")]
         assert float(r["dev_ccc_mean"]) == pytest.approx(np.mean(seeds), abs=1e-6)
         assert float(r["dev_ccc_std"]) == pytest.approx(np.std(seeds), abs=1e-6)
         # each seed, trained in lockstep with pauses, equals one uninterrupted run of it
-        mcfg = ModelConfig.for_arch("downup", "arousal", in_channels=6, depth=2, width=int(r["width"]))
-        tcfg = TrainConfig(epochs=3, patience=3, lr=float(r["lr"]))
+        folder = out / "trials" / "arousal" / f"{int(r['trial']):04d}"
+        settings = json.loads((folder / "result.json").read_text())["identity"]["settings"]
+        assert float(r["lr"]) == pytest.approx(settings["lr"], rel=1e-7)
+        mcfg = ModelConfig.for_arch("downup", "arousal", in_channels=6, depth=2, width=settings["width"])
+        tcfg = TrainConfig(epochs=6, patience=2, lr=settings["lr"])
         preds = []
         for k, seed in enumerate((0, 1)):
             alone = train_run(mcfg, tcfg, train, dev, "arousal", seed,
                               tmp_path / f"alone{r['trial']}-{seed}", say=lambda s: None)
             assert seeds[k] == pytest.approx(alone["best_dev_ccc"], abs=1e-6)
             assert r["best_epochs"].split(";")[k] == str(alone["best_epoch"])
+            assert r["epochs_trained"].split(";")[k] == str(alone["epochs"])
+            stopped.append(alone["epochs"])
             model = build_model(mcfg)
-            load_checkpoint(out / "trials" / "arousal" / f"{int(r['trial']):04d}" / f"seed{seed}"
-                            / "best.npz", model)
+            load_checkpoint(folder / f"seed{seed}" / "best.npz", model)
             preds.append(predict_examples(model, dev))
         ensemble = ccc(np.concatenate([(a + b) / 2 for a, b in zip(*preds)]),
                        np.concatenate([ex.y["arousal"] for ex in dev]))
         assert float(r["dev_ccc_ensemble"]) == pytest.approx(ensemble, abs=1e-5)
+    assert min(stopped) < 6                       # early stopping happened somewhere
     best = max(rows, key=lambda r: float(r["dev_ccc_mean"]))
     chosen = summary["arousal"]
     assert chosen["trial"] == int(best["trial"])
@@ -119,10 +129,14 @@ def test_grid_visits_each_point_once(tmp_path):
         (w, lr) for w in ("4", "8") for lr in ("0.001", "0.003", "0.01"))
 
 
-def test_pruned_trials_stop_early_and_reports_are_the_seeds_mean_best_so_far(tmp_path):
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_pruned_trials_stop_early_and_reports_are_the_seeds_mean_best_so_far(tmp_path, seeds):
+    """Every report (lockstep, or the last seed left running alone) is recomputed from the
+    seeds' logs; early stopping (patience 2) and pruning both end seeds at their own epochs."""
     text = ("depth = 2\nwidth = 4\nlr = { low = 1e-5, high = 3e-2, log = true }\n"
-            "epochs = 6\npatience = 6\n")
-    _, out, _ = _sweep(tmp_path, text, trials=8, pruner="hyperband", targets=("arousal",))
+            "epochs = 6\npatience = 2\n")
+    _, out, _ = _sweep(tmp_path, text, trials=8, pruner="hyperband", seeds_per_trial=seeds,
+                       targets=("arousal",))
     rows = read_trials(out)
     assert {r["status"] for r in rows} == {"complete", "pruned"}
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
@@ -131,17 +145,19 @@ def test_pruned_trials_stop_early_and_reports_are_the_seeds_mean_best_so_far(tmp
     for r, t in zip(rows, trials):
         folder = out / "trials" / "arousal" / f"{t.number:04d}"
         logs = [np.loadtxt(folder / f"seed{s}" / "log.csv", delimiter=",", skiprows=1, ndmin=2)
-                for s in (0, 1)]
+                for s in range(seeds)]
         for epoch, value in t.intermediate_values.items():
             expect = np.mean([log[:epoch, 2].max() for log in logs])
             assert value == pytest.approx(expect, abs=1e-6)
         trained = [int(e) for e in r["epochs_trained"].split(";")]
+        assert trained == [len(log) for log in logs]
+        assert sorted(t.intermediate_values) == list(range(1, max(trained) + 1))
         if r["status"] == "pruned":
-            assert max(t.intermediate_values) == trained[0] < 6
-            assert all(len(log) == trained[0] for log in logs)
+            assert max(trained) < 6 and r["message"] == f"pruned after epoch {max(trained)}"
             assert not (folder / "seed0" / "checkpoint.npz").exists()
         else:
-            assert trained == [6, 6]
+            for log, best in zip(logs, r["best_epochs"].split(";")):
+                assert len(log) == 6 or len(log) - int(best) == 2   # budget or patience
 
 
 def test_resume_continues_the_interrupted_trial_and_counts_each_once(tmp_path):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..fileio import write_json
+from ..fileio import write_json, write_text
 from ..pipeline import Example, check_targets
 from . import report
 from .objective import TrialData, TrialTask
@@ -145,7 +144,7 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     try:
         if not (out / "sweep.json").exists():
             if Path(config.space.path).is_file():
-                shutil.copyfile(config.space.path, out / "space.toml")
+                write_text(out / "space.toml", Path(config.space.path).read_text())
             write_json(out / "sweep.json", config.identity(data_info))
         executor = executor or _in_process()
         executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"])))

@@ -87,7 +87,8 @@ def _worker_main(conn, threads: int | None) -> None:
             try:
                 conn.send(("done", ident, fn(item)))
             except Exception as exc:  # noqa: BLE001 - reported to the driver as its error
-                conn.send(("error", ident, f"{type(exc).__name__}: {exc}"))
+                conn.send(("error", ident, str(exc) if isinstance(exc, ValueError)
+                           else f"{type(exc).__name__}: {exc}"))
         elif kind == "trial":
             task = msg[1]
 

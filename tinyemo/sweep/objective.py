@@ -2,9 +2,9 @@
 the development partition only.
 
 The seeds train in lockstep, one epoch each in turn (each is an ordinary resumable run of
-:func:`tinyemo.training.train_run`, paused after every epoch), and after each epoch the mean
-over seeds of their best dev CCC so far goes to ``report(epoch, value)``, which answers whether
-to prune the trial there. The trial's score is the mean over seeds of each seed's best dev CCC
+:func:`tinyemo.training.train_run`, paused after every epoch; the last seed still running, or
+the only one, runs on without pauses), and after each epoch the mean over seeds of their best
+dev CCC so far goes to ``report(epoch, value)``, which answers whether to prune the trial there. The trial's score is the mean over seeds of each seed's best dev CCC
 (spread: population std), and beside it the dev CCC of the seeds' ensemble (their best weights'
 predictions averaged). Nothing here sees the test partition: a worker is given ``train`` and
 ``dev`` only.
@@ -125,28 +125,62 @@ def _lockstep(task, model_cfg, train_cfg, data, report) -> dict:
         if not running:
             break
         epoch = min(states[s].epoch for s in running) + 1
+        if len(running) == 1:                  # the last seed left runs on without pausing
+            try:
+                _advance(task, model_cfg, train_cfg, data, running[0], dirs[running[0]], None,
+                         _reporter(report, states, running[0], task.seeds))
+            except _Pruned as stop:
+                epoch = stop.epoch
+                states = {s: _state(dirs[s]) for s in task.seeds}
+                break
+            continue
         for s in running:
             if states[s].epoch < epoch:
                 _advance(task, model_cfg, train_cfg, data, s, dirs[s], epoch)
         states = {s: _state(dirs[s]) for s in task.seeds}
-        value = float(np.mean([_best_until(states[s], epoch) for s in task.seeds]))
-        if report(epoch, value):
-            return {"status": "pruned", "message": f"pruned after epoch {epoch}",
-                    "dev_ccc_mean": value, **_per_seed(states, task.seeds, epoch)}
+        if report(epoch, _mean_best(states, task.seeds, epoch)):
+            break
+    if any(not states[s].done for s in task.seeds):
+        return {"status": "pruned", "message": f"pruned after epoch {epoch}",
+                "dev_ccc_mean": _mean_best(states, task.seeds, epoch),
+                **_per_seed(states, task.seeds, epoch)}
     per_seed = _per_seed(states, task.seeds)
     ensemble = _ensemble_ccc(task, model_cfg, data, dirs)
     return {"status": "complete", "dev_ccc_mean": float(np.mean(per_seed["dev_ccc_seeds"])),
             "dev_ccc_ensemble": ensemble, **per_seed}
 
 
-def _advance(task, model_cfg, train_cfg, data, seed, run_dir, epoch) -> None:
-    """Train ``seed`` until it has ``epoch`` epochs (or stops early)."""
+class _Pruned(Exception):
+    def __init__(self, epoch: int):
+        super().__init__(epoch)
+        self.epoch = epoch
+
+
+def _mean_best(states: dict, seeds, epoch: int) -> float:
+    """What the pruner sees after ``epoch``: the mean over seeds of each one's best dev CCC so far."""
+    return float(np.mean([_best_until(states[s], epoch) for s in seeds]))
+
+
+def _reporter(report, states: dict, seed: int, seeds):
+    """``each(state)`` for the last running seed: report after every epoch it trains."""
+    def each(state: TrainState) -> None:
+        now = {**states, seed: state}
+        if report(state.epoch, _mean_best(now, seeds, state.epoch)):
+            raise _Pruned(state.epoch)
+    return each
+
+
+def _advance(task, model_cfg, train_cfg, data, seed, run_dir, epoch, each=None) -> None:
+    """Train ``seed`` until it has ``epoch`` epochs (None: until it stops), calling
+    ``each(state)`` after every epoch."""
     def on_epoch(state: TrainState) -> None:
         row = state.log[-1]
         if not (math.isfinite(row["train_loss"]) and math.isfinite(row["dev_ccc"])):
             raise _Diverged(f"training diverged: train loss {row['train_loss']}, dev CCC "
                             f"{row['dev_ccc']} at epoch {state.epoch} (seed {seed})")
-        if state.epoch >= epoch:
+        if each is not None:
+            each(state)
+        if epoch is not None and state.epoch >= epoch:
             raise _Pause
     try:
         train_run(model_cfg, train_cfg, list(data.train), list(data.dev), task.target, seed,

@@ -53,7 +53,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
+        return f"{value:.8g}" if math.isfinite(value) else str(value)
     if isinstance(value, (list, tuple)):
         return ";".join(_cell(v) for v in value)
     return str(value)
@@ -83,7 +83,8 @@ def ranked_markdown(table: list[dict], config) -> str:
              f"and of the seeds' ensemble.", ""]
     for target in config.targets:
         mine = [r for r in table if r["target"] == target]
-        mine.sort(key=lambda r: (RANK.get(r["status"], 4), -(r["dev_ccc_mean"] or -math.inf)))
+        mine.sort(key=lambda r: (RANK.get(r["status"], 4), -math.inf if r["dev_ccc_mean"] is None
+                                 else -r["dev_ccc_mean"]))
         lines += [f"**{target}**", "",
                   "| rank | trial | dev CCC | ensemble | best epoch | status | "
                   + " | ".join(varying) + " |",
