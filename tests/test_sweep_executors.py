@@ -46,7 +46,15 @@ def corpus(tmp_path_factory):
 
 
 def _same_features(executor, corpus):
+    """One extraction task per recording on the workers gives this process's log-mels, and the
+    examples built from them are those of ``load_examples``."""
+    from tinyemo.data import load_corpus
+    from tinyemo.frontend import extract
+    from tinyemo.sweep.features import _extract
     root, expected = corpus
+    paths = [str(rec.audio) for rec in load_corpus(root)]
+    for path, feats in zip(paths, executor.map(_extract, paths)):
+        np.testing.assert_array_equal(feats, extract(path, cache=False))
     got, info = load_examples_on(executor, root)
     assert info["recordings"] == 4 and list(got) == list(expected)
     for key in expected:

@@ -3,6 +3,7 @@ naming the file, the key and what is allowed for everything else."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import typing
 
@@ -34,15 +35,14 @@ pool = { low = 2, high = 4 }
 dilation_base = { low = 2, high = 6, step = 2 }
 patience = { low = 2, high = 64, log = true }
 lr = { low = 1e-4, high = 1e-2, log = true }
-weight_decay = { low = 0.0, high = 0.5, step = 0.1 }
 loss = ["ccc", "mse"]
 """)
     kinds = {p.name: p.kind for p in space.params}
     assert kinds == {"arch": "fixed", "depth": "fixed", "width": "choice", "kernel_size": "choice",
                      "pool": "int", "dilation_base": "int", "patience": "int", "lr": "float",
-                     "weight_decay": "float", "loss": "choice"}
+                     "loss": "choice"}
     assert space.varying == ["width", "kernel_size", "pool", "dilation_base", "patience", "lr",
-                             "weight_decay", "loss"]
+                             "loss"]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     seen = []
     for _ in range(40):
@@ -54,12 +54,16 @@ loss = ["ccc", "mse"]
         assert s["dilation_base"] in (2, 4, 6)
         assert isinstance(s["patience"], int) and 2 <= s["patience"] <= 64
         assert 1e-4 <= s["lr"] <= 1e-2
-        assert any(math.isclose(s["weight_decay"], v) for v in (0, .1, .2, .3, .4, .5))
     # the log scale: about half the draws below the geometric middle 1e-3
     assert 10 <= sum(s["lr"] < 1e-3 for s in seen) <= 30
     arch, model, train = split_settings(seen[0])
     assert arch == "dilated" and set(model) == {"depth", "width", "kernel_size", "pool", "dilation_base"}
-    assert set(train) == {"patience", "lr", "weight_decay", "loss"}
+    assert set(train) == {"patience", "lr", "loss"}
+    stepped = _read(tmp_path, "lr = { low = 0.0, high = 0.5, step = 0.1 }\n")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(10):
+        lr = stepped.suggest(study.ask())["lr"]
+        assert any(math.isclose(lr, v, abs_tol=1e-12) for v in (0, .1, .2, .3, .4, .5))
 
 
 def test_grid_lists_every_point(tmp_path):
@@ -72,17 +76,25 @@ def test_grid_lists_every_point(tmp_path):
 
 
 def test_list_settings_take_lists_and_choices_of_lists(tmp_path, monkeypatch):
-    """A tuple-typed field (e.g. per-level kernel widths): a flat list is its value, a list of
-    lists are choices, which travel through Optuna as JSON text and come back as lists."""
-    hints = dict(searchable_settings(), kernel_sizes=tuple[int, ...])
+    """A list setting (per-layer kernel widths): choices of lists travel through Optuna as
+    JSON text and come back as lists; for a setting that takes a number or a list, a flat list
+    of numbers is a choice among them and ``{ value = [...] }`` fixes the list."""
+    hints = dict(searchable_settings(), kernel_sizes=tuple[int, ...],
+                 kernel_size=typing.Union[int, tuple[int, ...]])
     monkeypatch.setattr(space_mod, "searchable_settings", lambda: hints)
-    space = _read(tmp_path, "kernel_sizes = [[3, 3], [5, 3]]\npool = [2, 3]\n")
-    assert space.params[0].kind == "choice" and space.params[0].as_list
+    space = _read(tmp_path, "kernel_sizes = [[3, 3], [5, 3]]\nkernel_size = [3, [3, 5]]\n"
+                            "pool = [2, 3]\n")
+    assert [(p.kind, p.as_list) for p in space.params] == [("choice", True), ("choice", True),
+                                                          ("choice", False)]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    drawn = {tuple(space.suggest(study.ask())["kernel_sizes"]) for _ in range(20)}
-    assert drawn == {(3, 3), (5, 3)}
+    drawn = [space.suggest(study.ask()) for _ in range(20)]
+    assert {tuple(d["kernel_sizes"]) for d in drawn} == {(3, 3), (5, 3)}
+    assert {json.dumps(d["kernel_size"]) for d in drawn} == {"3", "[3, 5]"}
     assert space.grid()["kernel_sizes"] == ["[3, 3]", "[5, 3]"]
     assert _read(tmp_path, "kernel_sizes = [3, 5, 7]\n").params[0].value == [3, 5, 7]
+    assert _read(tmp_path, "kernel_size = { value = [3, 5] }\n").params[0].value == [3, 5]
+    scalar = _read(tmp_path, "kernel_size = [3, 5]\n").params[0]
+    assert scalar.kind == "choice" and scalar.choices == (3, 5) and not scalar.as_list
     with pytest.raises(ValueError, match=r"kernel_sizes: choice \[3, 'x'\] is not a"):
         _read(tmp_path, "kernel_sizes = [[3, 3], [3, 'x']]\n")
 

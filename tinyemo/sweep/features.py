@@ -1,11 +1,15 @@
-"""Features for a sweep, extracted once, one task per recording on the sweep's executor (on a
-cluster each worker reads the audio and keeps the log-mels in its own feature cache); the
-driver then normalises, stacks and aligns them, and ships the examples to the workers once."""
+"""Features for a sweep, extracted once, one task per recording on the sweep's executor.
+
+Each task reads one recording's audio (on a cluster: at the same path, e.g. NFS) and computes
+its log-mels into the feature cache where it runs, and returns them; the driver puts them in
+its own cache (nothing to do when the cache is shared), then :func:`tinyemo.pipeline.prepare`
+normalises, stacks and aligns them from there exactly as ``tinyemo train`` does.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline import Example, examples_from_features
+from ..pipeline import Example
 
 __all__ = ["load_examples_on"]
 
@@ -20,7 +24,14 @@ def load_examples_on(executor, source: Path) -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source``, as :func:`tinyemo.pipeline.
     load_examples` gives them, with the extraction spread over ``executor``."""
     from ..data.loading import load_corpus
+    from ..frontend import FbankOptions
+    from ..frontend.cache import FeatureCache
+    from ..pipeline import load_examples
     corpus = load_corpus(source)
     feats = executor.map(_extract, [str(rec.audio) for rec in corpus])
-    examples = examples_from_features(corpus, {rec.id: f for rec, f in zip(corpus, feats)})
-    return examples, {"root": str(source), "recordings": len(corpus)}
+    cache, options = FeatureCache(), FbankOptions()
+    for rec, f in zip(corpus, feats):
+        key = cache.key(rec.audio, options)
+        if cache.get(key) is None:
+            cache.put(key, f)
+    return load_examples(source)

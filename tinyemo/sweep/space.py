@@ -6,8 +6,8 @@ is read, so a field added there is searchable here without a change), except ``i
 (set by the data) and ``device`` (``--device``). Its value says how the setting varies::
 
     lr = 1e-3                                     fixed
-    kernel_sizes = [3, 5, 7]                      fixed, for a setting that is itself a list
-                                                  (also { value = [3, 5, 7] })
+    kernel_sizes = { value = [3, 5, 7] }          fixed, a list value (a setting that is a list
+                                                  only, such as tuple[int, ...]: also [3, 5, 7])
     width = [8, 16, 32]                           one of these choices (also { choices = [...] })
     depth = { low = 2, high = 6 }                 an integer range, both ends included
     depth = { low = 2, high = 8, step = 2 }       2, 4, 6, 8
@@ -15,7 +15,8 @@ is read, so a field added there is searchable here without a change), except ``i
     patience = { low = 5, high = 20, log = true } an integer range on a log scale
 
 A range is integer when the setting is an integer (its bounds must then be integers), float
-otherwise. Choices are scalars, or lists of lists for list settings (``[[3, 3], [5, 5]]``).
+otherwise. Choices are scalars, or lists for list settings (``[[3, 3], [5, 5]]``, or
+``[3, [3, 5]]`` for a setting that takes a number or a list).
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class Param:
     high: float | int | None = None
     step: float | int | None = None
     log: bool = False
-    as_list: bool = False           # list settings: choices travel through Optuna as JSON text
+    as_list: bool = False           # choices that are lists travel through Optuna as JSON text
 
     def suggest(self, trial):
         """This setting's value for an Optuna ``trial`` (sampling it unless fixed)."""
@@ -251,7 +252,9 @@ def _param(path: Path, key: str, value, hints: dict) -> Param:
             raise ValueError(f"{where}: {what} {v!r} is not a {_describe(hint)}")
         return v
 
-    if isinstance(value, list) and not (as_list and value and not isinstance(value[0], list)):
+    if isinstance(value, list):
+        if as_list and value and _fits(value, hint) and not all(_fits(v, hint) for v in value):
+            return Param(key, "fixed", value=value)   # a list setting's own value
         return _choices(where, key, value, check, as_list)
     if not isinstance(value, dict):
         return Param(key, "fixed", value=check(value))
@@ -284,6 +287,7 @@ def _choices(where, key, values, check, as_list) -> Param:
     encoded = [json.dumps(v) for v in values]
     if len(set(encoded)) != len(encoded):
         raise ValueError(f"{where}: the choices repeat a value: {values}")
+    as_list = any(isinstance(v, list) for v in values)
     return Param(key, "choice", choices=tuple(values), as_list=as_list)
 
 
