@@ -168,3 +168,27 @@ def test_changes_name_what_differs(tmp_path):
         'lr: {"low": 0.0001, "high": 0.01, "log": true} -> {"low": 0.001, "high": 0.01, "log": true}',
         "depth removed", "epochs added"]
     assert old.changes(old.to_dict()) == []
+
+
+def test_importing_the_sweep_loads_no_optional_library():
+    import subprocess
+    import sys
+    code = ("import sys, tinyemo, tinyemo.sweep, tinyemo.cli\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('optuna', 'distributed', 'dask', 'torch', 'tomli') or m == 'numba.cuda']\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_missing_extra_is_named(tmp_path, monkeypatch):
+    import sys
+    from tinyemo.sweep import SweepConfig, run_sweep
+    from tinyemo.sweep.dask_executor import DaskExecutor
+    space = _read(tmp_path, "lr = [1e-3, 1e-2]\n")
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ValueError, match=r"needs Optuna: pip install 'tinyemo\[sweep\]'"):
+        run_sweep({}, SweepConfig(space), tmp_path / "out")
+    with pytest.raises(ValueError, match=r"need dask.distributed: pip install 'tinyemo\[dask\]'"):
+        DaskExecutor(local_workers=1)
+    assert not (tmp_path / "out").exists()

@@ -5,8 +5,8 @@ LocalCluster started here (``--dask-local N``). The calls are those of :mod:`.ex
 What travels: the train and dev examples once (``Client.scatter`` to every worker; a worker
 that joins later fetches them from a peer), then per trial a small task (its settings, seeds,
 folder) out and its outcome back. Each epoch the worker puts ``[trial, epoch, dev CCC]`` on a
-Dask queue the driver reads, and waits on the trial's own queue for the answer (go on or
-prune): all through the scheduler, a few hundred bytes. Workers never touch the Optuna storage.
+Dask queue the driver reads and, with a pruner, waits on the trial's own queue for the answer
+(go on or prune): all through the scheduler, a few hundred bytes. Workers never touch the Optuna storage.
 A worker that dies mid-trial makes the scheduler run the trial again elsewhere (it resumes from
 its checkpoints when the sweep folder is shared, e.g. on a LocalCluster or over NFS).
 """
@@ -36,13 +36,25 @@ def _dask():
     return distributed
 
 
+# tinyemo's autograd switch (``no_grad``) is per process, so one process trains one trial at a
+# time: trials given to a worker with several threads wait for each other here.
+_ONE_TRIAL_PER_PROCESS = threading.Lock()
+
+
 def _dask_trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
     """Runs on a Dask worker: the trial, asking the driver after each epoch."""
+    with _ONE_TRIAL_PER_PROCESS:
+        return _trial(task, data, queue_name)
+
+
+def _trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
     from distributed import Queue
     reports, replies = Queue(queue_name), Queue(f"{queue_name}-{task.key}")
 
     def report(epoch: int, value: float) -> bool:
-        reports.put([task.key, epoch, value])
+        reports.put([task.key, epoch, value, task.ask])
+        if not task.ask:                  # no pruner: the report is news, not a question
+            return False
         while True:                       # answers to an earlier, dead attempt are skipped
             answered, prune = replies.get(timeout=REPLY_TIMEOUT_S)
             if answered == epoch:
@@ -51,7 +63,7 @@ def _dask_trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
 
 
 class DaskExecutor:
-    """Trials as Dask tasks, one per worker thread at a time."""
+    """Trials as Dask tasks, one per worker at a time (start workers with ``--nthreads 1``)."""
 
     def __init__(self, scheduler: str | None = None, local_workers: int | None = None,
                  processes: bool = True):
@@ -97,7 +109,8 @@ class DaskExecutor:
 
     @property
     def slots(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
+        """Trials at once: one per worker (see ``_ONE_TRIAL_PER_PROCESS``)."""
+        return max(1, len(self.client.nthreads()))
 
     def map(self, fn, items) -> list:
         futures = self.client.map(fn, list(items), pure=False)
@@ -148,10 +161,11 @@ class DaskExecutor:
                 return
             if item is None or self._stop.is_set():
                 return
-            key, epoch, value = item
+            key, epoch, value, ask = item
             task = self._running.get(key)
             prune = bool(self._decide(task, epoch, value)) if task is not None else True
-            distributed.Queue(f"{self._name}-{key}", client=self.client).put([epoch, prune])
+            if ask:
+                distributed.Queue(f"{self._name}-{key}", client=self.client).put([epoch, prune])
 
     def pid_of(self, task: TrialTask) -> int | None:
         keys = {f.key: t for f, t in self._futures.items()}

@@ -238,7 +238,8 @@ class _Driver:
     def _task(self, target: str, number: int, settings: dict) -> TrialTask:
         folder = self.out / "trials" / target / f"{number:04d}"
         return TrialTask(target, number, settings, self.config.seeds, str(folder),
-                         self.config.device, self.config.threads)
+                         self.config.device, self.config.threads,
+                         ask=self.config.pruner != "none")
 
     def _ask(self) -> TrialTask | None:
         """A new trial of the target with the most budget left, or None when all is spent."""
@@ -285,9 +286,13 @@ class _Driver:
         from optuna.trial import TrialState
         with self.lock:
             trial = self.live.pop(task.key)
-            self.reported.pop(task.key, None)
+            steps = self.reported.pop(task.key, set())
+            for epoch, value in outcome.get("reports", []):   # any report that came late
+                if epoch not in steps:
+                    trial.report(value, epoch)
+                    steps.add(epoch)
             for key, value in outcome.items():
-                if key != "status":
+                if key not in ("status", "reports"):
                     trial.set_user_attr(key, value)
             status = outcome["status"]
             if status == "complete":

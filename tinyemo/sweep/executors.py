@@ -9,7 +9,7 @@ Every executor offers the same four calls to the sweep's driver::
 
 While a trial runs, its worker reports each epoch's dev CCC and asks whether to go on;
 ``decide(task, epoch, value) -> bool`` (True: prune) is the driver's answer, given wherever the
-trial runs. ``slots`` is how many trials run at once. A worker process that dies mid-trial is
+trial runs. Without a pruner (``task.ask`` false) the worker does not wait for the answer. ``slots`` is how many trials run at once. A worker process that dies mid-trial is
 replaced and the trial restarted (it resumes from its checkpoints); after ``MAX_ATTEMPTS``
 deaths on the same trial the trial is recorded as failed.
 """
@@ -92,9 +92,9 @@ def _worker_main(conn, threads: int | None) -> None:
         elif kind == "trial":
             task = msg[1]
 
-            def report(epoch, value, key=task.key):
-                conn.send(("report", key, epoch, value))
-                return conn.recv()[1]
+            def report(epoch, value, task=task):
+                conn.send(("report", task.key, epoch, value, task.ask))
+                return conn.recv()[1] if task.ask else False
             conn.send(("done", task.key, run_trial(task, data, report)))
 
 
@@ -197,7 +197,8 @@ class LocalWorkers:
         if kind == "report":
             prune = bool(decide(worker.job[2], msg[2], msg[3]))
             try:
-                worker.conn.send(("prune", prune))
+                if msg[4]:                   # the worker waits for the answer
+                    worker.conn.send(("prune", prune))
             except OSError:              # it died meanwhile; its sentinel will say so
                 pass
             return []

@@ -4,8 +4,9 @@ the development partition only.
 The seeds train in lockstep, one epoch each in turn (each is an ordinary resumable run of
 :func:`tinyemo.training.train_run`, paused after every epoch; the last seed still running, or
 the only one, runs on without pauses), and after each epoch the mean over seeds of their best
-dev CCC so far goes to ``report(epoch, value)``, which answers whether to prune the trial there. The trial's score is the mean over seeds of each seed's best dev CCC
-(spread: population std), and beside it the dev CCC of the seeds' ensemble (their best weights'
+dev CCC so far goes to ``report(epoch, value)``, which answers whether to prune the trial there
+(the outcome lists these reports too). The trial's score is the mean over seeds of each seed's
+best dev CCC (spread: population std), and beside it the dev CCC of the seeds' ensemble (their best weights'
 predictions averaged). Nothing here sees the test partition: a worker is given ``train`` and
 ``dev`` only.
 
@@ -49,6 +50,7 @@ class TrialTask:
     folder: str
     device: str = "cpu"
     threads: int | None = None
+    ask: bool = True        # wait for the driver's answer after each epoch (False: no pruner)
 
     @property
     def key(self) -> str:
@@ -89,8 +91,8 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
     """Train ``task``'s settings with each of its seeds (resuming whatever its folder holds) and
     return the outcome: ``status`` complete | pruned | failed, ``message`` for a failure, and
     dev_ccc_mean, dev_ccc_std, dev_ccc_seeds, dev_ccc_ensemble, best_epochs, epochs_trained,
-    seconds,
-    attempts. Every exception of the trial is caught into a failed outcome."""
+    seconds, attempts, and ``reports``: the [epoch, value] pairs reported. Every exception of
+    the trial is caught into a failed outcome."""
     start = time.perf_counter()
     folder = Path(task.folder)
     saved = _saved_result(folder, task)
@@ -107,14 +109,19 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
     except (ValueError, TypeError) as exc:
         return _finish(folder, task, {"status": "failed", "message": f"invalid settings: {exc}"},
                        start, attempts)
+    reports: list = []
+
+    def noted(epoch: int, value: float) -> bool:
+        reports.append([epoch, value])
+        return report(epoch, value)
     try:
-        outcome = _lockstep(task, model_cfg, train_cfg, data, report)
+        outcome = _lockstep(task, model_cfg, train_cfg, data, noted)
     except _Diverged as exc:
         outcome = {"status": "failed", "message": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one bad trial must not end the sweep
         return {"status": "failed", "message": f"{type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start, "attempts": attempts}
-    return _finish(folder, task, outcome, start, attempts)
+                "seconds": time.perf_counter() - start, "attempts": attempts, "reports": reports}
+    return _finish(folder, task, dict(outcome, reports=reports), start, attempts)
 
 
 def _lockstep(task, model_cfg, train_cfg, data, report) -> dict:
