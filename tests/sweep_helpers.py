@@ -47,3 +47,12 @@ def read_trials(folder: Path, drop=("seconds", "attempts")) -> list[dict]:
     """trials.csv as dicts, without the columns that differ from run to run."""
     with open(folder / "trials.csv", newline="") as f:
         return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def reported(folder: Path, target: str = "arousal") -> dict[int, dict[int, float]]:
+    """Each trial's per-epoch reports as Optuna's storage holds them."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(folder / "optuna.journal")))
+    study = optuna.load_study(study_name=target, storage=storage)
+    return {t.number: dict(t.intermediate_values) for t in study.trials}

@@ -16,7 +16,7 @@ from tinyemo.pipeline import load_examples
 from tinyemo.sweep import SweepConfig, read_space, run_sweep
 from tinyemo.sweep.features import load_examples_on
 
-from .sweep_helpers import examples, read_trials, space_file
+from .sweep_helpers import examples, read_trials, reported, space_file
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def reference(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reference")
     set_threads(1)
     run_sweep(examples(), _config(tmp), tmp / "out", say=lambda s: None)
-    return read_trials(tmp / "out")
+    return read_trials(tmp / "out"), reported(tmp / "out")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def _check_restarted_once(out, reference, killed):
     assert len(killed) == 1
     rows = read_trials(out, drop=("seconds",))
     assert [r["attempts"] for r in rows] == ["1", "2", "1"]    # only the killed trial restarted
-    assert read_trials(out) == reference                       # every trial once, same results
+    assert (read_trials(out), reported(out)) == reference      # every trial once, same results
 
 
 def test_local_workers_match_this_process_and_survive_a_killed_worker(tmp_path, reference, corpus):
@@ -104,7 +104,7 @@ def test_dask_threads_match_this_process(tmp_path, reference, corpus):
                   say=lambda s: None)
     finally:
         executor.close()
-    assert read_trials(tmp_path / "out") == reference
+    assert (read_trials(tmp_path / "out"), reported(tmp_path / "out")) == reference
 
 
 def test_dask_worker_killed_mid_trial_costs_only_that_trial(tmp_path, reference):
