@@ -112,12 +112,12 @@ def test_invalid_and_diverging_trials_fail_with_their_message_and_the_sweep_goes
     assert len(rows) == 4
     for lr in ("0.003", "1e+12"):
         assert rows[("0", lr)]["status"] == "failed"
-        assert rows[("0", lr)]["message"].startswith("invalid settings: invalid model configuration")
+        assert rows[("0", lr)]["message"] == "invalid settings: width: must be >= 1, got 0"
     assert rows[("4", "1e+12")]["status"] == "failed"
-    assert rows[("4", "1e+12")]["message"] == ("training diverged: train loss nan, dev CCC nan at "
-                                               "epoch 1 (seed 0)")
+    assert rows[("4", "1e+12")]["message"].startswith(
+        "arousal, seed 0, epoch 1: training diverged (the training loss is nan")
     assert rows[("4", "0.003")]["status"] == "complete"
-    assert "failed: training diverged" in (out / "trials.md").read_text()
+    assert "failed: arousal, seed 0, epoch 1: training diverged" in (out / "trials.md").read_text()
 
 
 def test_grid_visits_each_point_once(tmp_path):

@@ -82,7 +82,6 @@ def sweep_main(argv=None) -> int:
         return 2
     executor = out = None
     try:
-        from ..cli import _configure_process
         from ..data import default_corpus
         from ..data.loading import load_corpus
         from .driver import SweepConfig, check_folder, run_sweep
@@ -102,7 +101,8 @@ def sweep_main(argv=None) -> int:
             10**6 if args.sampler == "grid" else 20), sampler=args.sampler, pruner=args.pruner,
             seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
             device=args.device, threads=threads if local or args.scheduler else None)
-        _configure_process(args.threads)
+        from ..runtime import configure_process
+        configure_process(args.threads)
         if args.manifest or args.data:
             source = Path(args.manifest or args.data)
         else:

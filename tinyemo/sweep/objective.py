@@ -30,7 +30,8 @@ from ..fileio import write_json, write_text
 from ..metrics import score
 from ..models import ModelConfig, build_model
 from ..pipeline import Example
-from ..training import BEST, CHECKPOINT, TrainConfig, TrainState, predict_examples, train_run
+from ..training import (BEST, CHECKPOINT, DivergedError, TrainConfig, TrainState,
+                        predict_examples, train_run)
 from .space import split_settings
 
 __all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs"]
@@ -116,7 +117,7 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
         return report(epoch, value)
     try:
         outcome = _lockstep(task, model_cfg, train_cfg, data, noted)
-    except _Diverged as exc:
+    except (_Diverged, DivergedError) as exc:
         outcome = {"status": "failed", "message": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one bad trial must not end the sweep
         return {"status": "failed", "message": f"{type(exc).__name__}: {exc}",
