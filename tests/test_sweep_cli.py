@@ -122,3 +122,12 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
     assert "no Dask scheduler answered within 5 s" in capsys.readouterr().err
     assert time.monotonic() - start < 20 and not out.exists()
+
+
+def test_every_sweep_option_runs_in_these_tests():
+    """Each option of ``tinyemo sweep`` appears in a command line above."""
+    from tinyemo.sweep.command import _parser
+    options = {max(a.option_strings, key=len) if a.option_strings else a.dest
+               for a in _parser()._actions if a.dest != "help"}
+    text = Path(__file__).read_text()
+    assert {o for o in options if o != "space" and f'"{o}"' not in text} == set()
