@@ -83,9 +83,8 @@ def sweep_main(argv=None) -> int:
     executor = out = None
     try:
         from ..data import default_corpus
-        from ..data.loading import load_corpus
         from .driver import SweepConfig, check_folder, run_sweep
-        from .features import load_examples_on
+        from .features import describe, load_examples_on
         from .space import read_space
         for name in ("workers", "dask_local", "threads"):
             value = getattr(args, name)
@@ -110,8 +109,7 @@ def sweep_main(argv=None) -> int:
                 f"--data DIR or --manifest FILE for your own")
             source = default_corpus(args.preset, args.data_seed)
         out = args.out or _free_out()
-        data_info = {"root": str(source), "recordings": len(load_corpus(source))}
-        check_folder(out, config, data_info, args.resume)
+        check_folder(out, config, describe(source)[1], args.resume)
         executor = _executor(args)
         start = time.perf_counter()
         examples, data_info = load_examples_on(executor, source)

@@ -84,7 +84,9 @@ class SweepConfig:
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
             "pruner": self.pruner, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
-            "seed": self.seed, "device": self.device, "data": data_info or {}}))
+            "seed": self.seed, "device": self.device,
+            "data": {k: v for k, v in (data_info or {}).items()
+                     if k in ("root", "recordings", "fingerprint")}}))
 
 
 def _optuna():
@@ -116,7 +118,15 @@ def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume:
     now = config.identity(data_info)
     changes = [f"space: {c}" for c in config.space.changes(saved.get("space", {}))]
     changes += [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now
-                if k != "space" and saved.get(k) != now[k]]
+                if k not in ("space", "data") and saved.get(k) != now[k]]
+    old_data, new_data = saved.get("data", {}), now["data"]
+    if old_data != new_data:
+        from ..runfolder import fingerprint_changes
+        said = [f"data: {c}" for c in fingerprint_changes(old_data.get("fingerprint", {}),
+                                                          new_data.get("fingerprint", {}))]
+        said += [f"data: {k} {old_data.get(k)!r} -> {new_data.get(k)!r}" for k in
+                 ("root", "recordings") if old_data.get(k) != new_data.get(k)]
+        changes += said or ["data: the corpus changed"]
     if changes:
         raise ValueError(f"{saved_path}: --resume with a changed sweep ({'; '.join(changes)}); "
                          f"resume with the same space file and options, or use another --out")
