@@ -43,7 +43,10 @@ def searchable_settings() -> dict[str, Any]:
     """Setting name → its type hint, from the fields of ModelConfig and TrainConfig now."""
     hints = {}
     for cls in (ModelConfig, TrainConfig):
-        types_ = typing.get_type_hints(cls)
+        try:
+            types_ = typing.get_type_hints(cls)
+        except (NameError, TypeError):      # an annotation only a type checker resolves
+            types_ = {}
         for f in dataclasses.fields(cls):
             if f.name not in NOT_SEARCHABLE:
                 hints.setdefault(f.name, types_.get(f.name, Any))
