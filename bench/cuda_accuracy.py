@@ -52,9 +52,9 @@ def _errors(got32, truth64, cpu32) -> dict:
             "max_abs_truth": scale}
 
 
-def _conv_rows(gpu, rng, simulate):
+def _conv_rows(gpu, rng, simulate, only=""):
     rows = []
-    for label, c_in, c_out, k, t, dil in CONVS:
+    for label, c_in, c_out, k, t, dil in [c for c in CONVS if only in c[0]]:
         total = dil * (k - 1)
         left, right = total // 2, total - total // 2
         # forward and input gradient: sums over channels × taps; simulate: 24 frames, 2 outputs
@@ -99,7 +99,7 @@ def _conv_rows(gpu, rng, simulate):
             return gb
         rows.append(_compare(f"{label} weight gradient", gpu, weight, (x, gy), reduced=t_out))
         rows.append(_compare(f"{label} bias gradient", gpu, bias, (gy,), reduced=t_out))
-    for label, c_in, c_out, k, n_x, stride in TRANSPOSED:
+    for label, c_in, c_out, k, n_x, stride in [c for c in TRANSPOSED if only in c[0]]:
         co = min(c_out, 2) if simulate else c_out
         x = rng.standard_normal((1, c_in, n_x))
         w = rng.standard_normal((c_in, co, k)) / np.sqrt(c_in)
@@ -135,6 +135,7 @@ def main(argv=None) -> int:
     p.add_argument("--simulate", action="store_true",
                    help="shrink the dimensions that are not summed over (for the CUDA simulator)")
     p.add_argument("--out", help="JSON results (default: print only)")
+    p.add_argument("--only", help="only the rows whose name contains this text")
     args = p.parse_args(argv)
     from tinyemo.backend import cuda_module
     try:
@@ -144,7 +145,10 @@ def main(argv=None) -> int:
         return 2
     print("| contraction | terms summed | CUDA fp32 | CPU fp32 | float32 rounding |\n"
           "|---|---:|---:|---:|---:|")
-    rows = _conv_rows(gpu, np.random.default_rng(0), args.simulate)
+    rows = _conv_rows(gpu, np.random.default_rng(0), args.simulate, args.only or "")
+    if not rows:
+        print(f"no row matches --only {args.only!r}", file=sys.stderr)
+        return 2
     report = {"benchmark": "cuda_accuracy", "simulate": args.simulate,
               "command": " ".join(["python"] + sys.argv), "rows": rows,
               "max": {key: max(r[key] for r in rows) for key in ("cuda_fp32", "cpu_fp32",
