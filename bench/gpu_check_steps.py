@@ -22,9 +22,12 @@ SHIM = '''"""Written by bench/gpu_check.py: ``tinyemo.kernels`` is the repositor
 (what pip's editable install maps), and the CUDA simulator's barriers wait less on the GIL."""
 import importlib.machinery
 import os
+import site
 import sys
 
 _REPO = {repo!r}
+_here = os.path.dirname(os.path.abspath(__file__))
+site.addsitedir(_here)  # its .pth files too (numba-cuda's redirects numba.cuda to numba_cuda)
 
 
 class _TinyemoKernels:
@@ -40,7 +43,6 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
     sys.setswitchinterval(1e-4)  # one Python thread per CUDA thread: syncthreads waits on the GIL
 
 # run the sitecustomize this one shadows, if the interpreter has one
-_here = os.path.dirname(os.path.abspath(__file__))
 _next = importlib.machinery.PathFinder.find_spec(
     "sitecustomize", [p for p in sys.path if os.path.abspath(p or os.curdir) != _here])
 if _next is not None and str(_next.origin).endswith(".py"):
