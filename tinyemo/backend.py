@@ -48,7 +48,10 @@ def cuda_module() -> ModuleType:
     from numba import config
     if not config.ENABLE_CUDASIM:  # the simulator has no memory managers
         from . import cuda_memory
-        cuda_memory.install()  # device arrays from a memory pool (TINYEMO_CUDA_POOL=0: off)
+        try:
+            cuda_memory.install()  # device arrays from a memory pool (TINYEMO_CUDA_POOL=0: off)
+        except ValueError as exc:  # a bad TINYEMO_CUDA_POOL: the same kind of error as above
+            raise RuntimeError(str(exc)) from None
     return importlib.import_module("tinyemo.kernels.cuda")
 
 
