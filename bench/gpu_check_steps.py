@@ -207,7 +207,8 @@ def step_epoch(check, pool_off=False) -> dict:
 
 def step_train(check, device: str) -> dict:
     out = os.path.join(check.scratch, f"train-{device}")
-    argv = [check.python, "scripts/train.py", "--runs", "1", "--seed", "0", "--threads", "4",
+    threads = str(min(4, os.cpu_count() or 1))  # the same on both devices (BLAS sum order)
+    argv = [check.python, "scripts/train.py", "--runs", "1", "--seed", "0", "--threads", threads,
             "--device", device, "--out", out, "--quiet"]
     if check.simulate:  # the fewest kernel launches and threads: one short filter, one epoch
         argv += ["--arch", "single", "--filter-length", "2", "--data", _tiny_corpus(check),

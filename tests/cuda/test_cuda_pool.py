@@ -143,9 +143,9 @@ def test_the_pool_serves_device_arrays_on_a_gpu():
     gpu = backend.cuda_module()
     before = cuda_memory.stats()
     assert before is not None, "the pool is not numba's memory manager in this session"
-    a = gpu.zeros((1000,), np.float32)
+    a = gpu.zeros((1000,), np.float32)  # 4000 bytes: the 4096-byte class
     del a
-    b = gpu.empty((900,), np.float32)  # the same size class: served from the cache
+    b = gpu.empty((950,), np.float32)  # 3800 bytes, the same class: served from the cache
     after = cuda_memory.stats()
     assert after["hits"] > before["hits"] and after["in_use_blocks"] >= 1
     del b
