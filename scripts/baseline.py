@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""`python scripts/baseline.py --help`: a thin wrapper over `tinyemo baseline` (tinyemo/cli.py)."""
+import sys
+
+from tinyemo.cli import baseline_main
+
+if __name__ == "__main__":
+    sys.exit(baseline_main())

@@ -1,0 +1,165 @@
+"""What both baselines share: their optional dependencies, the run folder they write (the same
+layout as ``tinyemo train``, so ``evaluate``, ``predict``, ``plot`` and ``scripts/tables.py``
+read it like any model's), and loading that folder back as a predictor.
+
+    OUT/config.json                       kind, candidate grids, the settings chosen per target
+                                          and every candidate's dev score (how they were chosen)
+    OUT/<target>/model.npz                the fitted model: scaler mean/scale, coef, intercept
+    OUT/predictions/<partition>/<id>.csv  time, <target>[, <target>_gold] every 40 ms
+    OUT/results.json                      {target: {partition: {ccc, rmse, pearson}, "runs": [...]}}
+    OUT/results.md                        the paper's table
+
+Each baseline module (``avec2016``, ``windowed``) provides ``Config`` (a frozen dataclass with
+``to_dict``/``from_dict``), ``check(training)``, ``features(corpus, config, progress)``,
+``fit(train, dev, targets, config, say)`` and ``predict(arrays, chosen, config, examples)``.
+Settings are chosen on the dev partition only; the test partition is predicted and scored,
+never read while fitting. ``config.json`` is written last: a folder holding it is complete.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..ensemble import write_predictions
+from ..fileio import save_npz, write_json, write_text
+from ..metrics import score
+from ..pipeline import Example, check_targets
+
+__all__ = ["KINDS", "EXTRA", "require", "baseline_module", "train_baseline", "BaselineModel",
+           "is_baseline_folder"]
+
+KINDS = ("avec2016", "windowed")
+EXTRA = "pip install 'tinyemo[baselines]'"
+MODEL = "model.npz"
+PARTITIONS = ("train", "dev", "test")
+_PIP_NAMES = {"sklearn": "scikit-learn"}
+
+
+def require(module: str, kind: str):
+    """Import an optional dependency of the ``kind`` baseline, or RuntimeError naming the
+    extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        name = _PIP_NAMES.get(module, module)
+        raise RuntimeError(f"the {kind} baseline needs {name}, which is not installed: "
+                           f"{EXTRA}") from None
+
+
+def baseline_module(kind: str):
+    if kind not in KINDS:
+        raise ValueError(f"unknown baseline {kind!r}; choose one of {', '.join(KINDS)}")
+    return importlib.import_module(f".{kind}", __package__)
+
+
+def is_baseline_folder(folder: Path) -> bool:
+    """Whether ``folder/config.json`` was written by a baseline (not ``tinyemo train``)."""
+    try:
+        return "baseline" in json.loads((Path(folder) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def train_baseline(kind: str, corpus, out: Path, *, config=None,
+                   targets: tuple[str, ...] = ("arousal", "valence"), data_info: dict | None = None,
+                   say: Callable[[str], None] = print, progress=None) -> dict:
+    """Fit the ``kind`` baseline on ``corpus`` (train; settings chosen on dev), predict every
+    partition and write the run folder ``out``. Returns the results (as results.json)."""
+    module = baseline_module(kind)
+    config = config if config is not None else module.Config()
+    out = Path(out)
+    module.check(training=True)
+    if (out / "config.json").exists():
+        raise ValueError(f"{out / 'config.json'}: this folder already holds a model; choose "
+                         f"another --out folder")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    start = time.perf_counter()
+    root = data_info.get("root") if data_info else getattr(corpus, "root", None)
+    labelled = {p: [r for r in corpus if r.partition == p] for p in ("train", "dev")}
+    for target in targets:
+        for part, recs in labelled.items():
+            # the label checks of the nets, before any feature is computed
+            check_targets([Example(r, np.empty((0, 0)), r.labels) for r in recs], target, part,
+                          root)
+    examples = module.features(corpus, config, progress)
+    parts = {p: [ex for ex in examples.values() if ex.recording.partition == p]
+             for p in PARTITIONS}
+    say(f"{kind}: {len(parts['train'])} train / {len(parts['dev'])} dev recordings; "
+        f"choosing settings on dev")
+    fits = module.fit(parts["train"], parts["dev"], tuple(targets), config, say)
+    for target, (arrays, _, _) in fits.items():
+        save_npz(out / target / MODEL, **arrays)
+    results, predictions = {}, {}
+    for target, (arrays, chosen, _) in fits.items():
+        results[target] = {}
+        for part, exs in parts.items():
+            if not exs:
+                continue
+            pred = module.predict(arrays, chosen, config, exs)
+            predictions.setdefault(part, {})[target] = pred
+            if all(target in ex.y for ex in exs):
+                results[target][part] = score(pred, [ex.y[target] for ex in exs])
+        # one deterministic fit: a single "run", so tools that list runs see it
+        results[target]["runs"] = [{p: results[target][p] for p in PARTITIONS
+                                    if p in results[target]}]
+    for part, by_target in predictions.items():
+        write_predictions(out / "predictions" / part, parts[part], by_target)
+    write_json(out / "results.json", results)
+    from ..experiment import results_table
+    write_text(out / "results.md", results_table({kind: results}))
+    saved = {"baseline": kind, "targets": list(targets), "settings": config.to_dict(),
+             "chosen": {t: fit[1] for t, fit in fits.items()},
+             "selection": {t: fit[2] for t, fit in fits.items()},
+             "data": data_info or {}, "seconds": round(time.perf_counter() - start, 1)}
+    write_json(out / "config.json", json.loads(json.dumps(saved, default=float)))
+    return results
+
+
+class BaselineModel:
+    """A baseline's run folder as a predictor, with the interface of :class:`Ensemble`:
+    ``targets``, ``examples(corpus)`` (the features this baseline reads) and
+    ``predict(examples, target)`` → (predictions, [predictions])."""
+
+    def __init__(self, folder: Path):
+        folder = Path(folder)
+        path = folder / "config.json"
+        try:
+            self.config = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{path}: not a tinyemo model folder (no config.json)") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: corrupt configuration ({exc})") from None
+        self.kind = self.config["baseline"]
+        self.module = baseline_module(self.kind)
+        self.module.check(training=False)
+        self.settings = self.module.Config.from_dict(self.config["settings"])
+        self.arrays = {}
+        for target in self.config["targets"]:
+            npz = folder / target / MODEL
+            try:
+                with np.load(npz, allow_pickle=False) as data:
+                    self.arrays[target] = {k: data[k] for k in data.files}
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{npz}: cannot read the fitted model ({exc})") from None
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.arrays)
+
+    def examples(self, corpus) -> dict[str, Example]:
+        return self.module.features(corpus, self.settings, None)
+
+    def predict(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
+        pred = self.module.predict(self.arrays[target], self.config["chosen"][target],
+                                   self.settings, examples)
+        return pred, [pred]
