@@ -7,6 +7,12 @@ post-processing chosen on dev.
 The no-context floor ("framewise") is the ``dilated`` architecture with depth 1 and kernel 1:
 a 160 → 32 frame-wise linear map, ReLU, 1×1 conv, i.e. a per-frame MLP (receptive field 1).
 
+The literature's baselines are rows too (``tinyemo baseline``, tinyemo/baselines): "avec2016"
+(eGeMAPS + linear SVR with the AVEC post-processing built in, so its "without
+post-processing" row is the challenge's system as published; needs tinyemo[baselines], skipped
+with a note without it) and "windowed" (log-mel window statistics + ridge), settings chosen on
+dev; ``--quick`` gives them small grids.
+
     python scripts/tables.py --out runs/tables           # quick corpus, 3 runs, ≤ 40 epochs
     python scripts/tables.py --out /tmp/t --quick        # seconds
 
@@ -16,6 +22,7 @@ fig5_smooth_outputs.py can read.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -24,6 +31,10 @@ from tinyemo import paper
 from tinyemo.paper import TARGETS
 
 PAPER_DEV_CCC = {"dilated": (0.857, 0.538), "downup": (0.867, 0.592), "BLSTM": (0.853, 0.518)}
+BASELINES = ("avec2016", "windowed")
+LITERATURE_DEV_CCC = {"AVEC 2016 baseline (eGeMAPS + SVR)": (0.796, 0.455),
+                      "Povolny et al. (windowed statistics)": (0.832, 0.489)}
+"""Dev CCC arousal / valence on RECOLA the paper quotes for the systems it beats."""
 
 
 def models(filter_length: int) -> dict:
@@ -33,6 +44,34 @@ def models(filter_length: int) -> dict:
             "dilated": ("dilated", {}),
             "downup": ("downup", {}),
             "blstm": ("blstm", {})}
+
+
+def fit_baseline(kind: str, args, folder) -> tuple[dict | None, float]:
+    """Fit (or reuse when finished) one baseline folder: (results, seconds); (None, 0) with a
+    note when its optional dependencies are missing."""
+    from tinyemo.baselines import baseline_module, train_baseline
+    from tinyemo.data import load_corpus
+    module = baseline_module(kind)
+    try:
+        module.check(training=True)
+    except RuntimeError as exc:
+        print(f"{kind}: skipped ({exc})", flush=True)
+        return None, 0.0
+    start = time.perf_counter()
+    if (folder / "config.json").exists():
+        results = json.loads((folder / "results.json").read_text())
+    else:
+        small = {"avec2016": {"windows_s": (2.0, 4.0), "complexities": (1e-4, 1e-3)},
+                 "windowed": {"windows_s": (1.0, 5.0), "alphas": (1e-3, 1e-1)}}[kind]
+        config = module.Config(**small) if args.quick else module.Config()
+        source = paper.corpus_path(args)
+        results = train_baseline(kind, load_corpus(source), folder, config=config,
+                                 targets=TARGETS, data_info={"root": str(source)},
+                                 say=lambda s: None)
+    seconds = time.perf_counter() - start
+    dev = "  ".join(f"{t} dev CCC {results[t]['dev']['ccc']:.3f}" for t in TARGETS)
+    print(f"{kind}: {dev}  ({seconds:.0f} s)", flush=True)
+    return results, seconds
 
 
 def postprocessed(folder, targets) -> tuple[dict, dict]:
@@ -70,6 +109,9 @@ def markdown(raw: dict, post: dict, chosen: dict, run_ccc: dict, setting: dict) 
                                                  for v in by_t.values()) + " |")
     lines += ["", "Paper (RECOLA, dev CCC arousal / valence): " + ", ".join(
         f"{k} {a:.3f} / {v:.3f}" for k, (a, v) in PAPER_DEV_CCC.items()), ""]
+    lines += ["Literature baselines the paper quotes (RECOLA, dev CCC arousal / valence): "
+              + ", ".join(f"{k} {a:.3f} / {v:.3f}" for k, (a, v) in LITERATURE_DEV_CCC.items())
+              + ". The avec2016 row here already includes its own AVEC post-processing.", ""]
     return "\n".join(lines)
 
 
@@ -98,15 +140,18 @@ def main(argv=None) -> int:
                       "post-processing.")
     p.add_argument("--filter-length", type=int, help="single-filter L (default 512; --quick: 16)")
     p.add_argument("--models", nargs="+",
-                   help="a subset of framewise single-L<L> dilated downup blstm")
+                   help="a subset of framewise single-L<L> dilated downup blstm avec2016 windowed")
     args = paper.settle(p.parse_args(argv))
     length = args.filter_length or (16 if args.quick else 512)
     todo = models(length)
+    baselines = BASELINES
     if args.models:
-        unknown = sorted(set(args.models) - set(todo))
+        unknown = sorted(set(args.models) - set(todo) - set(BASELINES))
         if unknown:
-            raise SystemExit(f"unknown model(s) {unknown}; choose from {list(todo)}")
+            raise SystemExit(f"unknown model(s) {unknown}; choose from "
+                             f"{list(todo) + list(BASELINES)}")
         todo = {k: v for k, v in todo.items() if k in args.models}
+        baselines = tuple(k for k in BASELINES if k in args.models)
     start = time.perf_counter()
     examples, data_info = paper.load_examples(args)
     raw, post, chosen, run_ccc, seconds = {}, {}, {}, {}, {}
@@ -117,13 +162,21 @@ def main(argv=None) -> int:
         seconds[name] = round(sec, 1)
         post[name], chosen[name] = postprocessed(folder, TARGETS)
         run_ccc[name] = {t: paper.run_dev_ccc(raw[name], t) for t in TARGETS}
+    for kind in baselines:
+        results, sec = fit_baseline(kind, args, args.out / kind)
+        if results is not None:
+            raw[kind], seconds[kind] = results, round(sec, 1)
+            post[kind], chosen[kind] = postprocessed(args.out / kind, TARGETS)
     setting = paper.setting(args)
-    summary = {"setting": setting, "models": {n: {"arch": a, "overrides": o}
-                                              for n, (a, o) in todo.items()},
+    summary = {"setting": setting, "models": {**{n: {"arch": a, "overrides": o}
+                                                 for n, (a, o) in todo.items()},
+                                              **{k: {"baseline": k} for k in baselines
+                                                 if k in raw}},
                "raw": {n: {t: {k: v for k, v in r[t].items() if k != "runs"} for t in TARGETS}
                        for n, r in raw.items()},
                "postprocessed": post, "postprocess": chosen, "run_dev_ccc": run_ccc,
-               "paper_dev_ccc": PAPER_DEV_CCC, "train_seconds": seconds,
+               "paper_dev_ccc": PAPER_DEV_CCC, "literature_dev_ccc": LITERATURE_DEV_CCC,
+               "train_seconds": seconds,
                "seconds": round(time.perf_counter() - start, 1)}
     paper.write_json(args.out / "tables.json", summary)
     text = markdown(summary["raw"], post, chosen, run_ccc, setting)

@@ -28,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
                    help="avec2016 (needs pip install 'tinyemo[baselines]') or windowed")
     p.add_argument("--data", help="a corpus folder in the AVEC 2016 (RECOLA) layout")
     p.add_argument("--manifest", help="a CSV manifest (audio,speaker,partition,<target>…)")
-    p.add_argument("--preset", default="quick", help="synthetic corpus preset when no data is given")
+    p.add_argument("--preset", default="quick",
+                   help="synthetic corpus preset when no data is given")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic corpus")
     p.add_argument("--target", choices=("arousal", "valence", "both"), default="both")
     p.add_argument("--windows", type=float, nargs="+", metavar="SECONDS",
