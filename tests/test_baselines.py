@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tinyemo.baselines import BaselineModel, train_baseline
 from tinyemo.baselines import avec2016, windowed
 from tinyemo.baselines.windows import stacked_statistics, window_size, window_statistics
-from tinyemo.cli import baseline_main, evaluate_main, predict_main
+from tinyemo.cli import baseline_main, evaluate_main, plot_main, predict_main
 from tinyemo.data import load_corpus
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.metrics import ccc
@@ -207,6 +207,11 @@ def test_saved_model_predicts_new_audio_and_evaluates(fitted, tiny, kind, tmp_pa
     assert f"| {kind} |" in text and "Test CCC" in text
     ccc_printed = float(text.split(f"| {kind} |")[1].split("|")[1])
     assert ccc_printed == pytest.approx(results[kind]["arousal"]["test"]["ccc"], abs=5e-4)
+    # tinyemo plot reads its prediction CSVs
+    png = tmp_path / "fig.png"
+    assert plot_main([str(out / "predictions" / "dev" / "dev_1.csv"), "--out", str(png),
+                      "--duration", "10"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # tinyemo predict on audio it never saw: every 40 ms frame from 0 to the end
     audio = tmp_path / "new.wav"
     wave, rate = sf.read(str(tiny / "recordings_audio" / "test_1.wav"), dtype="int16")

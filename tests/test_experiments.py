@@ -36,7 +36,7 @@ def tables_out(env, tmp_path_factory):
 def _run(script: str, out: Path, env: dict, *extra: str) -> str:
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--quick", "--out",
                            str(out), "--threads", "1", *extra], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -86,8 +86,16 @@ def test_fig4_label_smoothness(env, tmp_path):
 def test_tables(tables_out):
     res = json.loads((tables_out / "tables.json").read_text())
     names = ["framewise", "single-L16", "dilated", "downup", "blstm"]
-    assert list(res["raw"]) == names and res["models"]["framewise"]["overrides"] == {
-        "depth": 1, "kernel_size": 1}
+    assert list(res["raw"]) == names + ["avec2016", "windowed"]
+    assert res["models"]["framewise"]["overrides"] == {"depth": 1, "kernel_size": 1}
+    assert res["models"]["avec2016"] == {"baseline": "avec2016"}
+    assert res["literature_dev_ccc"]["AVEC 2016 baseline (eGeMAPS + SVR)"] == [0.796, 0.455]
+    for n in ("avec2016", "windowed"):          # the baselines' rows: fitted, scored, plotted
+        for t in TARGETS:
+            for part in ("dev", "test"):
+                assert _is_ccc(res["raw"][n][t][part]["ccc"])
+                assert _is_ccc(res["postprocessed"][n][t][part]["ccc"])
+        assert (tables_out / n / "config.json").is_file() and n not in res["run_dev_ccc"]
     for n in names:
         for t in TARGETS:
             for part in ("dev", "test"):
@@ -103,6 +111,7 @@ def test_tables(tables_out):
     md = (tables_out / "tables.md").read_text()
     assert md.count("| Dev RMSE | Dev CCC | Test RMSE | Test CCC |") == 4   # 2 targets × 2
     assert "| downup |" in md and "| blstm |" in md and "post-processing" in md
+    assert md.count("| windowed |") == 5 and "Povolny et al." in md  # 2 × 2 tables + steps
     assert (tables_out / "dilated" / "predictions" / "dev" / "dev_1.csv").is_file()
     _png(tables_out / "tables.png")
 

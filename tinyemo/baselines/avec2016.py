@@ -56,7 +56,7 @@ class Config:
     """Candidate window lengths (s) and SVR complexities; the window statistics."""
 
     windows_s: tuple[float, ...] = (2.0, 4.0, 6.0, 8.0, 10.0)
-    complexities: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
+    complexities: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
     percentiles: tuple[float, ...] = (20.0, 50.0, 80.0)
     max_iter: int = 2000
 
