@@ -66,8 +66,7 @@ def fit_baseline(kind: str, args, folder) -> tuple[dict | None, float]:
         config = module.Config(**small) if args.quick else module.Config()
         source = paper.corpus_path(args)
         results = train_baseline(kind, load_corpus(source), folder, config=config,
-                                 targets=TARGETS, data_info={"root": str(source)},
-                                 say=lambda s: None)
+                                 targets=TARGETS, source=source, say=lambda s: None)
     seconds = time.perf_counter() - start
     dev = "  ".join(f"{t} dev CCC {results[t]['dev']['ccc']:.3f}" for t in TARGETS)
     print(f"{kind}: {dev}  ({seconds:.0f} s)", flush=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,12 +18,13 @@ from hypothesis import strategies as st
 from tinyemo.baselines import BaselineModel, train_baseline
 from tinyemo.baselines import avec2016, windowed
 from tinyemo.baselines.windows import stacked_statistics, window_size, window_statistics
-from tinyemo.cli import baseline_main, evaluate_main, plot_main, predict_main
+from tinyemo.cli import baseline_main, baseline_parser, evaluate_main, plot_main, predict_main
 from tinyemo.data import load_corpus
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.metrics import ccc
 
 from . import baselines_reference as ref
+from .cli_helpers import test_cache
 
 TARGETS = ("arousal", "valence")
 # small grids: seconds, not minutes, on the tiny preset
@@ -122,18 +124,19 @@ def test_ridge_and_dev_ccc_from_moments_match_sklearn_and_direct_predictions():
 # --- end to end on the tiny preset --------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The tiny corpus in a private cache (features and descriptors cached there too)."""
-    from tinyemo.data import default_corpus
+def tiny():
+    """The tiny corpus in the test process's shared cache (tests/cli_helpers.py); features and
+    eGeMAPS descriptors are cached there too."""
+    from tinyemo.data.cached import synthetic_corpus
     mp = pytest.MonkeyPatch()
-    mp.setenv("TINYEMO_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield default_corpus("tiny", 0)
+    mp.setenv("TINYEMO_CACHE", str(test_cache()))
+    yield synthetic_corpus("tiny", 0)
     mp.undo()
 
 
 def _fit(kind, corpus, out, config):
-    return train_baseline(kind, corpus, out, config=config, targets=TARGETS,
-                          data_info={"root": "tiny"}, say=lambda s: None)
+    return train_baseline(kind, corpus, out, config=config, targets=TARGETS, source=Path("tiny"),
+                          say=lambda s: None)
 
 
 @pytest.fixture(scope="module")
@@ -270,18 +273,30 @@ def test_egemaps_descriptors_are_opensmiles(tiny):
     np.testing.assert_array_equal(avec2016.lld(path), ours)             # from the cache
 
 
+CLI = ["--kind", "windowed", "--target", "arousal", "--windows", "1", "5"]
+
+
 @pytest.mark.slow
-def test_command_line_on_the_synthetic_preset_and_on_a_manifest(tiny, tmp_path, capsys):
+def test_command_line_options(tiny, tmp_path, capsys):
+    """Every option of ``tinyemo baseline`` (see test_every_baseline_option_is_used)."""
     out = tmp_path / "preset"
-    assert baseline_main(["--kind", "windowed", "--preset", "tiny", "--data-seed", "0",
-                          "--target", "arousal", "--windows", "1", "5", "--out", str(out),
+    assert baseline_main([*CLI, "--preset", "tiny", "--data-seed", "0", "--out", str(out),
                           "--threads", "1", "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert "| windowed |" in printed and "**valence**" not in printed
+    printed = capsys.readouterr()
+    assert printed.out.startswith("**arousal**") and "**valence**" not in printed.out
+    assert printed.err == ""
     config = json.loads((out / "config.json").read_text())
     assert config["targets"] == ["arousal"] and config["settings"]["windows_s"] == [1.0, 5.0]
-    assert config["data"]["root"] == str(tiny)
-    # the same corpus as a manifest: the same fit, the same scores
+    assert config["data"]["root"] == str(tiny) and config["sample_rate"] == 16000
+    # --data, --sample-rate, notes without --quiet
+    out2 = tmp_path / "data"
+    assert baseline_main([*CLI, "--data", str(tiny), "--sample-rate", "22050", "--out",
+                          str(out2)]) == 0
+    printed = capsys.readouterr()
+    assert "windowed baseline for arousal on 12 recordings" in printed.out
+    assert "resampling 12 of 12 recording(s) to 22050 Hz" in printed.err
+    assert json.loads((out2 / "config.json").read_text())["sample_rate"] == 22050
+    # --manifest: the same corpus as a manifest, the same fit, the same scores
     corpus = load_corpus(tiny)
     lines = ["audio,speaker,partition,arousal"]
     for r in corpus:
@@ -290,12 +305,20 @@ def test_command_line_on_the_synthetic_preset_and_on_a_manifest(tiny, tmp_path, 
             f"{0.04 * j:.2f},{v!r}\n" for j, v in enumerate(r.labels["arousal"].tolist())))
         lines.append(f"{r.audio},{r.speaker},{r.partition},{track}")
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
-    assert baseline_main(["--kind", "windowed", "--manifest", str(tmp_path / "m.csv"),
-                          "--target", "arousal", "--windows", "1", "5", "--out",
+    assert baseline_main([*CLI, "--manifest", str(tmp_path / "m.csv"), "--out",
                           str(tmp_path / "manifest"), "--quiet"]) == 0
     a = json.loads((out / "results.json").read_text())
     b = json.loads((tmp_path / "manifest" / "results.json").read_text())
     assert a["arousal"]["dev"]["ccc"] == pytest.approx(b["arousal"]["dev"]["ccc"], abs=1e-6)
+
+
+def test_every_baseline_option_is_used():
+    import inspect
+    import re
+    used = set(re.findall(r'"(--[a-z-]+)"', inspect.getsource(test_command_line_options)))
+    options = {max(a.option_strings, key=len) for a in baseline_parser()._actions
+               if a.option_strings and a.dest != "help"}
+    assert options - used - set(CLI) == set()
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -317,7 +340,7 @@ def test_bad_options_refuse_before_creating_anything(tmp_path, capsys):
     out = tmp_path / "out"
     assert baseline_main(["--kind", "windowed", "--windows", "0.01", "0.02", "--out", str(out),
                           "--quiet"]) == 2
-    assert "--windows: need distinct window lengths" in capsys.readouterr().err
+    assert "error: --windows: need distinct window lengths" in capsys.readouterr().err
     assert baseline_main(["--kind", "windowed", "--data", str(tmp_path / "nowhere"), "--out",
                           str(out), "--quiet"]) == 2
     assert "no such corpus folder" in capsys.readouterr().err
@@ -325,7 +348,7 @@ def test_bad_options_refuse_before_creating_anything(tmp_path, capsys):
     out.mkdir()
     (out / "config.json").write_text("{}")
     assert baseline_main(["--kind", "windowed", "--out", str(out), "--quiet"]) == 2
-    assert "already holds a model" in capsys.readouterr().err
+    assert "error: --out: " in (err := capsys.readouterr().err) and "already holds a model" in err
     assert sorted(p.name for p in out.iterdir()) == ["config.json"]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 __all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "sweep_main",
-           "COMMANDS"]
+           "baseline_main", "COMMANDS"]
 
 # Settings fields whose command-line option is not ``--<field-name>``.
 _OPTION_OF = {"seeds": "--seed/--runs", "targets": "--target"}
@@ -417,10 +417,84 @@ def sweep_main(argv=None) -> int:
     return run(argv)
 
 
+# ---------------------------------------------------------------- baseline
+
+def baseline_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyemo baseline", description="Fit a literature baseline "
+                                "(tinyemo/baselines: AVEC 2016 eGeMAPS + linear SVR, or windowed "
+                                "log-mel statistics + ridge), settings chosen on dev, into a run "
+                                "folder like tinyemo train's, and report the paper's table.")
+    p.add_argument("--kind", choices=("avec2016", "windowed"), required=True,
+                   help="avec2016 (needs pip install 'tinyemo[baselines]') or windowed")
+    p.add_argument("--data", help="a corpus folder in the AVEC 2016 (RECOLA) layout")
+    p.add_argument("--manifest", help="a CSV manifest (audio,speaker,partition,<target>…)")
+    p.add_argument("--preset", default="quick",
+                   help="synthetic corpus preset when no data is given")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic corpus")
+    p.add_argument("--target", choices=("arousal", "valence", "both"), default="both")
+    p.add_argument("--windows", dest="windows_s", type=float, nargs="+", metavar="SECONDS",
+                   help="candidate window lengths in seconds (default avec2016: 2 4 6 8 10; "
+                        "windowed: 1 2 5 10 20)")
+    p.add_argument("--sample-rate", type=int,
+                   help="the rate in Hz audio is used at (default: the corpus's most common)")
+    p.add_argument("--out", type=Path, help="output folder (default runs/<kind>, or the next free)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _baseline(args) -> int:
+    from .baselines.common import baseline_module, check_out, train_baseline
+    from .data import load_corpus
+    from .data.cached import synthetic_corpus
+    from .experiment import results_table
+    from .runtime import configure_process
+    from .settings import SettingError
+    ui = _Progress(args.quiet)
+    # check everything: settings, the optional dependencies, the data, the output folder
+    module = baseline_module(args.kind)
+    config = module.Config(windows_s=tuple(args.windows_s)) if args.windows_s else module.Config()
+    _check_threads(args.threads)
+    if args.sample_rate is not None and args.sample_rate < 1:
+        raise SettingError("sample_rate", f"must be >= 1 (Hz), got {args.sample_rate}")
+    module.check(training=True)
+    source = _data_source(args)
+    out = args.out or _free_out(args.kind)
+    try:
+        check_out(out)
+    except ValueError as exc:
+        raise SettingError("out", str(exc)) from None
+    # then create
+    configure_process(args.threads)
+    if source is None:
+        ui.say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
+               f"--data DIR or --manifest FILE for your own")
+        source = synthetic_corpus(args.preset, args.data_seed,
+                                  progress=ui.counter("generating the synthetic corpus"))
+    corpus = load_corpus(source)
+    targets = ("arousal", "valence") if args.target == "both" else (args.target,)
+    ui.say(f"{args.kind} baseline for {', '.join(targets)} on {len(corpus)} recordings from "
+           f"{source} into {out}")
+    results = train_baseline(args.kind, corpus, out, config=config, targets=targets,
+                             source=source, sample_rate=args.sample_rate, say=ui.say,
+                             progress=ui.counter("features"))
+    print(results_table({args.kind: results}))
+    print(f"results in {out}")
+    return 0
+
+
+def baseline_main(argv=None) -> int:
+    parser = baseline_parser()
+    args = parser.parse_args(argv)
+    return _boundary(parser, lambda: _baseline(args),
+                     lambda: "interrupted; nothing is kept until config.json is written last: "
+                             "run the command again")
+
+
 # ---------------------------------------------------------------- tinyemo COMMAND
 
 COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
-            "plot": plot_main, "sweep": sweep_main}
+            "plot": plot_main, "sweep": sweep_main, "baseline": baseline_main}
 SUMMARIES = {
     "train": "train arousal/valence models on a corpus (default: the synthetic one) and print "
              "the paper's table",
@@ -428,6 +502,8 @@ SUMMARIES = {
     "evaluate": "score a trained model on a labelled corpus partition (CCC, RMSE)",
     "plot": "plot prediction CSVs against the gold standard (the paper's Figure 5)",
     "sweep": "choose settings on the dev partition (Optuna), then train the best and score test",
+    "baseline": "fit a literature baseline (AVEC 2016 eGeMAPS + SVR, or windowed statistics + "
+                "ridge) like a model",
 }
 
 

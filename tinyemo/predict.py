@@ -1,5 +1,6 @@
-"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``).
-Audio at another sample rate than the model's front end is resampled to it (with a warning)."""
+"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``) or
+a fitted baseline's (``tinyemo baseline --out DIR``). Audio at another sample rate than the
+model's front end is resampled to it (with a warning)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,7 @@ from .metrics import score, score_per_recording
 from .notices import warn
 from .pipeline import prepare
 
-__all__ = ["predict_files", "evaluate"]
+__all__ = ["predict_files", "evaluate", "load_model"]
 
 
 def _fbank_options(ensemble: Ensemble) -> FbankOptions:
@@ -27,19 +28,34 @@ def _sample_rate(ensemble: Ensemble, model_dir: Path) -> int | None:
     return ensemble.sample_rate
 
 
+def load_model(model_dir: Path, device: str = "cpu"):
+    """The predictor in a model folder: an :class:`Ensemble` of trained nets, or a fitted
+    baseline (:class:`tinyemo.baselines.BaselineModel`), which computes its own features."""
+    from .baselines import BaselineModel, is_baseline_folder
+    if is_baseline_folder(model_dir):
+        return BaselineModel(model_dir)
+    return Ensemble(model_dir, device)
+
+
+def _examples(model, model_dir: Path, corpus: Corpus, progress) -> dict:
+    if isinstance(model, Ensemble):
+        return prepare(corpus, _fbank_options(model), progress=progress,
+                       sample_rate=_sample_rate(model, model_dir))
+    return model.examples(corpus, progress)
+
+
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
                   progress=None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. ``progress(done, total)``: called as each file's features are ready.
     Returns the CSV paths."""
-    ensemble = Ensemble(model_dir, device)
+    ensemble = load_model(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
     corpus = Corpus([Recording(s, s, "predict", Path(a)) for s, a in zip(stems, audio)])
-    examples = list(prepare(corpus, _fbank_options(ensemble), progress=progress,
-                            sample_rate=_sample_rate(ensemble, model_dir)).values())
+    examples = list(_examples(ensemble, model_dir, corpus, progress).values())
     by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
     write_predictions(Path(out), examples, by_target)
     return [Path(out) / f"{s}.csv" for s in stems]
@@ -51,7 +67,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
     labelled corpus, ensemble of all seeds, for ``target`` (default: every target of the
     model), then each target's per-recording CCC (mean ± std over the partition's
     recordings), reported beside the concatenated one, never mixed into it."""
-    ensemble = Ensemble(model_dir, device)
+    ensemble = load_model(model_dir, device)
     if target is not None and target not in ensemble.targets:
         raise ValueError(f"{model_dir}: no {target} model here (it has "
                          f"{', '.join(ensemble.targets)})")
@@ -61,8 +77,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
     if not corpus.partition(partition):
         found = ", ".join(f"{p} ({len(corpus.partition(p))})" for p in corpus.partitions)
         raise ValueError(f"{data}: no recordings in partition {partition!r}; it has {found}")
-    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble), progress=progress,
-                                     sample_rate=_sample_rate(ensemble, model_dir)).values()
+    examples = [ex for ex in _examples(ensemble, model_dir, corpus, progress).values()
                 if ex.recording.partition == partition]
     res: dict = {}
     per_recording = []
@@ -76,6 +91,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
         res[t] = {partition: score(mean, gold)}
         each = score_per_recording(mean, gold)
         per_recording.append(f"{t} {each['ccc_mean']:.3f} ± {each['ccc_std']:.3f}")
-    return (results_table({ensemble.config["arch"]: res}, (partition,))
+    name = ensemble.config.get("arch") or ensemble.config["baseline"]
+    return (results_table({name: res}, (partition,))
             + f"\nper-recording CCC over the {len(examples)} {partition} recordings (mean ± "
               f"std; the table's CCC is over them concatenated): {', '.join(per_recording)}\n")

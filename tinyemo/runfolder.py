@@ -98,6 +98,9 @@ def _check_saved(saved, path: Path) -> None:
 
     if not isinstance(saved, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(saved).__name__}")
+    if "baseline" in saved:      # written by tinyemo baseline (tinyemo/baselines)
+        from .baselines.common import check_saved
+        return check_saved(saved, bad)
     for key in ("arch", "targets", "seeds", "train", "models"):
         if key not in saved:
             raise bad(key, "missing")

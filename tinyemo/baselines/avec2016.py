@@ -31,17 +31,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.grid import audio_duration, frames_for_duration
+from ..data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from ..fileio import cache_root
 from ..frontend import align_to_labels, read_audio, stack_frames
-from ..frontend.audio import INT16_SCALE
+from ..frontend.audio import INT16_SCALE, audio_rate
 from ..frontend.cache import FeatureCache, file_digest
 from ..frontend.features import MIN_STD
 from ..metrics import ccc
-from ..pipeline import Example
+from ..notices import warn
+from ..pipeline import Example, _warn_resampling as warn_resampling
 from ..postprocess import PostProcess, fit_postprocess
+from ..settings import at_least, check_fields
 from .common import require
-from .windows import window_size, window_statistics
+from .windows import (check_window_sizes, window_size, window_statistics, _seconds,
+                      _percentiles, _positive)
 
 __all__ = ["Config", "check", "features", "lld", "fit", "predict"]
 
@@ -61,16 +64,10 @@ class Config:
     max_iter: int = 2000
 
     def __post_init__(self):
+        check_fields(self, windows_s=_seconds, complexities=_positive, percentiles=_percentiles,
+                     max_iter=at_least(1))
         object.__setattr__(self, "windows_s", tuple(sorted(float(s) for s in self.windows_s)))
-        sizes = [window_size(s) for s in self.windows_s]
-        if not sizes or len(set(sizes)) != len(sizes):
-            raise ValueError(f"--windows: need distinct window lengths (each rounds to an odd "
-                             f"number of 40 ms frames), got {list(self.windows_s)} s → "
-                             f"{sizes} frames")
-        if not self.complexities or min(self.complexities) <= 0:
-            raise ValueError(f"SVR complexities C must be positive, got {list(self.complexities)}")
-        if any(not 0 <= p <= 100 for p in self.percentiles):
-            raise ValueError(f"percentiles must lie in [0, 100], got {list(self.percentiles)}")
+        check_window_sizes(self.windows_s)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,9 +90,10 @@ def _smile():
                            feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
 
 
-def lld(path: Path, smile=None, cache: bool = True) -> np.ndarray:
+def lld(path: Path, smile=None, cache: bool = True, sample_rate: int | None = None) -> np.ndarray:
     """(T10, 25) float32 eGeMAPSv02 low-level descriptors of an audio file, 10 ms apart, read
-    as the nets read audio (:func:`read_audio`, mono) and scaled to [-1, 1)."""
+    as the nets read audio (:func:`read_audio`: mono, resampled to ``sample_rate`` if given)
+    and scaled to [-1, 1)."""
     opensmile = require("opensmile", KIND)
     store = FeatureCache(cache_root() / "egemaps") if cache else None
     key = None
@@ -103,12 +101,13 @@ def lld(path: Path, smile=None, cache: bool = True) -> np.ndarray:
         if not Path(path).is_file():
             raise ValueError(f"{path}: no such audio file")
         spec = {"audio_sha256": file_digest(path), "features": "eGeMAPSv02 LLD",
-                "opensmile": opensmile.__version__, "format_version": FORMAT_VERSION}
+                "opensmile": opensmile.__version__, "sample_rate": sample_rate,
+                "format_version": FORMAT_VERSION}
         key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         cached = store.get(key)
         if cached is not None:
             return cached
-    samples, rate = read_audio(path)
+    samples, rate = read_audio(path, sample_rate=sample_rate)
     frames = (smile or _smile()).process_signal((samples / INT16_SCALE).astype(np.float32), rate)
     values = frames.to_numpy(np.float32)
     if values.shape[0] == 0:
@@ -118,19 +117,23 @@ def lld(path: Path, smile=None, cache: bool = True) -> np.ndarray:
     return values
 
 
-def features(corpus, config: Config, progress=None) -> dict[str, Example]:
-    """x (25, T) per recording: descriptors averaged over each 40 ms label frame, aligned to
-    its labels (or, unlabelled, to the audio's duration) by the nets' rule."""
+def features(corpus, config: Config, progress=None, sample_rate: int | None = None
+             ) -> dict[str, Example]:
+    """x (25, T) per recording: descriptors (audio resampled to ``sample_rate``) averaged over
+    each 40 ms label frame, aligned to its labels (or, unlabelled, to the audio's duration) by
+    the nets' rule."""
+    for rec in corpus:         # before any work: the tracks of a recording agree in length
+        check_tracks_agree(rec.id, {t: (v, rec.label_files.get(t, rec.audio))
+                                    for t, v in rec.labels.items()})
+    if sample_rate is not None:
+        warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
     smile = _smile()
     out = {}
     for i, rec in enumerate(corpus):
-        values = lld(rec.audio, smile)
+        values = lld(rec.audio, smile, sample_rate=sample_rate)
         per_label = stack_frames(values, STACK)                           # (T, 4 · 25)
         per_label = per_label.reshape(len(per_label), STACK, -1).mean(axis=1)  # (T, 25)
         lengths = {len(v) for v in rec.labels.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"{rec.audio}: label tracks of recording {rec.id!r} differ in "
-                             f"length ({sorted(lengths)} frames)")
         n = lengths.pop() if lengths else frames_for_duration(audio_duration(rec.audio))
         x = align_to_labels(per_label, n, name=str(rec.audio))
         out[rec.id] = Example(rec, np.ascontiguousarray(x.T, np.float32),
@@ -197,6 +200,9 @@ def fit(train: list[Example], dev: list[Example], targets: tuple[str, ...], conf
                   "postprocess": pp.to_dict(), "steps": pp.steps,
                   "rule": "max post-processed dev CCC over every (window, C); post-processing "
                           "(delay, then bias or bias+scale) fitted on dev for each"}
+        if not row["converged"]:
+            warn(f"avec2016 {target}: the linear SVR chosen on dev (window {row['window_s']:g} "
+                 f"s, C {row['C']:g}) stopped at max_iter={config.max_iter} before converging")
         say(f"  {target}: window {row['window_s']:g} s, C {row['C']:g}, "
             f"{', '.join(pp.steps) or 'no post-processing'} (dev CCC {row['dev_ccc']:.3f})")
         fits[target] = (arrays, chosen, rows[target])

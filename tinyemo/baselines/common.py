@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +32,7 @@ from ..metrics import score
 from ..pipeline import Example, check_targets
 
 __all__ = ["KINDS", "EXTRA", "require", "baseline_module", "train_baseline", "BaselineModel",
-           "is_baseline_folder"]
+           "is_baseline_folder", "check_out", "check_saved"]
 
 KINDS = ("avec2016", "windowed")
 EXTRA = "pip install 'tinyemo[baselines]'"
@@ -65,29 +66,41 @@ def is_baseline_folder(folder: Path) -> bool:
         return False
 
 
+def check_out(out: Path) -> None:
+    """Before anything is created: ``out`` may receive a baseline (new, or an empty folder in
+    a writable place). ValueError naming the folder."""
+    from ..runfolder import CONFIG, check_out_folder
+    if (Path(out) / CONFIG).exists():
+        raise ValueError(f"{Path(out) / CONFIG}: this folder already holds a model; choose "
+                         f"another --out folder")
+    check_out_folder(out, resume=False)
+
+
 def train_baseline(kind: str, corpus, out: Path, *, config=None,
-                   targets: tuple[str, ...] = ("arousal", "valence"), data_info: dict | None = None,
-                   say: Callable[[str], None] = print, progress=None) -> dict:
-    """Fit the ``kind`` baseline on ``corpus`` (train; settings chosen on dev), predict every
-    partition and write the run folder ``out``. Returns the results (as results.json)."""
+                   targets: tuple[str, ...] = ("arousal", "valence"), source: Path | None = None,
+                   sample_rate: int | None = None, say: Callable[[str], None] = print,
+                   progress=None) -> dict:
+    """Fit the ``kind`` baseline on ``corpus`` (read from ``source``) on train, settings chosen
+    on dev, predict every partition and write the run folder ``out``. Audio is used at
+    ``sample_rate`` (None: the corpus's most common rate), recorded for prediction. Returns
+    the results (as results.json)."""
+    from ..pipeline import corpus_rate
+    from ..runfolder import corpus_fingerprint
     module = baseline_module(kind)
     config = config if config is not None else module.Config()
     out = Path(out)
     module.check(training=True)
-    if (out / "config.json").exists():
-        raise ValueError(f"{out / 'config.json'}: this folder already holds a model; choose "
-                         f"another --out folder")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: exists and is not a folder")
+    check_out(out)
     start = time.perf_counter()
-    root = data_info.get("root") if data_info else getattr(corpus, "root", None)
+    root = source if source is not None else getattr(corpus, "root", None)
     labelled = {p: [r for r in corpus if r.partition == p] for p in ("train", "dev")}
     for target in targets:
         for part, recs in labelled.items():
             # the label checks of the nets, before any feature is computed
             check_targets([Example(r, np.empty((0, 0)), r.labels) for r in recs], target, part,
                           root)
-    examples = module.features(corpus, config, progress)
+    rate = corpus_rate(corpus, sample_rate)
+    examples = module.features(corpus, config, progress, rate)
     parts = {p: [ex for ex in examples.values() if ex.recording.partition == p]
              for p in PARTITIONS}
     say(f"{kind}: {len(parts['train'])} train / {len(parts['dev'])} dev recordings; "
@@ -113,28 +126,53 @@ def train_baseline(kind: str, corpus, out: Path, *, config=None,
     write_json(out / "results.json", results)
     from ..experiment import results_table
     write_text(out / "results.md", results_table({kind: results}))
+    data_info = {"root": str(root) if root is not None else None, "recordings": len(corpus),
+                 "sample_rate": rate, "fingerprint": corpus_fingerprint(corpus)}
     saved = {"baseline": kind, "targets": list(targets), "settings": config.to_dict(),
-             "chosen": {t: fit[1] for t, fit in fits.items()},
-             "selection": {t: fit[2] for t, fit in fits.items()},
-             "data": data_info or {}, "seconds": round(time.perf_counter() - start, 1)}
+             "sample_rate": rate, "chosen": {t: fit[1] for t, fit in fits.items()},
+             "selection": {t: fit[2] for t, fit in fits.items()}, "data": data_info,
+             "seconds": round(time.perf_counter() - start, 1)}
     write_json(out / "config.json", json.loads(json.dumps(saved, default=float)))
     return results
 
 
+def check_saved(saved: dict, bad) -> None:
+    """The keys of a baseline's ``config.json`` (for :func:`tinyemo.runfolder.read_config`):
+    ``bad(key, problem)`` makes the error naming the file and key."""
+    from ..settings import SettingError
+    kind = saved.get("baseline")
+    if kind not in KINDS:
+        raise bad("baseline", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    targets = saved.get("targets")
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+        raise bad("targets", f"must be a non-empty list of names, got {targets!r}")
+    settings = saved.get("settings")
+    if not isinstance(settings, dict):
+        raise bad("settings", f"must be an object, got {settings!r}")
+    try:
+        baseline_module(kind).Config.from_dict(settings)
+    except SettingError as exc:
+        raise bad(f"settings.{exc.field}", exc.problem) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise bad("settings", f"invalid ({exc})") from None
+    chosen = saved.get("chosen")
+    for target in targets:
+        if not isinstance(chosen, dict) or not isinstance(chosen.get(target), dict):
+            raise bad(f"chosen.{target}", "missing")
+    rate = saved.get("sample_rate")
+    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 1):
+        raise bad("sample_rate", f"must be a positive integer (Hz) or null, got {rate!r}")
+
+
 class BaselineModel:
     """A baseline's run folder as a predictor, with the interface of :class:`Ensemble`:
-    ``targets``, ``examples(corpus)`` (the features this baseline reads) and
-    ``predict(examples, target)`` → (predictions, [predictions])."""
+    ``config``, ``targets``, ``sample_rate``, ``examples(corpus)`` (the features this baseline
+    reads) and ``predict(examples, target)`` → (predictions, [predictions])."""
 
     def __init__(self, folder: Path):
+        from ..runfolder import read_config
         folder = Path(folder)
-        path = folder / "config.json"
-        try:
-            self.config = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"{path}: not a tinyemo model folder (no config.json)") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: corrupt configuration ({exc})") from None
+        self.config = read_config(folder)   # every key checked: errors name the file and key
         self.kind = self.config["baseline"]
         self.module = baseline_module(self.kind)
         self.module.check(training=False)
@@ -145,7 +183,7 @@ class BaselineModel:
             try:
                 with np.load(npz, allow_pickle=False) as data:
                     self.arrays[target] = {k: data[k] for k in data.files}
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, zipfile.BadZipFile) as exc:
                 raise ValueError(f"{npz}: cannot read the fitted model ({exc})") from None
 
     @property
@@ -156,8 +194,12 @@ class BaselineModel:
     def targets(self) -> list[str]:
         return list(self.arrays)
 
-    def examples(self, corpus) -> dict[str, Example]:
-        return self.module.features(corpus, self.settings, None)
+    @property
+    def sample_rate(self) -> int | None:
+        return self.config.get("sample_rate")
+
+    def examples(self, corpus, progress=None) -> dict[str, Example]:
+        return self.module.features(corpus, self.settings, progress, self.sample_rate)
 
     def predict(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
         pred = self.module.predict(self.arrays[target], self.config["chosen"][target],

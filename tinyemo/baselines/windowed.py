@@ -26,7 +26,9 @@ import numpy as np
 from ..frontend import FbankOptions
 from ..frontend.features import MIN_STD
 from ..pipeline import Example, prepare
-from .windows import stacked_statistics, statistic_names, window_size
+from ..settings import check_fields
+from .windows import (check_window_sizes, stacked_statistics, statistic_names, window_size,
+                      _seconds, _percentiles, _positive)
 
 __all__ = ["Config", "check", "features", "fit", "predict", "Moments", "ridge_path",
            "ccc_from_moments"]
@@ -44,16 +46,9 @@ class Config:
     fbank: FbankOptions = field(default_factory=FbankOptions)
 
     def __post_init__(self):
+        check_fields(self, windows_s=_seconds, alphas=_positive, percentiles=_percentiles)
         object.__setattr__(self, "windows_s", tuple(sorted(float(s) for s in self.windows_s)))
-        sizes = [window_size(s) for s in self.windows_s]
-        if not sizes or len(set(sizes)) != len(sizes):
-            raise ValueError(f"--windows: need distinct window lengths (each rounds to an odd "
-                             f"number of 40 ms frames), got {list(self.windows_s)} s → "
-                             f"{sizes} frames")
-        if not self.alphas or min(self.alphas) <= 0:
-            raise ValueError(f"ridge penalties must be positive, got {list(self.alphas)}")
-        if any(not 0 <= p <= 100 for p in self.percentiles):
-            raise ValueError(f"percentiles must lie in [0, 100], got {list(self.percentiles)}")
+        check_window_sizes(self.windows_s)
 
     def window_sets(self) -> list[tuple[float, ...]]:
         """Runs of consecutive candidate lengths, shortest runs first."""
@@ -73,10 +68,13 @@ def check(training: bool) -> None:
     """Nothing optional is needed."""
 
 
-def features(corpus, config: Config, progress=None) -> dict[str, Example]:
-    """The nets' inputs with the 4 stacked 10 ms frames averaged: x (40, T) per recording."""
+def features(corpus, config: Config, progress=None, sample_rate: int | None = None
+             ) -> dict[str, Example]:
+    """The nets' inputs (audio resampled to ``sample_rate``) with the 4 stacked 10 ms frames
+    averaged: x (40, T) per recording."""
     out = {}
-    for key, ex in prepare(corpus, config.fbank, progress=progress).items():
+    for key, ex in prepare(corpus, config.fbank, progress=progress,
+                           sample_rate=sample_rate).items():
         c, t = ex.x.shape
         x = ex.x.reshape(STACK, c // STACK, t).mean(axis=0)        # (40, T)
         out[key] = Example(ex.recording, np.ascontiguousarray(x, np.float32), ex.y)

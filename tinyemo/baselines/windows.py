@@ -22,7 +22,8 @@ import numpy as np
 
 from ..data.grid import FRAME_S
 
-__all__ = ["window_size", "window_statistics", "stacked_statistics", "statistic_names"]
+__all__ = ["window_size", "window_statistics", "stacked_statistics", "statistic_names",
+           "check_window_sizes"]
 
 
 def window_size(seconds: float) -> int:
@@ -31,6 +32,32 @@ def window_size(seconds: float) -> int:
     if not np.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"window length must be a positive number of seconds, got {seconds!r}")
     return 2 * int(round(seconds / (2 * FRAME_S))) + 1
+
+
+def check_window_sizes(windows_s) -> None:
+    """Candidate window lengths must give distinct window sizes: SettingError (``windows_s``,
+    the command line's ``--windows``) otherwise."""
+    from ..settings import SettingError
+    sizes = [window_size(s) for s in windows_s]
+    if len(set(sizes)) != len(sizes):
+        raise SettingError("windows_s", f"need distinct window lengths (each rounds to an odd "
+                           f"number of 40 ms frames), got {list(windows_s)} s → {sizes} frames")
+
+
+# rules for the baselines' settings (tinyemo.settings.check_fields)
+def _seconds(v):
+    if not v:
+        return "must list at least one value"
+    bad = [s for s in v if not s > 0]
+    return f"must be positive numbers of seconds, got {list(v)}" if bad else None
+
+
+def _positive(v):
+    return None if v and min(v) > 0 else f"must be positive numbers, got {list(v)}"
+
+
+def _percentiles(v):
+    return None if all(0 <= p <= 100 for p in v) else f"must lie in [0, 100], got {list(v)}"
 
 
 def statistic_names(percentiles) -> list[str]:
