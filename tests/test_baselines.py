@@ -323,6 +323,32 @@ def test_every_baseline_option_is_used():
 
 # --- errors -------------------------------------------------------------------------------
 
+@pytest.mark.slow
+def test_a_hand_edited_or_damaged_baseline_folder_names_the_file(fitted, tiny, tmp_path, capsys):
+    import shutil
+    base, _ = fitted
+    out = tmp_path / "w"
+    shutil.copytree(base / "windowed", out)
+    config = json.loads((out / "config.json").read_text())
+    config["settings"]["windows_s"] = [0.01, 0.02]
+    (out / "config.json").write_text(json.dumps(config))
+    assert evaluate_main(["--model", str(out), "--data", str(tiny)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {out / 'config.json'}: key 'settings.windows_s': need distinct")
+    shutil.copy(base / "windowed" / "config.json", out / "config.json")
+    (out / "valence" / "model.npz").write_bytes(b"not a zip")
+    assert predict_main(["--model", str(out), str(tiny / "recordings_audio" / "test_1.wav"),
+                         "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {out / 'valence' / 'model.npz'}: cannot read the fitted model")
+
+
+def test_tinyemo_help_lists_baseline(capsys):
+    from tinyemo.cli import main
+    assert main(["--help"]) == 0
+    assert sum(line.startswith("  baseline ") for line in capsys.readouterr().out.splitlines()) == 1
+
+
 @pytest.mark.parametrize("module,name", [("sklearn", "scikit-learn"), ("opensmile", "opensmile")])
 def test_missing_optional_dependency_is_one_clear_line(module, name, tmp_path, monkeypatch,
                                                        capsys):

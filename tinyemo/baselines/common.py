@@ -10,7 +10,8 @@ read it like any model's), and loading that folder back as a predictor.
     OUT/results.md                        the paper's table
 
 Each baseline module (``avec2016``, ``windowed``) provides ``Config`` (a frozen dataclass with
-``to_dict``/``from_dict``), ``check(training)``, ``features(corpus, config, progress)``,
+``to_dict``/``from_dict``, checked by :func:`tinyemo.settings.check_fields`),
+``check(training)``, ``features(corpus, config, progress, sample_rate)``,
 ``fit(train, dev, targets, config, say)`` and ``predict(arrays, chosen, config, examples)``.
 Settings are chosen on the dev partition only; the test partition is predicted and scored,
 never read while fitting. ``config.json`` is written last: a folder holding it is complete.
