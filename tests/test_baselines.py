@@ -32,6 +32,19 @@ WINDOWED = windowed.Config(windows_s=(1.0, 5.0), alphas=(1e-3, 1e-1))
 AVEC = avec2016.Config(windows_s=(2.0, 4.0), complexities=(1e-4, 1e-3))
 
 
+@pytest.fixture(autouse=True)
+def _threads_restored():
+    """``--threads`` changes the process's thread pools: put them back after each test (other
+    tests compare results with subprocesses that use the default pools)."""
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+    before = {i["user_api"]: i["num_threads"] for i in threadpool_info()}
+    numba_threads = numba.get_num_threads()
+    yield
+    numba.set_num_threads(numba_threads)
+    threadpool_limits(limits=before)
+
+
 # --- window statistics --------------------------------------------------------------------
 
 @given(t=st.integers(1, 40), d=st.integers(1, 3), half=st.integers(0, 25),
