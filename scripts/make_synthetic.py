@@ -37,18 +37,20 @@ def main(argv: list[str] | None = None) -> None:
           "ratings_individual/{arousal,valence}/*.csv, latents.npz, metadata.json")
     group = "train+dev" if "train+dev" in meta["label_statistics"] else "all"
     print(f"label statistics ({group}; RECOLA train+dev in brackets):")
-    both = RECOLA_LABEL_STATS["both"]
     for target, s in meta["label_statistics"][group].items():
         ref = RECOLA_LABEL_STATS[target]
-        spline = ", ".join(f"f={f}: {v:.3f}" for f, v in s["spline_rebuild_ccc"].items())
+        spline = ", ".join(f"f={f}: {v:.3f} [{ref['spline_rebuild_ccc'].get(f, float('nan')):.3f}]"
+                           for f, v in s["spline_rebuild_ccc"].items())
         print(f"  {target:8s} mean {s['mean']:+.3f} [{ref['mean']:+.2f}]  std {s['std']:.3f} "
               f"[{ref['std']:.2f}]  range [{s['min']:+.2f}, {s['max']:+.2f}] "
               f"[{ref['min']:+.2f}, {ref['max']:+.2f}]")
-        print(f"  {'':8s} power < 1 Hz {s['power_below_1hz']:.4f} [> {both['power_below_1hz']}]  "
-              f"acf half-time {s['acf_halftime_s']:.2f} s [{both['acf_halftime_s'][0]}-"
-              f"{both['acf_halftime_s'][1]}]  one annotator vs gold CCC {s['annotator_ccc']:.3f} "
-              f"[{ref['annotator_ccc']:.2f}]" + (f"  spline rebuild CCC {spline}" if spline else ""))
-
+        print(f"  {'':8s} power < 1 Hz {s['power_below_1hz']:.4f} [> {ref['power_below_1hz']}]  "
+              f"ACF half-time, median of recordings {s['acf_halftime_s']:.2f} s "
+              f"[{ref['acf_halftime_s']}]" + (f"  spline-rebuild CCC {spline}" if spline else ""))
+        print(f"  {'':8s} one rater vs gold CCC: recordings concatenated "
+              f"{s['annotator_ccc_concatenated']:.3f} [{ref['annotator_ccc_concatenated']:.3f}], "
+              f"mean of per-recording CCCs {s['annotator_ccc_per_recording_mean']:.3f} "
+              f"[{ref['annotator_ccc_per_recording_mean']:.3f}]")
 
 if __name__ == "__main__":
     main()

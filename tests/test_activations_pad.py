@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from tinyemo import Tensor
 from tinyemo import functional as F
@@ -29,8 +29,7 @@ def test_activation_values_and_gradients(shape, seed, name):
 
 @given(shapes, st.integers(-4, 4), st.integers(-4, 4), st.integers(0, 2**31))
 def test_pad1d_values_and_gradient(shape, left, right, seed):
-    if shape[2] + left + right < 1:
-        return
+    assume(shape[2] + left + right >= 1)   # an empty result is an error (test_engine_errors.py)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
     t_out = shape[2] + left + right

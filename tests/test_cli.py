@@ -19,7 +19,8 @@ def trained(tmp_path_factory):
     mp.setenv("TINYEMO_CACHE", str(cache))
     rc = train_main(["--arch", "downup", "--preset", "tiny", "--runs", "2", "--epochs", "15",
                      "--patience", "15", "--out", str(out), "--quiet"])
-    yield rc, out, cache / "corpora" / "tiny-seed0"
+    from tinyemo.data import default_corpus_path
+    yield rc, out, default_corpus_path("tiny", 0)
     mp.undo()
 
 
@@ -92,30 +93,32 @@ def test_bad_input_is_a_clear_error_and_keeps_earlier_outputs(trained, tmp_path,
 
 def test_a_killed_training_resumes_to_the_same_weights(trained, tmp_path):
     """SIGKILL mid-training (no chance to clean up), then --resume: the same final weights as
-    an uninterrupted run of the same seed."""
-    import os
+    an uninterrupted run of the same seed. The training process kills itself right after
+    epoch 2 is saved (an on_epoch hook), so the crash point does not depend on timing."""
     import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     _, _, corpus = trained
     script = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
     common = ["--arch", "dilated", "--width", "8", "--depth", "4", "--data", str(corpus),
               "--target", "arousal", "--runs", "1", "--epochs", "8", "--patience", "8", "--quiet"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(script), *common, "--out", str(killed)], env=env)
-    log = killed / "arousal" / "seed0" / "log.csv"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if log.exists() and log.read_text().count("\n") >= 3:   # header + 2 epochs
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "training finished before it could be interrupted"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    crash_after_epoch_2 = (
+        "import functools, os, runpy, signal, sys\n"
+        "import tinyemo.experiment as experiment\n"
+        "def crash(state):\n"
+        "    if state.epoch == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "experiment.train_run = functools.partial(experiment.train_run, on_epoch=crash)\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", crash_after_epoch_2, str(script), *common,
+                           "--out", str(killed)], timeout=600)
+    assert proc.returncode == -signal.SIGKILL
+    log = (killed / "arousal" / "seed0" / "log.csv").read_text().splitlines()
+    assert len(log) == 3 and log[-1].startswith("2,")      # header + epochs 1 and 2, then killed
     assert train_main([*common, "--out", str(killed), "--resume"]) == 0
     assert train_main([*common, "--out", str(tmp_path / "whole")]) == 0
     for name in ("checkpoint.npz", "best.npz"):

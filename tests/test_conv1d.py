@@ -106,10 +106,24 @@ def test_matches_pytorch():
     x, w, b = rng.standard_normal((2, 5, 40)), rng.standard_normal((4, 5, 3)), rng.standard_normal(4)
     gy = rng.standard_normal((2, 4, 17))
     xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
-    F.conv1d(xt, wt, bt, stride=2, padding=(0, 0), dilation=3).backward(gy)
+    y = F.conv1d(xt, wt, bt, stride=2, padding=(0, 0), dilation=3)
+    y.backward(gy)
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = torch.nn.functional.conv1d(tx, tw, tb, stride=2, dilation=3)
     ty.backward(torch.tensor(gy))
-    np.testing.assert_allclose(ty.detach().numpy().shape, (2, 4, 17))
+    assert y.shape == ty.shape == (2, 4, 17)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     for ours, theirs in ((xt.grad, tx.grad), (wt.grad, tw.grad), (bt.grad, tb.grad)):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+@pytest.mark.parametrize("k, dilation", [(1, 1), (2, 1), (3, 2), (4, 3), (5, 1)])
+def test_same_padding_matches_pytorch_values(k, dilation):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(10 * k + dilation)
+    x, w, b = rng.standard_normal((2, 11)), rng.standard_normal((3, 2, k)), rng.standard_normal(3)
+    y = F.conv1d(x, w, b, padding="same", dilation=dilation).numpy()
+    ty = torch.nn.functional.conv1d(torch.tensor(x[None]), torch.tensor(w), torch.tensor(b),
+                                    padding="same", dilation=dilation)[0].numpy()
+    np.testing.assert_allclose(y, ty, rtol=1e-10, atol=1e-12)

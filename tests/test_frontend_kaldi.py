@@ -1,6 +1,6 @@
 """tinyemo's fbank against real output of Kaldi's ``compute-fbank-feats``.
 
-References and tolerances: ``shared/testdata/README.md``. Kaldi computes in float32 with its
+References, their sources and licences, and tolerances: ``tests/data/README.md``. Kaldi computes in float32 with its
 own split-radix FFT, so bins far below their frame's loudest bin carry Kaldi's round-off,
 which grows like exp(distance below the maximum). Even an exact float64 computation differs
 from Kaldi's sweep output by 1.5e-4 at 6-8 nats below the maximum (kaldi-native-fbank, which
@@ -16,10 +16,7 @@ import pytest
 
 from tinyemo.frontend import fbank, read_audio
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-KALDI = SHARED / "testdata" / "kaldi"
-pytestmark = pytest.mark.skipif(not KALDI.is_dir(),
-                                reason=f"real Kaldi test data not found at {KALDI}")
+KALDI = Path(__file__).resolve().parent / "data" / "kaldi"   # in the repository: never skipped
 
 SPEECH_ATOL = 5e-4      # README: about 5e-4 on speech
 NEAR_MAX_NATS = 10.0    # bins within this many nats of their frame's maximum ...

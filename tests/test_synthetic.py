@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
-from tinyemo.data import PRESETS, default_corpus, generate, load_corpus, read_individual_ratings
+from tinyemo.data import (PRESETS, default_corpus, default_corpus_path, generate, load_corpus,
+                          read_individual_ratings)
+from tinyemo.data import synthetic
 
 FR = 640  # samples per 40 ms label frame at 16 kHz
 
@@ -57,7 +60,10 @@ def test_layout_reads_back(tiny):
     meta = json.loads((tiny / "metadata.json").read_text())
     assert (meta["preset"], meta["seed"], meta["config"]["duration_s"]) == ("tiny", 0, 30.0)
     stats = meta["label_statistics"]["all"]["arousal"]
-    assert {"mean", "std", "min", "max", "power_below_1hz", "acf_halftime_s", "annotator_ccc"} <= set(stats)
+    assert {"mean", "std", "min", "max", "power_below_1hz", "acf_halftime_s", "spline_rebuild_ccc",
+            "annotator_ccc_concatenated", "annotator_ccc_per_recording_mean"} <= set(stats)
+    assert (meta["generator_version"], meta["generator_fingerprint"]) == (
+        synthetic.GENERATOR_VERSION, synthetic.generator_fingerprint())
     assert len(meta["recordings"]) == 12 and meta["recordings"][0]["speaker"]["sex"] in "MF"
 
 
@@ -155,7 +161,8 @@ def test_generate_refuses_non_empty_folder(tmp_path):
 
 def test_default_corpus_generates_once_and_reuses(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYEMO_CACHE", str(tmp_path))
-    stale = tmp_path / "corpora" / "tiny-seed5"
+    stale = default_corpus_path("tiny", seed=5)
+    assert stale.parent == tmp_path / "corpora" and stale.name.startswith("tiny-seed5-")
     stale.mkdir(parents=True)
     (stale / "half_written.wav").write_bytes(b"")  # no metadata.json: not reused
     path = default_corpus("tiny", seed=5)
@@ -163,5 +170,24 @@ def test_default_corpus_generates_once_and_reuses(tmp_path, monkeypatch):
     stamp = os.stat(path / "metadata.json").st_mtime_ns
     assert default_corpus("tiny", seed=5) == path
     assert os.stat(path / "metadata.json").st_mtime_ns == stamp
-    assert [p.name for p in (tmp_path / "corpora").iterdir()] == ["tiny-seed5"]  # no temp left
+    assert [p.name for p in (tmp_path / "corpora").iterdir()] == [path.name]  # no temp left
     assert len(load_corpus(path)) == 12
+
+
+def test_a_changed_generator_gets_a_new_cache_folder(tmp_path, monkeypatch):
+    """The cache key holds a hash of the generator's source: editing any generator module (or
+    bumping GENERATOR_VERSION) makes default_corpus generate afresh, never reuse stale files."""
+    here = Path(synthetic.__file__).parent
+    copies = []
+    for name in synthetic.GENERATOR_SOURCES:
+        copies.append(tmp_path / name)
+        copies[-1].write_bytes((here / name).read_bytes())
+    assert synthetic.generator_fingerprint(tuple(copies)) == synthetic.generator_fingerprint()
+    with copies[1].open("a") as f:                       # latents.py, one comment added
+        f.write("# changed\n")
+    assert synthetic.generator_fingerprint(tuple(copies)) != synthetic.generator_fingerprint()
+    monkeypatch.setenv("TINYEMO_CACHE", str(tmp_path))
+    before = default_corpus_path("tiny", seed=0)
+    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
+    after = default_corpus_path("tiny", seed=0)
+    assert before != after and before.parent == after.parent

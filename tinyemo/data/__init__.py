@@ -10,8 +10,8 @@ from .corpus import Corpus, Recording
 from .grid import FRAME_S
 from .loading import load_corpus
 from .manifest import read_manifest
-from .synthetic import PRESETS, SynthConfig, default_corpus, generate
+from .synthetic import PRESETS, SynthConfig, default_corpus, default_corpus_path, generate
 
 __all__ = ["Recording", "Corpus", "load_corpus", "read_avec2016", "read_manifest",
-           "read_individual_ratings", "generate", "default_corpus", "PRESETS", "SynthConfig",
-           "FRAME_S"]
+           "read_individual_ratings", "generate", "default_corpus", "default_corpus_path", "PRESETS",
+           "SynthConfig", "FRAME_S"]

@@ -18,7 +18,7 @@ from ..metrics import ccc
 from .grid import FRAME_S
 
 __all__ = ["LabelModel", "smooth_noise", "latent_track", "draw_annotators", "annotate", "label_statistics",
-           "low_power_fraction", "acf_halftime", "spline_rebuild_ccc"]
+           "low_power_fraction", "acf_halftime", "spline_rebuild_ccc", "annotator_agreement"]
 
 
 @dataclass(frozen=True)
@@ -128,15 +128,19 @@ def annotate(rng: np.random.Generator, latent: np.ndarray, pre: int, model: Labe
 
 
 def acf_halftime(tracks: list[np.ndarray], max_lag: int = 1000) -> float:
-    """Seconds until the pooled autocorrelation of mean-removed tracks first falls to 0.5."""
-    max_lag = min(max_lag, min(len(t) for t in tracks) - 1)
-    num = np.zeros(max_lag + 1)
-    for t in tracks:
-        d = t - t.mean()
-        spec = np.fft.rfft(d, n=2 * len(d))
-        num += np.fft.irfft(np.abs(spec) ** 2)[:max_lag + 1]
-    acf = num / num[0]
-    below = np.nonzero(acf <= 0.5)[0]
+    """Median over recordings of the seconds until a recording's autocorrelation first falls
+    to 0.5 (per recording: mean removed, biased estimate ``sum_t d_t d_(t+k) / sum_t d_t^2``,
+    at most ``max_lag`` frames; ``inf`` for a recording that never falls that far)."""
+    return float(np.median([_halftime(t, max_lag) for t in tracks]))
+
+
+def _halftime(track: np.ndarray, max_lag: int) -> float:
+    d = np.asarray(track, np.float64) - np.mean(track)
+    spec = np.fft.rfft(d, n=2 * len(d))                 # zero-padded: no wrap-around
+    acf = np.fft.irfft(np.abs(spec) ** 2)[:min(max_lag, len(d) - 1) + 1]
+    if acf[0] <= 0:
+        return 0.0
+    below = np.nonzero(acf <= 0.5 * acf[0])[0]
     return float(below[0] * FRAME_S) if below.size else float("inf")
 
 
@@ -152,24 +156,39 @@ def low_power_fraction(tracks: list[np.ndarray], cutoff_hz: float = 1.0) -> floa
 
 
 def spline_rebuild_ccc(tracks: list[np.ndarray], factor: int) -> float:
-    """CCC of tracks against their cubic-spline rebuild from every ``factor``-th frame."""
+    """CCC, over the concatenated tracks, of the tracks against their rebuild from frames
+    0, f, 2f, ... only (labels kept every ``factor`` frames): a not-a-knot cubic spline through
+    those frames, extrapolated past the last one (no extra knot at the end)."""
     rebuilt = []
     for t in tracks:
         knots = np.arange(0, len(t), factor)
-        if knots[-1] != len(t) - 1:
-            knots = np.append(knots, len(t) - 1)
+        if len(knots) < 2:
+            raise ValueError(f"a track of {len(t)} frames has fewer than 2 knots at factor {factor}")
         rebuilt.append(CubicSpline(knots, t[knots])(np.arange(len(t))))
     return ccc(np.concatenate(tracks), np.concatenate(rebuilt))
 
 
+def annotator_agreement(gold: list[np.ndarray], ratings: list[np.ndarray]) -> dict[str, float]:
+    """One rater against the gold standard: CCC of each annotator's track with the gold
+    standard (which includes that annotator), averaged over annotators, two ways:
+    ``concatenated`` (each annotator's recordings concatenated, one CCC per annotator) and
+    ``per_recording_mean`` (one CCC per annotator and recording, all averaged).
+    ``gold``: list of (T_r,); ``ratings``: list of (T_r, A)."""
+    allg, allr = np.concatenate(gold), np.concatenate(ratings)
+    return {"concatenated": float(np.mean([ccc(allr[:, i], allg) for i in range(allr.shape[1])])),
+            "per_recording_mean": float(np.mean([ccc(r[:, i], g) for r, g in zip(ratings, gold)
+                                                 for i in range(r.shape[1])]))}
+
+
 def label_statistics(gold: list[np.ndarray], ratings: list[np.ndarray] | None = None) -> dict:
-    """Statistics of a target's gold standard over several recordings, pooled.
+    """Statistics of a target's gold standard over several recordings.
 
     ``gold``: list of (T_r,) tracks; ``ratings``: optional list of (T_r, A) annotator tracks.
-    Returns mean, std, min, max, ``power_below_1hz`` (per-recording mean removed),
-    ``acf_halftime_s``, ``spline_rebuild_ccc`` at factors 64 and 128 and, with ratings,
-    ``annotator_ccc`` (mean over annotators of one annotator's CCC against the gold standard,
-    each over the concatenated recordings).
+    Returns mean, std, min, max (recordings pooled), ``power_below_1hz`` (per-recording mean
+    removed, pooled), ``acf_halftime_s`` (median of the recordings' half-times),
+    ``spline_rebuild_ccc`` at factors 64 and 128 (recordings concatenated) and, with ratings,
+    ``annotator_ccc_concatenated`` and ``annotator_ccc_per_recording_mean`` (see
+    :func:`annotator_agreement`).
     """
     allg = np.concatenate(gold)
     out = {
@@ -181,8 +200,7 @@ def label_statistics(gold: list[np.ndarray], ratings: list[np.ndarray] | None = 
                                if min(len(t) for t in gold) > 2 * f},
     }
     if ratings is not None:
-        allr = np.concatenate(ratings)
-        out["annotator_ccc"] = float(np.mean([ccc(allr[:, i], allg) for i in range(allr.shape[1])]))
-        out["annotator_ccc_per_recording"] = float(np.mean(
-            [ccc(r[:, i], g) for r, g in zip(ratings, gold) for i in range(r.shape[1])]))
+        agreement = annotator_agreement(gold, ratings)
+        out["annotator_ccc_concatenated"] = agreement["concatenated"]
+        out["annotator_ccc_per_recording_mean"] = agreement["per_recording_mean"]
     return out
