@@ -27,8 +27,9 @@ class LabelModel:
 
     The latent is ``mean + std * g(z)`` where ``z`` is unit-variance: a per-recording offset
     (a fraction ``between`` of the variance) plus slow noise whose power spectrum is
-    ``(1 + (2 pi f timescale_s)^2)^-2`` (autocorrelation ``(1 + |t|/tau) exp(-|t|/tau)``), and
-    ``g`` is a standardised exponential with skewness set by ``skew`` (0: Gaussian).
+    ``(1 + (2 pi f timescale_s)^2)^-2`` (autocorrelation ``(1 + |t|/tau) exp(-|t|/tau)``), of
+    which a fraction ``drift`` has the slower ``drift_timescale_s`` instead; ``g`` is a
+    standardised exponential with skewness set by ``skew`` (0: Gaussian).
 
     Annotators are the same people for every recording of a corpus (as RECOLA's six): each has
     a personal lag, scale and bias, varied per recording by ``lag_jitter_s``, ``scale_rec_sd``
@@ -41,6 +42,8 @@ class LabelModel:
     skew: float = 0.0
     between: float = 0.05
     timescale_s: float = 2.9
+    drift: float = 0.0
+    drift_timescale_s: float = 15.0
     n_annotators: int = 6
     lag_s: tuple[float, float] = (2.0, 4.0)
     lag_jitter_s: float = 0.3
@@ -79,8 +82,11 @@ def _skewed(z: np.ndarray, k: float) -> np.ndarray:
 def latent_track(rng: np.random.Generator, n: int, model: LabelModel) -> np.ndarray:
     """(n,) float64 latent trajectory on the 40 ms grid (label units)."""
     offset = rng.standard_normal()
-    z = np.sqrt(model.between) * offset + np.sqrt(1 - model.between) * smooth_noise(
-        rng, n, model.timescale_s)
+    within = smooth_noise(rng, n, model.timescale_s)
+    if model.drift > 0:   # drawn after, so a model without drift draws what it always drew
+        within = (np.sqrt(1 - model.drift) * within
+                  + np.sqrt(model.drift) * smooth_noise(rng, n, model.drift_timescale_s))
+    z = np.sqrt(model.between) * offset + np.sqrt(1 - model.between) * within
     return model.mean + model.std * _skewed(z, model.skew)
 
 
