@@ -11,6 +11,7 @@ OUT/fig1.png and one experiment folder per L under OUT/runs/ (rerunning reuses t
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -21,22 +22,32 @@ PAPER_LENGTHS = [2 ** k for k in range(1, 12)]      # 2 … 2048 frames (80 ms �
 QUICK_LENGTHS = [2, 8, 32]
 
 
+def corpus_name(setting: dict) -> str:
+    """How plots name the corpus: the --data folder's name, or the synthetic preset."""
+    data = setting.get("data")
+    return Path(data).name if data else f"synthetic corpus ('{setting['preset']}' preset)"
+
+
 def plot(summary: dict, out) -> None:
     plt = paper.pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
     lengths = summary["lengths"]
+    source = "synthetic" if not summary["setting"].get("data") else Path(summary["setting"]["data"]).name
     for target, colour in zip(TARGETS, ("tab:red", "tab:blue")):
         m, s = np.array(summary[target]["mean"]), np.array(summary[target]["std"])
-        ax.errorbar(lengths, m, yerr=s, marker="o", capsize=3, color=colour, label=target)
+        best = summary[target]["best_length"]
+        ax.errorbar(lengths, m, yerr=s, marker="o", capsize=3, color=colour,
+                    label=f"{target}, {source} (best L = {best})")
+    ax.axvline(512, color="grey", ls="--", lw=1, label="paper's best L ≈ 512 (RECOLA)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(lengths, [str(n) for n in lengths], fontsize=8)
-    ax.set_xlabel("filter length L (frames of 40 ms)")
-    ax.set_ylabel("dev CCC (mean ± std over runs)")
-    ax.set_title(f"single-filter model, {summary['setting']['runs']} run(s) per L, "
-                 f"corpus {summary['setting'].get('data') or summary['setting']['preset']}",
-                 fontsize=9)
+    ax.set_xlabel("filter length L (frames of 40 ms; 512 = 20.5 s)")
+    ax.set_ylabel("dev CCC, mean ± std over runs")
+    ax.set_title(f"Figure 1, receptive field of the single-filter model: "
+                 f"{corpus_name(summary['setting'])}, {summary['setting']['runs']} run(s) per L",
+                 fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -106,7 +106,7 @@ def plot(summary: dict, spectra: dict, out) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xticks(FACTORS, [str(f) for f in FACTORS])
     ax.set_xlabel("down-sampling factor f (labels kept every f frames = every 0.04·f s)")
-    ax.set_ylabel("CCC, cubic-spline rebuild vs original")
+    ax.set_ylabel("CCC, spline rebuild vs original (concatenated)")
     ax.set_title("(a) labels rebuilt from every f-th frame", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
@@ -121,9 +121,11 @@ def plot(summary: dict, spectra: dict, out) -> None:
     bx.set_title("(b) cumulative label power spectrum", fontsize=10)
     bx.grid(alpha=0.3, which="both")
     bx.legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Figure 4, label smoothness: {name} gold standard "
-                 f"({' + '.join(summary['partitions'])}, {summary[summary['targets'][0]]['recordings']} "
-                 f"recordings)", fontsize=11)
+    preset = summary["setting"].get("preset") if "data" not in summary["setting"] else None
+    fig.suptitle(f"Figure 4, label smoothness: {name} gold standard"
+                 + (f" ('{preset}' preset)" if preset else "")
+                 + f", {' + '.join(summary['partitions'])}, "
+                 f"{summary[summary['targets'][0]]['recordings']} recordings", fontsize=11)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

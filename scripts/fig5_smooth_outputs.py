@@ -36,6 +36,21 @@ def smoothness(tracks: list[np.ndarray]) -> dict:
             "mean_abs_change_rel": float(diffs.mean() / std) if std > 0 else 0.0, "std": std}
 
 
+def corpus_label(folder: Path) -> str:
+    """The corpus an experiment folder was trained on, as plots name it: the synthetic preset
+    for a cached synthetic corpus, else the corpus folder's name."""
+    import json
+    import re
+    try:
+        root = Path(json.loads((Path(folder) / "config.json").read_text())["data"]["root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "corpus unknown"
+    found = re.fullmatch(r"(\w+)-seed(\d+)(-[0-9a-f]+)?", root.name)
+    if root.parent.name == "corpora" and found:
+        return f"synthetic corpus ('{found[1]}' preset, seed {found[2]})"
+    return root.name
+
+
 def main(argv=None) -> int:
     p = paper.parser("Figure 5: dilated vs down/up outputs, and how smooth they are.")
     for m in MODELS:
@@ -88,8 +103,11 @@ def main(argv=None) -> int:
     paper.write_csv(args.out / "fig5.csv", header,
                      [[float(v) for v in row] for row in zip(*cols)])
     from tinyemo.plot import plot_tracks
-    plot_tracks(time_s[keep], gold, {"dilated": preds["dilated"], "down/up": preds["downup"]},
-                args.out / "fig5.png", title=f"{rid} (dev)")
+    names = {m: f"{label} (dev CCC " + " / ".join(f"{summary['dev_ccc'][t][m]:.2f}" for t in targets)
+                + f", {' / '.join(targets)})" for m, label in (("dilated", "dilated"), ("downup", "down/up"))}
+    plot_tracks(time_s[keep], gold, {names[m]: preds[m] for m in MODELS}, args.out / "fig5.png",
+                title=f"Figure 5, output smoothness: {corpus_label(folders['dilated'])}, {rid} (dev), "
+                      f"{summary['plotted']['start_s']:.0f}–{summary['plotted']['end_s']:.0f} s")
     for t in targets:
         s = summary["smoothness"][t]
         who = ("gold",) + MODELS
