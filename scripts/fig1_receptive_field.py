@@ -47,7 +47,7 @@ def plot(summary: dict, out) -> None:
                  f"{corpus_name(summary['setting'])}, {summary['setting']['runs']} run(s) per L",
                  fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
