@@ -513,23 +513,25 @@ def test_stale_corpus_temporaries_are_cleaned_only_when_nobody_is_generating(tmp
 
 @pytest.mark.slow
 def test_kill_9_during_generation_leaves_nothing_after_the_next_run(tmp_path):
+    from tinyemo.data import default_corpus_path
     cache = tmp_path / "cache"
     env = dict(os.environ, TINYEMO_CACHE=str(cache))
+    name = default_corpus_path("tiny", 7).name                  # tiny-seed7-<fingerprint>
     proc = subprocess.Popen([sys.executable, "-c", "from tinyemo.data.cached import "
                              "synthetic_corpus; synthetic_corpus('tiny', 7)"], env=env)
     parent = cache / "corpora"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(p.is_dir() for p in parent.glob(".tiny-seed7.*")):   # generation has begun
+        if any(p.is_dir() for p in parent.glob(f".{name}.*")):   # generation has begun
             break
         time.sleep(0.01)
     assert proc.poll() is None, "generation ended before it could be killed"
     proc.kill()
     proc.wait()
-    assert any(p.is_dir() for p in parent.glob(".tiny-seed7.*"))   # what kill -9 leaves
+    assert any(p.is_dir() for p in parent.glob(f".{name}.*"))   # what kill -9 leaves
     from tinyemo.data.cached import clean_stale_temporaries
-    assert len(clean_stale_temporaries(parent, "tiny-seed7")) == 1
-    assert not list(parent.glob(".tiny-seed7.*")) and not (parent / "tiny-seed7").exists()
+    assert len(clean_stale_temporaries(parent, name)) == 1
+    assert not list(parent.glob(f".{name}.*")) and not (parent / name).exists()
 
 
 # ------------------------------------------------------------------ the tinyemo command

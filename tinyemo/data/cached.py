@@ -2,9 +2,10 @@
 what a killed generation leaves behind cleaned up on the next run.
 
 :func:`~tinyemo.data.synthetic.default_corpus` generates into a hidden temporary sibling
-(``.<preset>-seed<n>.XXXXXXXX``) that is renamed into place when complete, so a process killed
-mid-way (kill -9, power loss) leaves that folder behind. :func:`synthetic_corpus` marks each
-generation with a lock file ``.<preset>-seed<n>.<pid>@<host>.lock`` for its duration, and
+(``.<name>.XXXXXXXX``, ``<name>`` = ``<preset>-seed<n>-<generator fingerprint>``) that is
+renamed into place when complete, so a process killed mid-way (kill -9, power loss) leaves that
+folder behind. :func:`synthetic_corpus` marks each generation with a lock file
+``.<name>.<pid>@<host>.lock`` for its duration, and
 before generating removes the temporaries of a corpus that no live process is generating:
 those beside a lock whose process is gone, and any untouched for :data:`STALE_AGE_S`.
 """
@@ -33,13 +34,13 @@ def synthetic_corpus(preset: str = "quick", seed: int = 0,
     removing what killed generations left. ``progress(done, total)`` is called with the
     recordings written so far while it generates, from 0 to ``total`` (not at all when the
     corpus is ready)."""
-    from .synthetic import PRESETS, default_corpus
+    from .synthetic import PRESETS, default_corpus, default_corpus_path
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    name = f"{preset}-seed{seed}"
-    parent = cache_root() / "corpora"
+    target = default_corpus_path(preset, seed)      # <preset>-seed<n>-<generator fingerprint>
+    name, parent = target.name, target.parent
     if (parent / name / "metadata.json").is_file():
         return parent / name
     parent.mkdir(parents=True, exist_ok=True)
