@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def test_blstm_trains_predicts_and_evaluates_on_the_tiny_preset(tmp_path, monkey
     assert np.isfinite(results["arousal"]["dev"]["ccc"])
     log = (out / "arousal" / "seed0" / "log.csv").read_text().splitlines()
     assert len(log) == 5 and float(log[-1].split(",")[1]) < float(log[1].split(",")[1])
-    corpus = tmp_path / "cache" / "corpora" / "tiny-seed0"
+    corpus = Path(config["data"]["root"])
     audio = corpus / "recordings_audio" / "dev_1.wav"
     assert predict_main(["--model", str(out), str(audio), "--out", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "dev_1.csv").read_text().startswith("time,arousal")
