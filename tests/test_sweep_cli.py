@@ -54,7 +54,8 @@ def test_readme_example_on_the_tiny_preset_then_predict_evaluate_plot(corpus, tm
     final = Path(best["final"]["folder"])
     assert json.loads((final / "config.json").read_text())["seeds"] == [2]
     assert best["final"]["dev"]["ccc"] > 0.1          # arousal is learnt on the tiny corpus
-    audio = corpus[1] / "corpora" / "tiny-seed0" / "recordings_audio" / "test_1.wav"
+    audio = Path(json.loads((final / "config.json").read_text())["data"]["root"]) \
+        / "recordings_audio" / "test_1.wav"
     assert predict_main(["--model", str(final), str(audio), "--out", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "test_1.csv").read_text().startswith("time,arousal\n")
     assert evaluate_main(["--model", str(final), "--data", str(audio.parents[1])]) == 0
