@@ -28,7 +28,7 @@ step's command, seconds, exit status and figures; rewritten after each step), ``
 passed, 1 otherwise, 2 for a bad command line. ``--simulate`` (``tests/test_gpu_check.py``) runs
 the same logic with NUMBA_ENABLE_CUDASIM=1 on the least work that exercises it (the simulator
 starts a Python thread per CUDA thread): the mirror tests, one kernel row, width-1 nets on 9
-frames, a two-tap single-filter net trained for one epoch on three 2-second recordings.
+frames, a two-tap single-filter net trained for one epoch on three 3-second recordings.
 """
 from __future__ import annotations
 
