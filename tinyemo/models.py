@@ -19,7 +19,8 @@ import numpy as np
 from . import functional as F
 from . import nn
 
-__all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
+__all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context", "ARCHITECTURES",
+           "DEFAULT_WIDTH"]
 
 ARCHITECTURES = ("single", "dilated", "downup")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
@@ -127,3 +128,58 @@ def receptive_field(model: nn.Module) -> int:
             rf += (math.ceil(layer.weight.shape[2] / layer.stride) - 1) * jump
             jump /= layer.stride
     return int(round(rf))
+
+
+@dataclass(frozen=True)
+class Context:
+    """Which input frames an output frame can depend on: output ``t`` reads at most frames
+    ``t - left … t + right``, and the net treats frames alike only ``grid`` frames apart (the
+    down/up net's pooling grid: pool**depth; 1 for the others). A window of frames that starts
+    on a multiple of ``grid`` gives every output whose frames lie inside it exactly as the whole
+    sequence does. ``right`` is the latency of streaming prediction, in frames."""
+
+    left: int
+    right: int
+    grid: int = 1
+
+
+def _interval_back(layer: nn.Module, lo: int, hi: int) -> tuple[int, int, int]:
+    """(lo', hi', s): the input frames ``layer`` reads for its output frames lo … hi, and its
+    down-sampling factor s (1 for none, −s for an up-sampling layer). Unknown layers are an
+    error naming them."""
+    if isinstance(layer, nn.Conv1d):
+        from .ops.conv1d import resolve_padding
+        k, d = layer.weight.shape[2], layer.dilation
+        left, _ = resolve_padding(layer.padding, k, d, layer.stride)
+        return lo * layer.stride - left, hi * layer.stride - left + d * (k - 1), layer.stride
+    if isinstance(layer, nn.MaxPool1d):
+        s = layer.stride or layer.kernel_size
+        return lo * s, hi * s + layer.kernel_size - 1, s
+    if isinstance(layer, nn.ConvTranspose1d):
+        k, s = layer.weight.shape[2], layer.stride
+        # out[t] sums in[i] for s·i <= t <= s·i + k − 1 (at least in[t // s], conservatively)
+        return min(math.ceil((lo - k + 1) / s), lo // s), hi // s, -s
+    if isinstance(layer, nn.Pad1d):
+        return lo - layer.left, hi - layer.left, 1
+    if isinstance(layer, (nn.ReLU, nn.Tanh)):
+        return lo, hi, 1
+    raise ValueError(f"context: no rule for layer {type(layer).__name__}")
+
+
+def context(model: nn.Module) -> Context:
+    """The model's left and right context and pooling grid (see :class:`Context`), from its
+    layers: every phase of the pooling grid is walked back to the input."""
+    layers = model.net.layers if isinstance(model, DownUp) else list(model)
+    grid = 1
+    for layer in layers:
+        _, _, s = _interval_back(layer, 0, 0)
+        if s > 1:
+            grid *= s
+    left = right = 0
+    base = 1000 * grid   # any position far from the edges: context is periodic with the grid
+    for t in range(base, base + grid):
+        lo, hi = t, t
+        for layer in reversed(layers):
+            lo, hi, _ = _interval_back(layer, lo, hi)
+        left, right = max(left, t - lo), max(right, hi - t)
+    return Context(left, right, grid)

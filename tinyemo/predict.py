@@ -4,8 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .data import load_corpus
-from .data.corpus import Corpus, Recording
-from .ensemble import Ensemble, write_predictions
+from .ensemble import Ensemble
 from .experiment import results_table
 from .frontend import FbankOptions
 from .metrics import score
@@ -21,16 +20,14 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu") -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
-    z-normalisation. Returns the CSV paths."""
+    z-normalisation. Files of any length in bounded memory (``tinyemo.longform``): the same
+    result as the whole-file computation. Returns the CSV paths."""
     ensemble = Ensemble(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
-    corpus = Corpus([Recording(s, s, "predict", Path(a)) for s, a in zip(stems, audio)])
-    examples = list(prepare(corpus, _fbank_options(ensemble)).values())
-    by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
-    write_predictions(Path(out), examples, by_target)
-    return [Path(out) / f"{s}.csv" for s in stems]
+    from .longform import predict_files_long
+    return predict_files_long(ensemble, [Path(a) for a in audio], Path(out))
 
 
 def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu") -> str:

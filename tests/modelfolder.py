@@ -1,0 +1,43 @@
+"""Model folders for deployment tests without training: every seed × target built from the
+architecture's defaults (small overrides allowed) with random weights everywhere (training
+starts the output layer at zero, which would make every prediction 0 and every comparison
+trivially pass), saved as ``tinyemo train`` saves them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tinyemo.checkpoint import save_checkpoint
+from tinyemo.frontend import FbankOptions
+from tinyemo.models import ModelConfig, build_model
+from tinyemo.training import BEST
+
+
+def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "valence"),
+                      seeds=(0, 1), scale: float = 0.5, sample_rate: int | None = 16000,
+                      fbank: FbankOptions | None = None, **overrides) -> Path:
+    out = Path(out)
+    fbank = fbank or FbankOptions()
+    in_channels = 4 * (fbank.num_mel_bins + (1 if fbank.use_energy else 0))
+    models = {t: ModelConfig.for_arch(arch, t, in_channels=in_channels, **overrides)
+              for t in targets}
+    data = {"root": "synthetic"} if sample_rate is None else \
+        {"root": "synthetic", "sample_rate": sample_rate}
+    config = {"arch": arch, "targets": list(targets), "seeds": list(seeds),
+              "models": {t: m.to_dict() for t, m in models.items()}, "data": data,
+              "fbank": fbank.to_dict()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config))
+    for target, cfg in models.items():
+        for seed in seeds:
+            model = build_model(cfg, seed=seed)
+            rng = np.random.default_rng([seed, *target.encode()])
+            state = {}
+            for name, w in model.state_dict().items():
+                fan_in = np.prod(w.shape[1:]) if w.ndim > 1 else 1
+                state[name] = (scale * rng.standard_normal(w.shape) / np.sqrt(fan_in)
+                               ).astype(np.float32)
+            save_checkpoint(out / target / f"seed{seed}" / BEST, state, {"target": target})
+    return out

@@ -1,0 +1,90 @@
+"""Recordings of any length in bounded memory, with the whole-file result.
+
+``tinyemo predict`` normalises each file with its own statistics (each file is its own
+speaker). Here that takes two passes over the audio, block by block:
+
+1. read → fbank (:class:`FbankStream`: frames straddling block edges computed exactly) →
+   the mean and standard deviation of the 10-ms log-mels (:class:`Moments`);
+2. read → fbank again (the same dither draws) → z-normalise with those statistics → stack →
+   the nets on overlapping windows aligned to the down/up net's pooling grid
+   (:class:`WindowedEnsemble`) → CSV rows written as they come, the file replaced atomically.
+
+Memory: one audio block, one window of features and activations, the frames of one pass
+never held — flat in the recording's length. The result equals the whole-file computation
+(``stream.predict_offline``) to float32 rounding.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from .ensemble import Ensemble
+from .fileio import atomic_write
+from .frontend import FbankOptions
+from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
+from .frontend.stream import FbankStream
+from .profile import Moments, Profile
+from .stream import StreamPredictor, model_options
+from .windowed import MAX_WINDOW
+
+__all__ = ["recording_profile", "predict_long", "predict_files_long", "write_csv_rows"]
+
+
+def _fixed_dither(options: FbankOptions) -> FbankOptions:
+    """Both passes must draw the same dither: unseeded dither gets one fresh seed here."""
+    if options.dither != 0.0 and options.seed is None:
+        return dataclasses.replace(options, seed=int(np.random.SeedSequence().generate_state(1)[0]))
+    return options
+
+
+def recording_profile(path: Path, options: FbankOptions, block_samples: int = BLOCK_SAMPLES
+                      ) -> Profile:
+    """Pass 1: the statistics of one recording's log-mel frames, read block by block."""
+    rate, _ = audio_info(path)
+    stream = FbankStream(rate, options, name=str(path))
+    moments = Moments()
+    for block in audio_blocks(path, block_samples):
+        moments.add(stream.push(block))
+    moments.add(stream.finish())
+    return Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
+
+
+def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
+                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW) -> int:
+    """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
+    audio file ``path`` in bounded memory. Returns the number of rows."""
+    path = Path(path)
+    options = _fixed_dither(model_options(ensemble)[0])
+    profile = recording_profile(path, options, block_samples)
+    predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=profile.sample_rate,
+                                hop=max_window, max_window=max_window, fbank_options=options,
+                                name=str(path))
+    with atomic_write(out_csv, "w") as f:
+        f.write(",".join(predictor.columns) + "\n")
+        for block in audio_blocks(path, block_samples):
+            write_csv_rows(f, predictor.push(block))
+        write_csv_rows(f, predictor.flush())
+    return predictor.emitted
+
+
+def write_csv_rows(f, table: np.ndarray) -> None:
+    """Rows of a (k, 1 + targets) table as ``ensemble.write_predictions`` formats them."""
+    if table.shape[0]:
+        f.write("".join(f"{row[0]:.2f}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n"
+                        for row in table.tolist()))
+
+
+def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
+                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW
+                       ) -> list[Path]:
+    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written."""
+    for path in audio:
+        audio_info(path)
+    paths = []
+    for path in audio:
+        csv = Path(out) / f"{Path(path).stem}.csv"
+        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window)
+        paths.append(csv)
+    return paths
