@@ -16,7 +16,7 @@ from tinyemo.training import BEST
 
 
 def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "valence"),
-                      seeds=(0, 1), scale: float = 0.5, sample_rate: int | None = 16000,
+                      seeds=(0, 1), scale: float = 1.0, sample_rate: int | None = 16000,
                       fbank: FbankOptions | None = None, **overrides) -> Path:
     out = Path(out)
     fbank = fbank or FbankOptions()
@@ -36,8 +36,11 @@ def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "vale
             rng = np.random.default_rng([seed, *target.encode()])
             state = {}
             for name, w in model.state_dict().items():
+                if w.any():      # hidden layers keep their He-uniform start (signal survives)
+                    state[name] = w
+                    continue     # zero-initialised biases and output layer: random too
                 fan_in = np.prod(w.shape[1:]) if w.ndim > 1 else 1
-                state[name] = (scale * rng.standard_normal(w.shape) / np.sqrt(fan_in)
-                               ).astype(np.float32)
+                std = scale / np.sqrt(fan_in) if w.ndim > 1 else 0.1 * scale
+                state[name] = (std * rng.standard_normal(w.shape)).astype(np.float32)
             save_checkpoint(out / target / f"seed{seed}" / BEST, state, {"target": target})
     return out

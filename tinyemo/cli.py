@@ -1,4 +1,4 @@
-"""Command-line entry points: ``tinyemo train|predict|evaluate|plot`` (and the thin
+"""Command-line entry points: ``tinyemo train|predict|evaluate|plot|export|profile`` (and the thin
 ``scripts/*.py`` wrappers). Thread counts are set here and only here."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main",
+           "export_main", "profile_main", "stream_main"]
 
 
 def _configure_process(threads: int | None) -> None:
@@ -112,9 +113,16 @@ def train_main(argv=None) -> int:
 
 
 def predict_main(argv=None) -> int:
+    if "--stream" in (sys.argv[1:] if argv is None else argv):
+        return stream_main(argv)
     from .predict import predict_files
     p = argparse.ArgumentParser(prog="tinyemo predict", description="Predict arousal and valence "
                                 "every 40 ms for audio files with a trained model folder.")
+    p.add_argument("--stream", action="store_true", help="read WAV or raw PCM from standard "
+                   "input and write CSV rows as they become final (tinyemo predict --stream "
+                   "--help); " + _latency_help())
+    p.add_argument("--dither", type=float, help="override the model's fbank dither (0: the "
+                   "features of the exported ONNX graph)")
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
     p.add_argument("audio", nargs="+", type=Path)
     p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
@@ -123,7 +131,8 @@ def predict_main(argv=None) -> int:
     args = p.parse_args(argv)
     _configure_process(args.threads)
     try:
-        for path in predict_files(args.model, args.audio, args.out, args.device):
+        for path in predict_files(args.model, args.audio, args.out, args.device,
+                                  dither=args.dither):
             print(path)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -169,8 +178,124 @@ def plot_main(argv=None) -> int:
     return 0
 
 
+def _latency_help() -> str:
+    from .windowed import default_latencies
+    per_arch = ", ".join(f"{arch} {s:.2f} s" for arch, s in default_latencies().items())
+    return (f"latency = the model's right-hand context + at most one chunk: {per_arch} "
+            "(the paper's default settings at 16 kHz)")
+
+
+def stream_main(argv=None) -> int:
+    """``tinyemo predict --stream``: standard input → CSV rows on standard output."""
+    from .stream import NORMALISATIONS
+    from .stream_io import STREAM_FORMATS, predict_stream
+    p = argparse.ArgumentParser(
+        prog="tinyemo predict --stream",
+        description="Predict arousal and valence from audio on standard input (WAV, or raw PCM "
+        "with --format/--rate/--channels) and write 'time,<target>…' CSV rows to standard "
+        "output as soon as they are final, flushing each. " + _latency_help() + ".")
+    p.add_argument("--stream", action="store_true", required=True)
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("--profile", type=Path, help="speaker profile (tinyemo profile): normalise "
+                   "with its fixed statistics; predictions then equal the offline ones")
+    p.add_argument("--running", action="store_true", help="normalise with running statistics "
+                   "of the stream so far instead of a profile (no enrolment; early rows noisier)")
+    p.add_argument("--format", choices=STREAM_FORMATS, default="wav",
+                   help="wav (from its header) or raw little-endian PCM")
+    p.add_argument("--rate", type=int, help="raw PCM sample rate (default: the model's)")
+    p.add_argument("--channels", type=int, default=1, help="raw PCM channels (averaged)")
+    p.add_argument("--chunk", type=int, default=4096, help="bytes read at a time (at most)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help="do not report the latency on stderr")
+    args = p.parse_args(argv)
+    if (args.profile is None) == (not args.running):
+        print("error: give --profile FILE or --running (how to normalise the stream)",
+              file=sys.stderr)
+        return 2
+    _configure_process(args.threads)
+    normalisation = "running" if args.running else NORMALISATIONS[0]
+
+    def started(predictor):
+        if not args.quiet:
+            print(f"streaming {predictor.sample_rate} Hz; rows final {predictor.latency_s:.2f} s "
+                  "after their time stamp (+ one chunk)", file=sys.stderr, flush=True)
+    try:
+        predict_stream(args.model, sys.stdin.buffer, sys.stdout, fmt=args.format, rate=args.rate,
+                       channels=args.channels, normalisation=normalisation, profile=args.profile,
+                       chunk_bytes=args.chunk, device=args.device, on_start=started)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rows written so far are final", file=sys.stderr)
+        return 130
+    return 0
+
+
+def export_main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="tinyemo export", description="Export a trained model "
+                                "folder (every seed of every target, averaged) to ONNX "
+                                "(pip install \"tinyemo[export]\").")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--with-frontend", action="store_true", default=True,
+                      help="input: the waveform (default): Kaldi fbank, per-recording "
+                      "normalisation and stacking inside the graph, as tinyemo predict --dither 0")
+    mode.add_argument("--features", action="store_true",
+                      help="input: stacked normalised features (T, C); the nets alone")
+    p.add_argument("--sample-rate", type=int, help="the waveform's rate when the model folder "
+                   "does not record it")
+    p.add_argument("--opset", type=int, help="ONNX opset (default: the onnx package's newest)")
+    args = p.parse_args(argv)
+    from .export import export_onnx
+    try:
+        meta = export_onnx(args.model, args.out, features=args.features,
+                           sample_rate=args.sample_rate, opset=args.opset)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: input {meta['input'].split(':')[0]}, outputs {meta['targets']} every "
+          f"{meta['frame_period_s']} s")
+    return 0
+
+
+def profile_main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="tinyemo profile", description="Save a speaker profile "
+                                "(mean and std of the 10-ms log-mels) for tinyemo predict "
+                                "--stream --profile: from enrolment audio of the speaker, or "
+                                "from the model's training corpus.")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("audio", nargs="*", type=Path, help="enrolment recordings of one speaker")
+    p.add_argument("--from-training", action="store_true",
+                   help="pool the model's training partition instead (all its speakers)")
+    p.add_argument("--out", required=True, type=Path, help="the profile file to write (.npz)")
+    args = p.parse_args(argv)
+    if bool(args.audio) == args.from_training:
+        print("error: give enrolment audio files or --from-training", file=sys.stderr)
+        return 2
+    from .ensemble import Ensemble
+    from .export import check_writable
+    from .profile import profile_of_files, training_profile
+    from .stream import model_options, model_sample_rate
+    try:
+        check_writable(args.out)
+        ensemble = Ensemble(args.model)
+        options, rate = model_options(ensemble)[0], model_sample_rate(ensemble)
+        profile = (training_profile(ensemble.config, options, rate) if args.from_training
+                   else profile_of_files(args.audio, options, rate))
+        profile.save(args.out)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    seconds = profile.frames * options.frame_shift / 1000
+    print(f"{args.out}: {profile.frames} frames ({seconds:.1f} s) from {profile.source}")
+    return 0
+
+
 COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
-            "plot": plot_main}
+            "plot": plot_main, "export": export_main, "profile": profile_main}
 
 
 def main(argv=None) -> int:

@@ -24,8 +24,7 @@ from .ensemble import Ensemble
 from .fileio import atomic_write
 from .frontend import FbankOptions
 from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
-from .frontend.stream import FbankStream
-from .profile import Moments, Profile
+from .profile import Profile, profile_of_files
 from .stream import StreamPredictor, model_options
 from .windowed import MAX_WINDOW
 
@@ -42,21 +41,17 @@ def _fixed_dither(options: FbankOptions) -> FbankOptions:
 def recording_profile(path: Path, options: FbankOptions, block_samples: int = BLOCK_SAMPLES
                       ) -> Profile:
     """Pass 1: the statistics of one recording's log-mel frames, read block by block."""
-    rate, _ = audio_info(path)
-    stream = FbankStream(rate, options, name=str(path))
-    moments = Moments()
-    for block in audio_blocks(path, block_samples):
-        moments.add(stream.push(block))
-    moments.add(stream.finish())
-    return Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
+    return profile_of_files([Path(path)], options, block_samples=block_samples, source=str(path))
 
 
 def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
-                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW) -> int:
+                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                 options: FbankOptions | None = None) -> int:
     """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
-    audio file ``path`` in bounded memory. Returns the number of rows."""
+    audio file ``path`` in bounded memory. ``options``: fbank options instead of the model's.
+    Returns the number of rows."""
     path = Path(path)
-    options = _fixed_dither(model_options(ensemble)[0])
+    options = _fixed_dither(options or model_options(ensemble)[0])
     profile = recording_profile(path, options, block_samples)
     predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=profile.sample_rate,
                                 hop=max_window, max_window=max_window, fbank_options=options,
@@ -77,14 +72,19 @@ def write_csv_rows(f, table: np.ndarray) -> None:
 
 
 def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
-                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW
-                       ) -> list[Path]:
-    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written."""
+                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                       dither: float | None = None) -> list[Path]:
+    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
+    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes)."""
+    options = model_options(ensemble)[0]
+    if dither is not None:
+        options = dataclasses.replace(options, dither=float(dither))
     for path in audio:
         audio_info(path)
     paths = []
     for path in audio:
         csv = Path(out) / f"{Path(path).stem}.csv"
-        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window)
+        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window,
+                     options=options)
         paths.append(csv)
     return paths

@@ -17,17 +17,19 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
     return FbankOptions(**ensemble.config.get("fbank", {}))
 
 
-def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu") -> list[Path]:
+def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
+                  dither: float | None = None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. Files of any length in bounded memory (``tinyemo.longform``): the same
-    result as the whole-file computation. Returns the CSV paths."""
+    result as the whole-file computation. ``dither``: instead of the model's front end's (0:
+    what ``tinyemo export`` computes). Returns the CSV paths."""
     ensemble = Ensemble(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
     from .longform import predict_files_long
-    return predict_files_long(ensemble, [Path(a) for a in audio], Path(out))
+    return predict_files_long(ensemble, [Path(a) for a in audio], Path(out), dither=dither)
 
 
 def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu") -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from .fileio import save_npz
 from .frontend.features import MIN_STD
 
-__all__ = ["Moments", "Profile"]
+__all__ = ["Moments", "Profile", "profile_of_files", "training_profile"]
 
 
 class Moments:
@@ -100,3 +100,44 @@ class Profile:
             raise ValueError(f"{path}: corrupt speaker profile (mean {mean.shape}, std {std.shape})")
         return cls(mean.astype(np.float64), std.astype(np.float64), frames, rate, fbank,
                    meta.get("source", ""))
+
+
+def profile_of_files(paths: list[Path], options, sample_rate: int | None = None,
+                     block_samples: int | None = None, source: str = "") -> Profile:
+    """The profile of every 10-ms frame of ``paths`` pooled (one speaker), each file read block
+    by block. ``sample_rate``: every file must have it (default: the first file's).
+    ValueError naming a file that is unreadable, of another rate or shorter than a frame."""
+    from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
+    from .frontend.stream import FbankStream
+    if not paths:
+        raise ValueError("a profile needs at least one audio file")
+    rates = {Path(p): audio_info(p)[0] for p in paths}      # every header before any work
+    rate = int(sample_rate or rates[Path(paths[0])])
+    for path, r in rates.items():
+        if r != rate:
+            raise ValueError(f"{path}: audio at {r} Hz, expected {rate} Hz (the model's)")
+    moments = Moments()
+    for path in paths:
+        stream = FbankStream(rate, options, name=str(path))
+        for block in audio_blocks(path, block_samples or BLOCK_SAMPLES):
+            moments.add(stream.push(block))
+        moments.add(stream.finish())
+    return Profile.from_moments(moments, rate, options.to_dict(),
+                                source=source or ", ".join(str(p) for p in paths))
+
+
+def training_profile(config: dict, options, sample_rate: int | None = None) -> Profile:
+    """The profile of a model's training partition (all its speakers pooled), read from the
+    corpus the model folder's ``config.json`` names; ValueError if it is not on disk."""
+    root = config.get("data", {}).get("root")
+    if not root:
+        raise ValueError("the model folder does not say where its training corpus is")
+    from .data import load_corpus
+    try:
+        corpus = load_corpus(Path(root))
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"training corpus {root}: {exc}") from None
+    paths = [rec.audio for rec in corpus if rec.partition == "train"]
+    if not paths:
+        raise ValueError(f"training corpus {root}: no recordings in its train partition")
+    return profile_of_files(paths, options, sample_rate, source=f"train partition of {root}")

@@ -27,9 +27,8 @@ from .frontend import FbankOptions, align_to_labels, fbank, stack_frames
 from .frontend.features import MIN_STD, speaker_statistics
 from .frontend.filterbank import frame_geometry
 from .frontend.stream import FbankStream
-from .models import Context
 from .profile import Profile
-from .windowed import MAX_WINDOW, FrameStacker, WindowedEnsemble
+from .windowed import MAX_WINDOW, FrameStacker, WindowedEnsemble, latency_seconds
 
 __all__ = ["StreamPredictor", "RunningNormaliser", "predict_offline", "latency_seconds",
            "model_sample_rate", "model_options", "NORMALISATIONS"]
@@ -63,16 +62,6 @@ def model_sample_rate(ensemble: Ensemble) -> int | None:
         return audio_info(next(iter(load_corpus(Path(root)))).audio)[0]
     except (ValueError, OSError, StopIteration):
         return None
-
-
-def latency_seconds(ctx: Context, sample_rate: float, options: FbankOptions,
-                    stack: int = 4) -> float:
-    """Seconds from an output's time stamp until it is final: the model's right context plus
-    the front end's look-ahead (the last sample of its row's last frame). ``inf`` when the
-    context is unbounded."""
-    size, shift, _ = frame_geometry(sample_rate, options)
-    first = 0 if options.snip_edges else shift // 2 - size // 2
-    return ctx.right * FRAME_S + (first + (stack - 1) * shift + size) / sample_rate
 
 
 class RunningNormaliser:

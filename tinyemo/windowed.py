@@ -17,10 +17,14 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor, no_grad
-from .models import Context, context
+from .frontend.features import LABEL_PERIOD_S
+from .frontend.filterbank import frame_geometry
+from .frontend.options import FbankOptions
+from .models import ARCHITECTURES, Context, ModelConfig, build_model, context
 from .nn import Module
 
-__all__ = ["FrameStacker", "WindowedEnsemble", "ensemble_context", "MAX_WINDOW"]
+__all__ = ["FrameStacker", "WindowedEnsemble", "ensemble_context", "latency_seconds",
+           "default_latencies", "MAX_WINDOW"]
 
 MAX_WINDOW = 16384   # outputs per window (11 min at 40 ms): bounds memory, overlap ≤ ~6 %
 
@@ -32,6 +36,25 @@ def ensemble_context(models: dict[str, list[Module]]) -> Context:
     for c in ctxs:
         grid = grid * c.grid // math.gcd(grid, c.grid)
     return Context(max(c.left for c in ctxs), max(c.right for c in ctxs), grid)
+
+
+def latency_seconds(ctx: Context, sample_rate: float, options: FbankOptions,
+                    stack: int = 4) -> float:
+    """Seconds from an output's time stamp until it is final: the model's right context plus
+    the front end's look-ahead (the last sample of the row's last frame); ``inf`` for an
+    unbounded context."""
+    size, shift, _ = frame_geometry(sample_rate, options)
+    first = 0 if options.snip_edges else shift // 2 - size // 2
+    return ctx.right * LABEL_PERIOD_S + (first + (stack - 1) * shift + size) / sample_rate
+
+
+def default_latencies(sample_rate: int = 16000) -> dict[str, float]:
+    """Streaming latency (s) of each architecture with the paper's defaults (both targets)."""
+    out = {}
+    for arch in ARCHITECTURES:
+        ctxs = [context(build_model(ModelConfig.for_arch(arch, t))) for t in ("arousal", "valence")]
+        out[arch] = max(latency_seconds(c, sample_rate, FbankOptions()) for c in ctxs)
+    return out
 
 
 class FrameStacker:
