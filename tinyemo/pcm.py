@@ -27,9 +27,10 @@ def _decode(fmt: str, raw: np.ndarray) -> np.ndarray:
         return np.where(v >= 1 << 23, v - (1 << 24), v).astype(np.float64) / 256.0
     if fmt == "s32le":
         return raw.view("<i4").astype(np.float64) / 65536.0
-    if fmt == "f32le":
-        return raw.view("<f4").astype(np.float64) * 32768.0
-    return raw.view("<f8") * 32768.0
+    with np.errstate(invalid="ignore", over="ignore"):   # NaN/inf are reported by the caller
+        if fmt == "f32le":
+            return raw.view("<f4").astype(np.float64) * 32768.0
+        return raw.view("<f8") * 32768.0
 
 
 class PcmDecoder:
