@@ -28,7 +28,8 @@ from .profile import Profile, profile_of_files
 from .stream import StreamPredictor, model_options
 from .windowed import MAX_WINDOW
 
-__all__ = ["recording_profile", "predict_long", "predict_files_long", "write_csv_rows"]
+__all__ = ["recording_profile", "iter_predictions", "predict_long", "predict_files_long",
+           "write_csv_rows"]
 
 
 def _fixed_dither(options: FbankOptions) -> FbankOptions:
@@ -44,24 +45,39 @@ def recording_profile(path: Path, options: FbankOptions, block_samples: int = BL
     return profile_of_files([Path(path)], options, block_samples=block_samples, source=str(path))
 
 
-def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
-                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
-                 options: FbankOptions | None = None) -> int:
-    """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
-    audio file ``path`` in bounded memory. ``options``: fbank options instead of the model's.
-    Returns the number of rows."""
+def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLOCK_SAMPLES,
+                     max_window: int = MAX_WINDOW, options: FbankOptions | None = None):
+    """(columns, generator of (k, 1 + targets) tables): the rows of ``path`` in order, as the
+    second pass produces them. ``options``: fbank options instead of the model's."""
     path = Path(path)
     options = _fixed_dither(options or model_options(ensemble)[0])
     profile = recording_profile(path, options, block_samples)
     predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=profile.sample_rate,
                                 hop=max_window, max_window=max_window, fbank_options=options,
                                 name=str(path))
-    with atomic_write(out_csv, "w") as f:
-        f.write(",".join(predictor.columns) + "\n")
+
+    def tables():
         for block in audio_blocks(path, block_samples):
-            write_csv_rows(f, predictor.push(block))
-        write_csv_rows(f, predictor.flush())
-    return predictor.emitted
+            yield predictor.push(block)
+        yield predictor.flush()
+    return predictor.columns, tables()
+
+
+def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
+                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                 options: FbankOptions | None = None) -> int:
+    """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
+    audio file ``path`` in bounded memory; the file appears only when complete. Returns the
+    number of rows."""
+    columns, tables = iter_predictions(ensemble, path, block_samples=block_samples,
+                                       max_window=max_window, options=options)
+    rows = 0
+    with atomic_write(out_csv, "w") as f:
+        f.write(",".join(columns) + "\n")
+        for table in tables:
+            write_csv_rows(f, table)
+            rows += table.shape[0]
+    return rows
 
 
 def write_csv_rows(f, table: np.ndarray) -> None:
