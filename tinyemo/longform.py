@@ -1,30 +1,35 @@
 """Recordings of any length in bounded memory, with the whole-file result.
 
 ``tinyemo predict`` normalises each file with its own statistics (each file is its own
-speaker). Here that takes two passes over the audio, block by block:
+speaker), so it takes two passes:
 
-1. read → fbank (:class:`FbankStream`: frames straddling block edges computed exactly) →
-   the mean and standard deviation of the 10-ms log-mels (:class:`Moments`);
-2. read → fbank again (the same dither draws) → z-normalise with those statistics → stack →
-   the nets on overlapping windows aligned to the down/up net's pooling grid
+1. read the audio block by block → fbank (:class:`FbankStream`: frames straddling block edges
+   computed exactly) → the mean and standard deviation of the 10-ms log-mels (:class:`Moments`,
+   merged per block), the frames spilled to a temporary file (160 bytes per 10 ms: 230 MB of
+   disk for 4 h, deleted at the end);
+2. read the frames back block by block → z-normalise with those statistics → stack → the nets
+   on overlapping windows aligned to the down/up net's pooling grid
    (:class:`WindowedEnsemble`) → CSV rows written as they come, the file replaced atomically.
 
-Memory: one audio block, one window of features and activations, the frames of one pass
-never held — flat in the recording's length. The result equals the whole-file computation
+Memory: one audio block, one block of frames, one window of features and activations: flat
+in the recording's length. The result equals the whole-file computation
 (``stream.predict_offline``) to float32 rounding.
 """
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .data.grid import frames_for_duration
 from .ensemble import Ensemble
 from .fileio import atomic_write
 from .frontend import FbankOptions
 from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
-from .profile import Profile, profile_of_files
+from .frontend.stream import FbankStream
+from .profile import Moments, Profile, profile_of_files
 from .stream import StreamPredictor, model_options
 from .windowed import MAX_WINDOW
 
@@ -33,7 +38,7 @@ __all__ = ["recording_profile", "iter_predictions", "predict_long", "predict_fil
 
 
 def _fixed_dither(options: FbankOptions) -> FbankOptions:
-    """Both passes must draw the same dither: unseeded dither gets one fresh seed here."""
+    """Unseeded dither gets one fresh seed here, so the passes of a recording agree."""
     if options.dither != 0.0 and options.seed is None:
         return dataclasses.replace(options, seed=int(np.random.SeedSequence().generate_state(1)[0]))
     return options
@@ -41,7 +46,7 @@ def _fixed_dither(options: FbankOptions) -> FbankOptions:
 
 def recording_profile(path: Path, options: FbankOptions, block_samples: int = BLOCK_SAMPLES
                       ) -> Profile:
-    """Pass 1: the statistics of one recording's log-mel frames, read block by block."""
+    """The statistics of one recording's log-mel frames, read block by block."""
     return profile_of_files([Path(path)], options, block_samples=block_samples, source=str(path))
 
 
@@ -51,15 +56,40 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
     second pass produces them. ``options``: fbank options instead of the model's."""
     path = Path(path)
     options = _fixed_dither(options or model_options(ensemble)[0])
-    profile = recording_profile(path, options, block_samples)
-    predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=profile.sample_rate,
-                                hop=max_window, max_window=max_window, fbank_options=options,
-                                name=str(path))
-
-    def tables():
+    rate, _ = audio_info(path)
+    spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")
+    try:                                               # pass 1: statistics, frames to disk
+        stream = FbankStream(rate, options, name=str(path))
+        moments = Moments()
+        samples = 0
         for block in audio_blocks(path, block_samples):
-            yield predictor.push(block)
-        yield predictor.flush()
+            samples += block.size
+            frames = stream.push(block)
+            moments.add(frames)
+            frames.tofile(spill)
+        last = stream.finish()
+        moments.add(last)
+        last.tofile(spill)
+        profile = Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
+        predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
+                                    hop=max_window, max_window=max_window,
+                                    fbank_options=options, name=str(path))
+    except BaseException:
+        spill.close()
+        raise
+    rows = frames_for_duration(samples / rate)
+    dims = stream.num_dims
+    per_block = max(1, block_samples // stream.shift)
+
+    def tables():                                      # pass 2: normalise, stack, nets
+        with spill:
+            spill.seek(0)
+            while True:
+                frames = np.fromfile(spill, dtype=np.float32, count=per_block * dims)
+                if frames.size == 0:
+                    break
+                yield predictor.push_frames(frames.reshape(-1, dims), rows)
+            yield predictor.flush_frames(np.empty((0, dims), np.float32), rows)
     return predictor.columns, tables()
 
 

@@ -141,21 +141,29 @@ class StreamPredictor:
         if self._flushed:
             raise ValueError(f"{self.name}: push after flush")
         frames = self._fbank.push(samples)
-        limit = frames_for_duration(self._fbank.samples / self.sample_rate)
-        rows = self._stacker.push(self._normalise(frames), limit)
-        return self._table(self._nets.push(rows))
+        return self.push_frames(frames, frames_for_duration(self._fbank.samples / self.sample_rate))
 
     def flush(self) -> np.ndarray:
         """End of the recording: every remaining row (ValueError if it was shorter than one
         frame)."""
         if self._flushed:
             return self._table(self._nets._empty())
-        self._flushed = True
         frames = self._fbank.finish()
-        n_labels = frames_for_duration(self._fbank.samples / self.sample_rate)
-        rows = self._stacker.push(self._normalise(frames), n_labels)
-        rows = np.concatenate([rows, self._stacker.finish(n_labels)])
-        first = self._nets.push(rows)
+        return self.flush_frames(frames, frames_for_duration(self._fbank.samples / self.sample_rate))
+
+    def push_frames(self, frames: np.ndarray, rows_at_least: int) -> np.ndarray:
+        """:meth:`push` from log-mel frames already computed (the next (n, D) frames of the
+        recording); ``rows_at_least``: a lower bound on the recording's row count."""
+        rows = self._stacker.push(self._normalise(frames), rows_at_least)
+        return self._table(self._nets.push(rows))
+
+    def flush_frames(self, frames: np.ndarray, rows: int) -> np.ndarray:
+        """:meth:`flush` from the last log-mel frames; ``rows``: the recording's row count
+        (``frames_for_duration`` of its length)."""
+        self._flushed = True
+        last = self._stacker.push(self._normalise(frames), rows)
+        last = np.concatenate([last, self._stacker.finish(rows)])
+        first = self._nets.push(last)
         rest = self._nets.finish()
         return self._table({t: np.concatenate([first[t], rest[t]]) for t in self.targets})
 

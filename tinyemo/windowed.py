@@ -26,7 +26,7 @@ from .nn import Module
 __all__ = ["FrameStacker", "WindowedEnsemble", "ensemble_context", "latency_seconds",
            "default_latencies", "MAX_WINDOW"]
 
-MAX_WINDOW = 16384   # outputs per window (11 min at 40 ms): bounds memory, overlap ≤ ~6 %
+MAX_WINDOW = 8192    # outputs per window (5.5 min at 40 ms): bounds memory; overlap 6 % (down/up) to 12 % (dilated)
 
 
 def ensemble_context(models: dict[str, list[Module]]) -> Context:

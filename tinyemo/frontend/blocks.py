@@ -12,7 +12,7 @@ from .audio import INT16_SCALE, _check_wav_not_truncated
 
 __all__ = ["audio_info", "audio_blocks", "BLOCK_SAMPLES"]
 
-BLOCK_SAMPLES = 1 << 20     # samples per block (~65 s at 16 kHz; 8 MiB of float64 per channel)
+BLOCK_SAMPLES = 1 << 18     # samples per block (16 s at 16 kHz; 2 MiB of float64 per channel)
 
 
 def audio_info(path: str | os.PathLike) -> tuple[int, int]:
