@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from tinyemo.frontend import FbankOptions, fbank, read_audio
 from tinyemo.frontend.blocks import audio_blocks
@@ -97,3 +97,24 @@ def test_stream_decoder_refuses_bad_streams():
         PcmDecoder("f32le").decode(np.array([0.0, np.inf], "<f4").tobytes())
     with pytest.raises(ValueError, match="unknown PCM format 's8'"):
         PcmDecoder("s8")
+
+
+@settings(max_examples=10)
+@given(n=st.integers(1, 30000), sizes=st.lists(st.integers(1, 20000), min_size=1, max_size=6),
+       rates=st.sampled_from([(44100, 16000), (8000, 16000), (22050, 16000), (48000, 16000),
+                              (16000, 8000)]))
+@example(n=1, sizes=[1], rates=(44100, 16000))
+def test_resampling_in_pieces_equals_resample(n, sizes, rates):
+    from tinyemo.frontend.audio import resample
+    from tinyemo.frontend.resampling import ResampleStream
+    x = np.random.default_rng(n).standard_normal(n) * 1000
+    stream = ResampleStream(*rates)
+    parts, i, k = [], 0, 0
+    while i < n:
+        parts.append(stream.push(x[i:i + sizes[k % len(sizes)]]))
+        i, k = i + sizes[k % len(sizes)], k + 1
+    parts.append(stream.finish())
+    want = resample(x, *rates)
+    got = np.concatenate(parts)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)

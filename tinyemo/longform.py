@@ -27,7 +27,7 @@ from .data.grid import frames_for_duration
 from .ensemble import Ensemble
 from .fileio import atomic_write
 from .frontend import FbankOptions
-from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
+from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
 from .frontend.stream import FbankStream
 from .profile import Moments, Profile, profile_of_files
 from .stream import StreamPredictor, model_options
@@ -51,18 +51,22 @@ def recording_profile(path: Path, options: FbankOptions, block_samples: int = BL
 
 
 def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLOCK_SAMPLES,
-                     max_window: int = MAX_WINDOW, options: FbankOptions | None = None):
+                     max_window: int = MAX_WINDOW, options: FbankOptions | None = None,
+                     sample_rate: int | None = None):
     """(columns, generator of (k, 1 + targets) tables): the rows of ``path`` in order, as the
-    second pass produces them. ``options``: fbank options instead of the model's."""
+    second pass produces them. ``options``: fbank options instead of the model's.
+    ``sample_rate``: the front end's rate (default: the model's when its configuration records
+    one, else the file's); audio at another rate is resampled block by block."""
     path = Path(path)
     options = _fixed_dither(options or model_options(ensemble)[0])
-    rate, _ = audio_info(path)
+    file_rate, _ = audio_info(path)
+    rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
     spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")
     try:                                               # pass 1: statistics, frames to disk
         stream = FbankStream(rate, options, name=str(path))
         moments = Moments()
         samples = 0
-        for block in audio_blocks(path, block_samples):
+        for block in resampled_blocks(audio_blocks(path, block_samples), file_rate, rate):
             samples += block.size
             frames = stream.push(block)
             moments.add(frames)

@@ -166,20 +166,34 @@ def _interval_back(layer: nn.Module, lo: int, hi: int) -> tuple[int, int, int]:
     raise ValueError(f"context: no rule for layer {type(layer).__name__}")
 
 
+def _walk_back(module: nn.Module, lo: int, hi: int) -> tuple[int, int]:
+    """The input frames ``module`` reads for its output frames lo … hi."""
+    if isinstance(module, DownUp):
+        return _walk_back(module.net, lo, hi)
+    if isinstance(module, nn.Sequential):
+        for layer in reversed(module.layers):
+            lo, hi = _walk_back(layer, lo, hi)
+        return lo, hi
+    lo, hi, _ = _interval_back(module, lo, hi)
+    return lo, hi
+
+
+def _grid(module: nn.Module) -> int:
+    """The product of the down-sampling factors on the way through ``module``."""
+    if isinstance(module, DownUp):
+        return _grid(module.net)
+    if isinstance(module, nn.Sequential):
+        return math.prod(_grid(layer) for layer in module.layers)
+    return max(_interval_back(module, 0, 0)[2], 1)
+
+
 def context(model: nn.Module) -> Context:
     """The model's left and right context and pooling grid (see :class:`Context`), from its
     layers: every phase of the pooling grid is walked back to the input."""
-    layers = model.net.layers if isinstance(model, DownUp) else list(model)
-    grid = 1
-    for layer in layers:
-        _, _, s = _interval_back(layer, 0, 0)
-        if s > 1:
-            grid *= s
+    grid = _grid(model)
     left = right = 0
     base = 1000 * grid   # any position far from the edges: context is periodic with the grid
     for t in range(base, base + grid):
-        lo, hi = t, t
-        for layer in reversed(layers):
-            lo, hi, _ = _interval_back(layer, lo, hi)
+        lo, hi = _walk_back(model, t, t)
         left, right = max(left, t - lo), max(right, hi - t)
     return Context(left, right, grid)

@@ -105,21 +105,19 @@ class Profile:
 def profile_of_files(paths: list[Path], options, sample_rate: int | None = None,
                      block_samples: int | None = None, source: str = "") -> Profile:
     """The profile of every 10-ms frame of ``paths`` pooled (one speaker), each file read block
-    by block. ``sample_rate``: every file must have it (default: the first file's).
-    ValueError naming a file that is unreadable, of another rate or shorter than a frame."""
-    from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
+    by block and resampled to ``sample_rate`` (default: the first file's rate) when its own
+    differs. ValueError naming a file that is unreadable or shorter than a frame."""
+    from .frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
     from .frontend.stream import FbankStream
     if not paths:
         raise ValueError("a profile needs at least one audio file")
     rates = {Path(p): audio_info(p)[0] for p in paths}      # every header before any work
     rate = int(sample_rate or rates[Path(paths[0])])
-    for path, r in rates.items():
-        if r != rate:
-            raise ValueError(f"{path}: audio at {r} Hz, expected {rate} Hz (the model's)")
     moments = Moments()
     for path in paths:
         stream = FbankStream(rate, options, name=str(path))
-        for block in audio_blocks(path, block_samples or BLOCK_SAMPLES):
+        blocks = audio_blocks(path, block_samples or BLOCK_SAMPLES)
+        for block in resampled_blocks(blocks, rates[Path(path)], rate):
             moments.add(stream.push(block))
         moments.add(stream.finish())
     return Profile.from_moments(moments, rate, options.to_dict(),

@@ -10,7 +10,7 @@ import numpy as np
 
 from .audio import INT16_SCALE, _check_wav_not_truncated
 
-__all__ = ["audio_info", "audio_blocks", "BLOCK_SAMPLES"]
+__all__ = ["audio_info", "audio_blocks", "resampled_blocks", "BLOCK_SAMPLES"]
 
 BLOCK_SAMPLES = 1 << 18     # samples per block (16 s at 16 kHz; 2 MiB of float64 per channel)
 
@@ -67,3 +67,18 @@ def audio_blocks(path: str | os.PathLike, block_samples: int = BLOCK_SAMPLES
         raise ValueError(f"{path}: cannot read audio ({exc})") from exc
     if done < declared:
         raise ValueError(f"{path}: audio is truncated ({done} of {declared} samples readable)")
+
+
+def resampled_blocks(blocks: Iterator[np.ndarray], rate: int, target_rate: int | None
+                     ) -> Iterator[np.ndarray]:
+    """``blocks`` at ``rate`` Hz as blocks at ``target_rate`` Hz, exactly as
+    :func:`resample` would resample their concatenation (to float64 rounding); unchanged when
+    the rates agree or ``target_rate`` is None."""
+    if target_rate is None or int(target_rate) == int(rate):
+        yield from blocks
+        return
+    from .resampling import ResampleStream
+    stream = ResampleStream(rate, target_rate)
+    for block in blocks:
+        yield stream.push(block)
+    yield stream.finish()
