@@ -4,6 +4,7 @@ its CSVs equal the whole-file computation (``prepare`` + ``Ensemble.predict``, t
 replaced) on a file long enough for several windows, with small blocks."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,26 @@ def test_predict_cli_is_bounded_and_checks_every_file_first(tmp_path, long_speec
     (model / "arousal" / "seed0" / "best.npz").unlink()
     assert predict_main(["--model", str(model), str(long_speech), "--out", str(out2)]) == 2
     assert not out2.exists()
+
+
+def test_other_sample_rates_are_resampled_block_by_block(tmp_path):
+    """A 22.05 kHz file and a model whose configuration records 16 kHz: resampled block by
+    block to the whole-file ``read_audio(path, sample_rate=16000)``'s samples."""
+    from tinyemo.frontend import read_audio
+    from tinyemo.frontend.audio import resample
+    from tinyemo.stream import predict_offline
+    data, rate = sf.read(str(SPEECH), dtype="float64")
+    path = tmp_path / "wide.wav"
+    sf.write(str(path), resample(np.tile(data, 2) * 32768, rate, 22050) / 32768, 22050,
+             subtype="FLOAT")
+    folder = make_model_folder(tmp_path / "m", "downup", depth=2)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, sample_rate=16000)))
+    ensemble = Ensemble(folder)
+    samples, _ = read_audio(path, sample_rate=16000)
+    want = predict_offline(ensemble, samples, 16000)
+    _, tables = iter_predictions(ensemble, path, block_samples=5000, max_window=50)
+    got = np.concatenate(list(tables))
+    assert got.shape[0] == len(want["arousal"])
+    for j, target in enumerate(ensemble.targets, 1):
+        np.testing.assert_allclose(got[:, j], want[target], rtol=0, atol=1e-5)

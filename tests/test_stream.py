@@ -191,9 +191,15 @@ def test_predict_stream_from_wav_and_raw_pcm(ensembles, speech, profile, tmp_pat
     for source, fmt, message in bad:
         with pytest.raises(ValueError, match=message):
             predict_stream(ensemble, io.BytesIO(source), io.StringIO(), fmt=fmt, profile=profile)
-    with pytest.raises(ValueError, match="audio at 8000 Hz, the model was trained at 16000 Hz"):
-        predict_stream(ensemble, io.BytesIO(pcm), io.StringIO(), fmt="s16le", rate=8000,
-                       profile=profile)
+    # audio at another rate is resampled to the model's, as tinyemo predict does
+    from tinyemo.frontend.audio import resample
+    narrow = (resample(wave, 16000, 8000) / 32768).astype("<f4")     # 8 kHz float samples
+    offline = predict_offline(ensemble, resample(narrow * 32768.0, 8000, 16000), rate, profile)
+    sink = io.StringIO()
+    predict_stream(ensemble, io.BytesIO(narrow.tobytes()), sink, fmt="f32le", rate=8000,
+                   profile=profile, chunk_bytes=1001)
+    table = np.loadtxt(sink.getvalue().splitlines()[1:], delimiter=",", ndmin=2)
+    _check_csv(table, {t: v for t, v in offline.items()}, ensemble.targets)
 
 
 def _check_csv(table, offline, targets):

@@ -218,8 +218,11 @@ def stream_main(argv=None) -> int:
 
     def started(predictor):
         if not args.quiet:
-            print(f"streaming {predictor.sample_rate} Hz; rows final {predictor.latency_s:.2f} s "
-                  "after their time stamp (+ one chunk)", file=sys.stderr, flush=True)
+            rates = (f"{predictor.input_rate} Hz resampled to {predictor.sample_rate} Hz (the "
+                     "model's)" if predictor.input_rate != predictor.sample_rate
+                     else f"{predictor.sample_rate} Hz")
+            print(f"streaming {rates}; rows final {predictor.latency_s:.2f} s after their time "
+                  "stamp (+ one chunk)", file=sys.stderr, flush=True)
     try:
         predict_stream(args.model, sys.stdin.buffer, sys.stdout, fmt=args.format, rate=args.rate,
                        channels=args.channels, normalisation=normalisation, profile=args.profile,

@@ -44,6 +44,18 @@ def _fixed_dither(options: FbankOptions) -> FbankOptions:
     return options
 
 
+class _Counted:
+    """Blocks passed through, their samples counted."""
+
+    def __init__(self, blocks):
+        self.blocks, self.samples = blocks, 0
+
+    def __iter__(self):
+        for block in self.blocks:
+            self.samples += block.size
+            yield block
+
+
 def recording_profile(path: Path, options: FbankOptions, block_samples: int = BLOCK_SAMPLES
                       ) -> Profile:
     """The statistics of one recording's log-mel frames, read block by block."""
@@ -65,9 +77,8 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
     try:                                               # pass 1: statistics, frames to disk
         stream = FbankStream(rate, options, name=str(path))
         moments = Moments()
-        samples = 0
-        for block in resampled_blocks(audio_blocks(path, block_samples), file_rate, rate):
-            samples += block.size
+        counted = _Counted(audio_blocks(path, block_samples))
+        for block in resampled_blocks(counted, file_rate, rate):
             frames = stream.push(block)
             moments.add(frames)
             frames.tofile(spill)
@@ -81,7 +92,7 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
     except BaseException:
         spill.close()
         raise
-    rows = frames_for_duration(samples / rate)
+    rows = frames_for_duration(counted.samples / file_rate)   # the file's own duration
     dims = stream.num_dims
     per_block = max(1, block_samples // stream.shift)
 

@@ -92,7 +92,9 @@ class StreamPredictor:
 
     model: a model folder (``tinyemo train --out``) or an :class:`Ensemble`. profile: a
     :class:`Profile` or the path of one (needed for ``normalisation="profile"``).
-    sample_rate: of the pushed samples (default: the model's; a profile must match it).
+    sample_rate: of the pushed samples (default: the model's); samples at another rate than
+    the model's are resampled to it (``frontend.audio.resample``, block by block), as
+    ``tinyemo predict`` does. A profile must be at the model's rate.
     hop: run the nets once this many outputs are final (1: lowest latency). fbank_options:
     instead of the model's front end options (e.g. ``dither=0``).
     :meth:`push` takes samples on the int16 scale and returns the rows that became final,
@@ -109,11 +111,18 @@ class StreamPredictor:
             raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
         opts, self.stack = model_options(ensemble)
         opts = fbank_options or opts
-        rate = sample_rate or model_sample_rate(ensemble)
-        if not rate:
+        model_rate = model_sample_rate(ensemble)
+        self.input_rate = int(sample_rate or model_rate or 0)
+        if not self.input_rate:
             raise ValueError(f"{name}: the model folder does not record its sample rate; "
                              "give sample_rate")
-        self.sample_rate, self.name = int(rate), name
+        rate = int(model_rate or self.input_rate)          # the front end's rate
+        self.sample_rate, self.name = rate, name
+        self._resample = None
+        if rate != self.input_rate:                         # as predict: resampled to the model's
+            from .frontend.resampling import ResampleStream
+            self._resample = ResampleStream(self.input_rate, rate)
+        self._input_samples = 0
         _, shift, _ = frame_geometry(rate, opts)
         if abs(self.stack * shift / rate - FRAME_S) > 1e-9:
             raise ValueError(f"{name}: {self.stack} frames of {shift} samples at {rate} Hz do not "
@@ -140,16 +149,21 @@ class StreamPredictor:
     def push(self, samples) -> np.ndarray:
         if self._flushed:
             raise ValueError(f"{self.name}: push after flush")
-        frames = self._fbank.push(samples)
-        return self.push_frames(frames, frames_for_duration(self._fbank.samples / self.sample_rate))
+        samples = np.asarray(samples)
+        if samples.ndim != 1:
+            raise ValueError(f"{self.name}: samples must be 1-D, got shape {samples.shape}")
+        self._input_samples += samples.size
+        frames = self._fbank.push(self._resample.push(samples) if self._resample else samples)
+        return self.push_frames(frames, frames_for_duration(self._input_samples / self.input_rate))
 
     def flush(self) -> np.ndarray:
         """End of the recording: every remaining row (ValueError if it was shorter than one
         frame)."""
         if self._flushed:
             return self._table(self._nets._empty())
-        frames = self._fbank.finish()
-        return self.flush_frames(frames, frames_for_duration(self._fbank.samples / self.sample_rate))
+        frames = [self._fbank.push(self._resample.finish())] if self._resample else []
+        frames = np.concatenate([*frames, self._fbank.finish()])
+        return self.flush_frames(frames, frames_for_duration(self._input_samples / self.input_rate))
 
     def push_frames(self, frames: np.ndarray, rows_at_least: int) -> np.ndarray:
         """:meth:`push` from log-mel frames already computed (the next (n, D) frames of the

@@ -23,8 +23,9 @@ def predict_stream(model, source: BinaryIO, sink: TextIO, *, fmt: str = "wav",
     fmt: ``"wav"`` (format, rate and channels from the header) or a raw PCM format of
     :data:`RAW_FORMATS` with ``rate`` (default: the model's) and ``channels``. ``on_start``:
     called with the StreamPredictor once the stream's header is accepted (to report latency).
-    Returns the number of rows. ValueError naming ``name`` for a stream that is not of the
-    declared format, of another sample rate than the model's, or that ends mid-sample.
+    Audio at another rate than the model's is resampled to it. Returns the number of rows.
+    ValueError naming ``name`` for a stream that is not of the declared format or that ends
+    mid-sample.
     """
     if fmt not in STREAM_FORMATS:
         raise ValueError(f"unknown stream format {fmt!r}: expected one of {', '.join(STREAM_FORMATS)}")
@@ -49,9 +50,6 @@ def predict_stream(model, source: BinaryIO, sink: TextIO, *, fmt: str = "wav",
         rate = rate or model_rate
         if not rate:
             raise ValueError(f"{name}: give the sample rate of the raw PCM stream (--rate)")
-    if model_rate and rate != model_rate:
-        raise ValueError(f"{name}: audio at {rate} Hz, the model was trained at {model_rate} Hz; "
-                         "resample it first")
     predictor = StreamPredictor(ensemble, normalisation, profile, sample_rate=rate, hop=hop,
                                 name=name)
     decoder = PcmDecoder(pcm, channels, name)
