@@ -204,7 +204,7 @@ def test_predict_stream_from_wav_and_raw_pcm(ensembles, speech, profile, tmp_pat
 
 def _check_csv(table, offline, targets):
     for j, target in enumerate(targets, 1):    # CSV keeps 6 significant digits
-        np.testing.assert_allclose(table[:, j], offline[target], rtol=1e-5, atol=2e-6)
+        np.testing.assert_allclose(table[:, j], offline[target], rtol=1e-5, atol=ATOL)
 
 
 @pytest.mark.slow

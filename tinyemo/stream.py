@@ -161,6 +161,7 @@ class StreamPredictor:
         frame)."""
         if self._flushed:
             return self._table(self._nets._empty())
+        self._flushed = True
         frames = [self._fbank.push(self._resample.finish())] if self._resample else []
         frames = np.concatenate([*frames, self._fbank.finish()])
         return self.flush_frames(frames, frames_for_duration(self._input_samples / self.input_rate))
