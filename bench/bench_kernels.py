@@ -56,11 +56,9 @@ def _conv_row(name, c_in, c_out, k, t, dilation=1):
     t_out = conv1d_out_len(t, k, 1, dilation, left, right)
     flops = 2.0 * c_out * c_in * k * t_out
     use_fft = conv1d_fft.fft_preferred(c_in, c_out, k, dilation, 1, t_out)
-    kt = conv1d_fft if use_fft else cpu
-    prefix = "conv1d_fft_" if use_fft else "conv1d_"
-    fwd_k = getattr(kt, prefix + "forward")
-    gx_k = getattr(kt, prefix + "backward_input")
-    gw_k = getattr(kt, prefix + "backward_weight")
+    table = cpu.conv1d_kernels(c_in, c_out, k, dilation, 1, t_out)  # the op's choice
+    fwd_k, gx_k, gw_k = (table.conv1d_forward, table.conv1d_backward_input,
+                         table.conv1d_backward_weight)
 
     def tinyemo(rng):
         x = rng.standard_normal((1, c_in, t), dtype=np.float32)
@@ -76,7 +74,7 @@ def _conv_row(name, c_in, c_out, k, t, dilation=1):
             gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
             gx_k(gy, w, 1, dilation, left, gx)
             gw_k(x, gy, 1, dilation, left, gw)
-            cpu.conv1d_backward_bias(gy, gb)
+            table.conv1d_backward_bias(gy, gb)
         return fwd, bwd
 
     def torch_fns(torch, rng, device="cpu"):

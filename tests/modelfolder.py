@@ -11,23 +11,22 @@ import numpy as np
 
 from tinyemo.checkpoint import save_checkpoint
 from tinyemo.frontend import FbankOptions
-from tinyemo.models import ModelConfig, build_model
+from tinyemo.models import build_model
 from tinyemo.training import BEST
 
 
 def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "valence"),
                       seeds=(0, 1), scale: float = 1.0, sample_rate: int | None = 16000,
                       fbank: FbankOptions | None = None, **overrides) -> Path:
+    from tinyemo.experiment import ExperimentConfig, run_record
     out = Path(out)
     fbank = fbank or FbankOptions()
     in_channels = 4 * (fbank.num_mel_bins + (1 if fbank.use_energy else 0))
-    models = {t: ModelConfig.for_arch(arch, t, in_channels=in_channels, **overrides)
-              for t in targets}
-    data = {"root": "synthetic"} if sample_rate is None else \
-        {"root": "synthetic", "sample_rate": sample_rate}
-    config = {"arch": arch, "targets": list(targets), "seeds": list(seeds),
-              "models": {t: m.to_dict() for t, m in models.items()}, "data": data,
-              "fbank": fbank.to_dict()}
+    experiment = ExperimentConfig(arch, tuple(targets), tuple(seeds), model=overrides,
+                                  fbank=fbank, sample_rate=sample_rate)
+    models = experiment.model_configs(in_channels)
+    config = run_record(experiment, in_channels, {"root": "synthetic"} if sample_rate is None
+                        else {"root": "synthetic", "sample_rate": sample_rate})
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(config))
     for target, cfg in models.items():

@@ -19,7 +19,8 @@ CASES = [("downup", {"depth": 3}), ("downup", {"up_kernel_size": 4, "depth": 3})
 
 
 def _randomised(arch, kw):
-    model = build_model(ModelConfig.for_arch(arch, in_channels=8, width=8, **kw), seed=1)
+    width = {} if arch == "single" else {"width": 8}
+    model = build_model(ModelConfig.for_arch(arch, in_channels=8, **width, **kw), seed=1)
     rng = np.random.default_rng(2)
     for p in model.parameters():   # no zero layer, no dead unit: every path carries signal
         p.data = (0.3 * rng.standard_normal(p.shape)).astype(np.float32)

@@ -109,3 +109,18 @@ def test_stream_options(tmp_path, monkeypatch, capsys):
     rc, _, err = _stream(monkeypatch, capsys, SPEECH.read_bytes(), "--model", str(folder),
                          "--profile", str(tmp_path / "none.npz"))
     assert rc == 2 and "none.npz: no such profile" in err
+
+
+def test_every_deploy_option_is_exercised():
+    """The options the tests above run, against the parsers: a new option needs a case."""
+    from tinyemo.cli import export_parser, profile_parser, stream_parser
+
+    def options(parser):
+        return {max(a.option_strings, key=len) if a.option_strings else a.dest
+                for a in parser._actions if a.dest != "help"}
+    assert options(export_parser()) == {"--model", "--out", "--with-frontend", "--features",
+                                        "--sample-rate", "--opset"}
+    assert options(profile_parser()) == {"--model", "audio", "--from-training", "--out"}
+    assert options(stream_parser()) == {"--stream", "--model", "--profile", "--running",
+                                        "--format", "--rate", "--channels", "--chunk",
+                                        "--device", "--threads", "--quiet"}

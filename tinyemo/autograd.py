@@ -107,8 +107,8 @@ class Tensor:
         if grad is None:
             if int(np.prod(self.shape)) != 1:
                 raise RuntimeError("backward() without a gradient needs a single-element tensor")
-            grad = backend.zeros(self.shape, self.dtype, self.data)
-            grad = _fill_one(grad)
+            grad = backend.empty(self.shape, self.dtype, self.data)
+            backend.kernels(grad).fill(grad, 1.0)  # on the array's target: no upload
         elif isinstance(grad, Tensor):
             grad = grad.data
         if tuple(grad.shape) != self.shape:
@@ -137,14 +137,6 @@ class Tensor:
 
 def _not_scalar(t: Tensor) -> float:
     raise ValueError(f"item() needs a single-element tensor, got shape {t.shape}")
-
-
-def _fill_one(array):
-    if isinstance(array, np.ndarray):
-        array[...] = 1
-    else:
-        backend.cuda_module().fill(array, 1.0)  # on the device: no upload
-    return array
 
 
 def _accumulate(total, extra):

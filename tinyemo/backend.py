@@ -2,7 +2,8 @@
 
 Host arrays are NumPy ``ndarray``; device arrays are numba-cuda device arrays. The kernel table
 for an array is ``tinyemo.kernels.cpu`` or ``tinyemo.kernels.cuda`` (same names, same argument
-order). ``numba.cuda`` is imported only when a device array or ``device="cuda"`` is seen, so
+order, array services included: every function below asks the array's table, none branches on
+the device). ``numba.cuda`` is imported only when a device array or ``device="cuda"`` is seen, so
 ``import tinyemo`` never loads it.
 """
 from __future__ import annotations
@@ -12,8 +13,8 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["device_of", "is_device_array", "kernels", "empty", "zeros", "to_numpy", "to_device",
-           "cuda_module"]
+__all__ = ["device_of", "is_device_array", "table", "kernels", "empty", "zeros", "to_numpy",
+           "to_device", "cuda_module"]
 
 
 def is_device_array(array) -> bool:
@@ -46,38 +47,38 @@ def cuda_module() -> ModuleType:
     return importlib.import_module("tinyemo.kernels.cuda")
 
 
+def table(device: str) -> ModuleType:
+    """The kernel table of ``device``: ``tinyemo.kernels.cpu`` or ``tinyemo.kernels.cuda``."""
+    if device == "cpu":
+        return importlib.import_module("tinyemo.kernels.cpu")
+    if device == "cuda":
+        return cuda_module()
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
 def kernels(array) -> ModuleType:
     """The kernel table of the target that holds ``array``."""
-    if device_of(array) == "cpu":
-        return importlib.import_module("tinyemo.kernels.cpu")
-    return cuda_module()
+    return table(device_of(array))
 
 
 def empty(shape, dtype, like):
     """An uninitialised array on the same target as ``like``."""
-    if device_of(like) == "cpu":
-        return np.empty(shape, dtype=dtype)
     return kernels(like).empty(shape, dtype)
 
 
 def zeros(shape, dtype, like):
     """A zero array on the same target as ``like``."""
-    if device_of(like) == "cpu":
-        return np.zeros(shape, dtype=dtype)
     return kernels(like).zeros(shape, dtype)
 
 
 def to_numpy(array) -> np.ndarray:
     """A host copy (or the array itself, when it already is one)."""
-    return array if isinstance(array, np.ndarray) else array.copy_to_host()
+    return kernels(array).to_host(array)
 
 
 def to_device(array, device: str):
     """``array`` on ``device`` (``"cpu"`` or ``"cuda"``), copied only when it must move."""
-    if device == "cpu":
-        return to_numpy(array)
-    if device == "cuda":
-        if device_of(array) == "cuda":
-            return array
-        return cuda_module().to_device(array)
-    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    target = table(device)
+    if device_of(array) == device:
+        return array
+    return target.to_device(to_numpy(array))

@@ -110,12 +110,13 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
 
 def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
                  block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
-                 options: FbankOptions | None = None) -> int:
+                 options: FbankOptions | None = None, sample_rate: int | None = None) -> int:
     """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
     audio file ``path`` in bounded memory; the file appears only when complete. Returns the
     number of rows."""
     columns, tables = iter_predictions(ensemble, path, block_samples=block_samples,
-                                       max_window=max_window, options=options)
+                                       max_window=max_window, options=options,
+                                       sample_rate=sample_rate)
     rows = 0
     with atomic_write(out_csv, "w") as f:
         f.write(",".join(columns) + "\n")
@@ -134,18 +135,25 @@ def write_csv_rows(f, table: np.ndarray) -> None:
 
 def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
                        block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
-                       dither: float | None = None) -> list[Path]:
+                       dither: float | None = None, sample_rate: int | None = None,
+                       progress=None) -> list[Path]:
     """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
-    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes)."""
+    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes).
+    ``sample_rate``: the front end's (files at another rate are resampled, with a warning, as
+    ``pipeline.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
+    from .pipeline import _warn_resampling
     options = model_options(ensemble)[0]
     if dither is not None:
         options = dataclasses.replace(options, dither=float(dither))
-    for path in audio:
-        audio_info(path)
+    rates = {Path(path).stem: audio_info(path)[0] for path in audio}
+    if sample_rate is not None:
+        _warn_resampling(rates, int(sample_rate))
     paths = []
-    for path in audio:
+    for i, path in enumerate(audio):
         csv = Path(out) / f"{Path(path).stem}.csv"
         predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window,
-                     options=options)
+                     options=options, sample_rate=sample_rate)
         paths.append(csv)
+        if progress:
+            progress(i + 1, len(audio))
     return paths

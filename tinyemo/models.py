@@ -18,6 +18,7 @@ import numpy as np
 
 from . import functional as F
 from . import nn
+from .settings import SettingError, at_least, check_fields, one_of
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context", "ARCHITECTURES",
            "DEFAULT_WIDTH"]
@@ -25,6 +26,11 @@ __all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context"
 ARCHITECTURES = ("single", "dilated", "downup")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
+# ModelConfig fields each architecture has no use for: setting one is an error, not a no-op.
+# (single: ``kernel_size`` is another name for its ``filter_length``.)
+IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size"),
+           "dilated": ("pool", "up_kernel_size", "filter_length"),
+           "downup": ("dilation_base", "filter_length")}
 
 
 @dataclass(frozen=True)
@@ -41,17 +47,39 @@ class ModelConfig:
     up_kernel_size: int = 3
     filter_length: int = 512      # single only: L frames
 
+    def __post_init__(self) -> None:
+        check_fields(self, arch=one_of(*ARCHITECTURES), in_channels=at_least(1),
+                     width=at_least(1), kernel_size=at_least(1), depth=at_least(1),
+                     dilation_base=at_least(1), pool=at_least(1), up_kernel_size=at_least(1),
+                     filter_length=at_least(1))
+        if self.arch == "downup" and self.up_kernel_size < self.pool:
+            raise SettingError("up_kernel_size", f"must be >= {self.pool}, the up-sampling "
+                               f"stride (pool), got {self.up_kernel_size}: a narrower filter "
+                               f"leaves output frames that no input reaches")
+
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
-        """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``."""
+        """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``.
+        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error."""
         if arch not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHITECTURES}")
+            raise SettingError("arch", f"unknown architecture {arch!r}: expected one of "
+                               f"{', '.join(ARCHITECTURES)}")
+        known = {f.name for f in dataclasses.fields(cls)} - {"arch"}
+        for name, value in overrides.items():
+            if name not in known:
+                raise SettingError(name, f"not a model setting (known: {', '.join(sorted(known))})")
+            if value is not None and name in IGNORED.get(arch, ()):
+                raise SettingError(name, f"the {arch} architecture does not use it")
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
                 "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
                                ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
         base.update({k: v for k, v in overrides.items() if v is not None})
         if arch == "single":
+            if None not in (overrides.get("kernel_size"), overrides.get("filter_length")) and \
+                    overrides["kernel_size"] != overrides["filter_length"]:
+                raise SettingError("kernel_size", "the single architecture's kernel is its "
+                                   "filter length: give the filter length only")
             base["filter_length"] = base.pop("filter_length", base["kernel_size"])
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)
@@ -93,8 +121,6 @@ class DownUp(nn.Module):
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
     Hidden layers start He-uniform, the output regression at zero (see ``tinyemo.nn``)."""
-    if cfg.in_channels < 1 or cfg.width < 1 or cfg.kernel_size < 1 or cfg.depth < 1:
-        raise ValueError(f"invalid model configuration: {cfg}")
     rng = np.random.default_rng(seed)
     if cfg.arch == "single":
         return nn.Sequential(

@@ -1,4 +1,5 @@
-"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``)."""
+"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``).
+Audio at another sample rate than the model's front end is resampled to it (with a warning)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,8 @@ from .data import load_corpus
 from .ensemble import Ensemble
 from .experiment import results_table
 from .frontend import FbankOptions
-from .metrics import score
+from .metrics import score, score_per_recording
+from .notices import warn
 from .pipeline import prepare
 
 __all__ = ["predict_files", "evaluate"]
@@ -17,34 +19,61 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
     return FbankOptions(**ensemble.config.get("fbank", {}))
 
 
+def _sample_rate(ensemble: Ensemble, model_dir: Path) -> int | None:
+    if ensemble.sample_rate is None:
+        warn(f"{Path(model_dir) / 'config.json'} records no sample rate (saved by an older "
+             f"tinyemo): audio is used at its own rate")
+    return ensemble.sample_rate
+
+
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
-                  dither: float | None = None) -> list[Path]:
+                  progress=None, dither: float | None = None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. Files of any length in bounded memory (``tinyemo.longform``): the same
-    result as the whole-file computation. ``dither``: instead of the model's front end's (0:
-    what ``tinyemo export`` computes). Returns the CSV paths."""
+    result as the whole-file computation. ``progress(done, total)``: called as each file is
+    done. ``dither``: instead of the model's front end's (0: what ``tinyemo export``
+    computes). Returns the CSV paths."""
     ensemble = Ensemble(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
     from .longform import predict_files_long
-    return predict_files_long(ensemble, [Path(a) for a in audio], Path(out), dither=dither)
+    return predict_files_long(ensemble, [Path(a) for a in audio], Path(out), dither=dither,
+                              sample_rate=_sample_rate(ensemble, model_dir), progress=progress)
 
 
-def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu") -> str:
+def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu",
+             target: str | None = None, progress=None) -> str:
     """The paper's table (RMSE and CCC over the concatenated partition) for ``partition`` of a
-    labelled corpus, ensemble of all seeds."""
+    labelled corpus, ensemble of all seeds, for ``target`` (default: every target of the
+    model), then each target's per-recording CCC (mean ± std over the partition's
+    recordings), reported beside the concatenated one, never mixed into it."""
     ensemble = Ensemble(model_dir, device)
+    if target is not None and target not in ensemble.targets:
+        raise ValueError(f"{model_dir}: no {target} model here (it has "
+                         f"{', '.join(ensemble.targets)})")
+    targets = [target] if target else ensemble.targets
     corpus = load_corpus(data)
-    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble)).values()
+    partition = partition.lower()
+    if not corpus.partition(partition):
+        found = ", ".join(f"{p} ({len(corpus.partition(p))})" for p in corpus.partitions)
+        raise ValueError(f"{data}: no recordings in partition {partition!r}; it has {found}")
+    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble), progress=progress,
+                                     sample_rate=_sample_rate(ensemble, model_dir)).values()
                 if ex.recording.partition == partition]
-    if not examples:
-        raise ValueError(f"{data}: the {partition!r} partition is empty")
     res: dict = {}
-    for target in ensemble.targets:
-        if not all(target in ex.y for ex in examples):
-            raise ValueError(f"{data}: recordings of {partition!r} lack {target} labels")
-        mean, _ = ensemble.predict(examples, target)
-        res[target] = {partition: score(mean, [ex.y[target] for ex in examples])}
-    return results_table({ensemble.config["arch"]: res}, (partition,))
+    per_recording = []
+    for t in targets:
+        unlabelled = [ex.id for ex in examples if t not in ex.y]
+        if unlabelled:
+            raise ValueError(f"{data}: recordings of {partition!r} lack {t} labels: "
+                             f"{', '.join(unlabelled[:8])}")
+        mean, _ = ensemble.predict(examples, t)
+        gold = [ex.y[t] for ex in examples]
+        res[t] = {partition: score(mean, gold)}
+        each = score_per_recording(mean, gold)
+        per_recording.append(f"{t} {each['ccc_mean']:.3f} ± {each['ccc_std']:.3f}")
+    return (results_table({ensemble.config["arch"]: res}, (partition,))
+            + f"\nper-recording CCC over the {len(examples)} {partition} recordings (mean ± "
+              f"std; the table's CCC is over them concatenated): {', '.join(per_recording)}\n")

@@ -26,8 +26,9 @@ from .models import ModelConfig, build_model
 from .nn import Module
 from .optim import Adam
 from .pipeline import Example
+from .settings import at_least, check_fields, greater_than, one_of
 
-__all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples"]
+__all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples", "DivergedError"]
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"
@@ -46,10 +47,9 @@ class TrainConfig:
     device: str = "cpu"
 
     def __post_init__(self):
-        if self.loss not in ("ccc", "mse"):
-            raise ValueError(f"loss must be 'ccc' or 'mse', got {self.loss!r}")
-        if self.epochs < 1 or self.patience < 1:
-            raise ValueError(f"epochs and patience must be >= 1 (got {self.epochs}, {self.patience})")
+        check_fields(self, epochs=at_least(1), patience=at_least(1), lr=greater_than(0),
+                     weight_decay=at_least(0), loss=one_of("ccc", "mse"),
+                     device=one_of("cpu", "cuda"))
 
 
 @dataclass
@@ -143,10 +143,17 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         for ex in (progress(items, f"{target} seed {seed} epoch {epoch}") if progress else items):
             opt.zero_grad()
             loss = _loss(model(x_train[ex.id]), y_train[ex.id], cfg.loss)
+            value = loss.item()
+            if not np.isfinite(value):
+                raise DivergedError(_diverged(target, seed, epoch, f"the training loss is "
+                                              f"{value} on recording {ex.id}", state, run_dir))
             loss.backward()
             opt.step()
-            losses.append(loss.item())
+            losses.append(value)
         dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
+        if not np.isfinite(dev_scores["ccc"]):
+            raise DivergedError(_diverged(target, seed, epoch, "the dev predictions are not "
+                                          "finite", state, run_dir))
         seconds = time.perf_counter() - start
         improved = state.record({"epoch": epoch, "train_loss": float(np.mean(losses)),
                                  "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
@@ -161,6 +168,18 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             on_epoch(state)
     return {"seed": seed, "best_epoch": state.best_epoch, "best_dev_ccc": state.best_ccc,
             "epochs": state.epoch}
+
+
+class DivergedError(RuntimeError):
+    """Training produced a NaN or infinite loss (or predictions)."""
+
+
+def _diverged(target: str, seed: int, epoch: int, what: str, state: TrainState,
+              run_dir: Path) -> str:
+    kept = (f"the checkpoint of epoch {state.epoch} is kept in {run_dir}" if state.epoch
+            else "no epoch finished, nothing was saved")
+    return (f"{target}, seed {seed}, epoch {epoch}: training diverged ({what}); {kept}; try "
+            f"a smaller --lr in a new --out folder")
 
 
 def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: bool,

@@ -3,6 +3,7 @@
 CCC = 2·s_xy / (s_x² + s_y² + (μ_x − μ_y)²) with population moments (divide by T), x the
 prediction and y the target, both (T,). Moments accumulate in float64 whatever the input dtype.
 ``stats`` (5,) float64 receives [μ_x, μ_y, s_x², s_y², s_xy]; ``out`` (1,) receives the CCC.
+The value and the gradient are the formulas ``formulas.ccc_*``, shared with the CUDA twin.
 
 Degenerate case: when the denominator is 0 (x and y constant and equal) the CCC is defined as 1
 with a zero gradient. A constant prediction against a varying target is regular: CCC = 0 there
@@ -10,12 +11,12 @@ and the gradient is finite.
 """
 from __future__ import annotations
 
-from numba import njit
+from . import formulas as F
 
 __all__ = ["ccc_forward", "ccc_backward", "ccc_swap_stats"]
 
 
-@njit(cache=True)
+@F.kernel()
 def ccc_forward(x, y, stats, out):
     """out[0] ← CCC(x, y); stats ← the five moments backward needs."""
     t = x.shape[0]
@@ -30,44 +31,28 @@ def ccc_forward(x, y, stats, out):
     vy = 0.0
     cxy = 0.0
     for i in range(t):
-        dx = x[i] - mx
-        dy = y[i] - my
-        vx += dx * dx
-        vy += dy * dy
-        cxy += dx * dy
+        sx, sy, sxy = F.ccc_centred_products(x[i], y[i], mx, my)
+        vx += sx
+        vy += sy
+        cxy += sxy
     vx /= t
     vy /= t
     cxy /= t
-    stats[0] = mx
-    stats[1] = my
-    stats[2] = vx
-    stats[3] = vy
-    stats[4] = cxy
-    den = vx + vy + (mx - my) ** 2
-    out[0] = 1.0 if den == 0.0 else 2.0 * cxy / den
+    F.ccc_store(stats, out, mx, my, vx, vy, cxy)
 
 
-@njit(cache=True)
+@F.kernel()
 def ccc_swap_stats(stats, swapped):
     """swapped ← the moments with prediction and target exchanged (for ∂CCC/∂target)."""
-    swapped[0] = stats[1]
-    swapped[1] = stats[0]
-    swapped[2] = stats[3]
-    swapped[3] = stats[2]
-    swapped[4] = stats[4]
+    for i in range(5):
+        swapped[i] = stats[F.ccc_swap_source(i)]
 
 
-@njit(cache=True)
+@F.kernel()
 def ccc_backward(x, y, stats, g, gx):
     """gx (T,) ← g[0] · ∂CCC/∂x, with g (1,) the upstream gradient of the scalar CCC."""
     t = x.shape[0]
-    mx, my, vx, vy, cxy = stats[0], stats[1], stats[2], stats[3], stats[4]
-    den = vx + vy + (mx - my) ** 2
-    if den == 0.0:
-        gx[:] = 0
-        return
-    # ∂s_xy/∂x_i = (y_i − μ_y)/T;  ∂den/∂x_i = 2(x_i − μ_x)/T + 2(μ_x − μ_y)/T
-    a = 2.0 * g[0] / (t * den)
-    bcoef = 4.0 * g[0] * cxy / (t * den * den)
+    mx, my = stats[0], stats[1]
+    a, b = F.ccc_grad_coefficients(t, mx, my, stats[2], stats[3], stats[4], g[0])
     for i in range(t):
-        gx[i] = a * (y[i] - my) - bcoef * ((x[i] - mx) + (mx - my))
+        gx[i] = F.ccc_grad(x[i], y[i], mx, my, a, b)

@@ -12,31 +12,47 @@ frames used (no wrap-around reaches them); the left padding is a circular shift 
 index. Strides > 1 compute the stride-1 result and keep every stride-th frame (the backward
 passes upsample ``gy`` with zeros), so the cost rule below only picks this path for stride 1.
 
-Cost rule (:func:`fft_preferred`), forward plus backward, for one sequence, in seconds at rates
-measured on a 2-core AVX-512 machine (one thread; both paths scale alike with threads):
-direct ``3·2·C_out·C_in·K·T_out`` flops at ``GEMM_RATE`` (``GEMV_RATE`` when C_out < 8: the
-per-tap products are then memory-bound matrix-vector ones); FFT ``3·(C_in + C_out + C_in·C_out)``
-real transforms of ``2.5·N·log2 N`` flops at ``FFT_RATE`` plus ``3·8·C_in·C_out·(N/2 + 1)``
-flops of per-frequency channel mixing at ``MIX_RATE``. At T = 7500 the rule switches to the FFT
+Cost rule (:func:`fft_preferred`), forward plus backward, for one sequence, in *GEMM-flop
+equivalents*: the work of each path weighted by its cost per flop relative to a BLAS GEMM flop,
+so the rule compares the two paths on whatever machine runs it and holds no absolute rate:
+direct ``3·2·C_out·C_in·K·T_out`` flops at weight 1 (``GEMV_COST`` when C_out < 8: the per-tap
+products are then memory-bound matrix-vector ones); FFT ``3·(C_in + C_out + C_in·C_out)`` real
+transforms of ``2.5·N·log2 N`` flops at ``FFT_COST`` plus ``3·8·C_in·C_out·(N/2 + 1)`` flops of
+per-frequency channel mixing at ``MIX_COST``. The weights are ratios of rates measured on a
+2-core AVX-512 machine, one thread (GEMM 150, GEMV 30, FFT 10, mixing 5 GFLOP/s; both paths
+scale alike with threads). Why ratios and not a measurement at run time: any absolute rate
+cancels out of the comparison (the old rule's 150 GFLOP/s never changed a decision; the weights
+here decide exactly as it did); a ratio of rates moves less between machines than a rate does
+(GEMM, FFT and the mixing loop all speed up with SIMD width and clock); and a timing taken at run
+time would make the kernel choice, hence the last bits of every result, depend on the machine's
+load at that moment, where tinyemo's runs are reproducible from their seeds. At T = 7500 the rule switches to the FFT
 at K ≈ 128 for 160 → 1 channels and K ≈ 512 for 32 → 32 and 128 → 128; measured, the FFT wins
 from K ≈ 100, ≈ 200 and ≈ 300 (the rule errs towards the direct path's steadier cost).
+
+:func:`conv1d_kernels` makes the choice: the op asks the target's table for the kernels of one
+layer (the CUDA target has direct kernels only).
 """
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numba
 import numpy as np
 import scipy.fft as sfft
 from numba import njit, prange
 
-__all__ = ["fft_preferred", "conv1d_fft_forward", "conv1d_fft_backward_input",
+from .conv1d import (conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight,
+                     conv1d_forward)
+
+__all__ = ["fft_preferred", "conv1d_kernels", "conv1d_fft_forward", "conv1d_fft_backward_input",
            "conv1d_fft_backward_weight"]
 
-GEMM_RATE = 150e9
-GEMV_RATE = 30e9
-FFT_RATE = 10e9
-MIX_RATE = 5e9
+# Cost of one flop of each kind, in BLAS GEMM flops (rates on the reference machine: GEMM 150,
+# GEMV 30, FFT 10, mixing 5 GFLOP/s); only these ratios enter the rule.
+GEMV_COST = 5.0
+FFT_COST = 15.0
+MIX_COST = 30.0
 
 
 def fft_preferred(c_in: int, c_out: int, kernel_size: int, dilation: int, stride: int,
@@ -45,10 +61,19 @@ def fft_preferred(c_in: int, c_out: int, kernel_size: int, dilation: int, stride
     if stride != 1:
         return False
     n = sfft.next_fast_len(t_out + dilation * (kernel_size - 1), real=True)
-    direct = 6.0 * c_out * c_in * kernel_size * t_out / (GEMM_RATE if c_out >= 8 else GEMV_RATE)
-    transforms = 3.0 * (c_in + c_out + c_in * c_out) * 2.5 * n * math.log2(n) / FFT_RATE
-    mixing = 24.0 * c_in * c_out * (n // 2 + 1) / MIX_RATE
+    direct = 6.0 * c_out * c_in * kernel_size * t_out * (1.0 if c_out >= 8 else GEMV_COST)
+    transforms = 3.0 * (c_in + c_out + c_in * c_out) * 2.5 * n * math.log2(n) * FFT_COST
+    mixing = 24.0 * c_in * c_out * (n // 2 + 1) * MIX_COST
     return transforms + mixing < direct
+
+
+def conv1d_kernels(c_in: int, c_out: int, kernel_size: int, dilation: int, stride: int,
+                   t_out: int):
+    """The four conv1d kernels for one layer, under the direct kernels' names
+    (``conv1d_forward``, ``conv1d_backward_input``, ``conv1d_backward_weight``,
+    ``conv1d_backward_bias``): the FFT ones when :func:`fft_preferred`, else the direct ones.
+    Both compute the same function; the bias gradient is always the direct one."""
+    return _FFT if fft_preferred(c_in, c_out, kernel_size, dilation, stride, t_out) else _DIRECT
 
 
 def _plan(t_in, t_out, kernel_size, stride, dilation):
@@ -155,3 +180,12 @@ def conv1d_fft_backward_weight(x, gy, stride, dilation, pad_left, gw):
     full = sfft.irfft(gwf, n=n, axis=-1, workers=_workers())
     where = (np.arange(gw.shape[2]) * dilation - pad_left) % n
     gw[...] = full[:, :, where]
+
+
+_DIRECT = SimpleNamespace(conv1d_forward=conv1d_forward, conv1d_backward_input=conv1d_backward_input,
+                          conv1d_backward_weight=conv1d_backward_weight,
+                          conv1d_backward_bias=conv1d_backward_bias)
+_FFT = SimpleNamespace(conv1d_forward=conv1d_fft_forward,
+                       conv1d_backward_input=conv1d_fft_backward_input,
+                       conv1d_backward_weight=conv1d_fft_backward_weight,
+                       conv1d_backward_bias=conv1d_backward_bias)

@@ -1,6 +1,7 @@
 """max_pool1d on the CPU. x (N, C, T) → y (N, C, T_out) with argmax (N, C, T_out) int64
 indices into the time axis of x; T_out = (T − K) // s + 1 (trailing frames that do not fill a
-window are dropped). Ties go to the first maximum, as in PyTorch.
+window are dropped). Ties go to the first maximum, as in PyTorch. The window scan is the
+formula ``formulas.window_argmax``, shared with the CUDA twin.
 
 Serial on purpose: at the paper's sizes (32 × 7500) a pass takes tens of microseconds, less
 than waking a second thread, and Numba's OpenMP workers spinning after a ``prange`` would
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 from numba import njit
 
+from . import formulas as F
 __all__ = ["max_pool1d_forward", "max_pool1d_backward"]
 
 
-@njit(cache=True)
+@F.kernel()
 def max_pool1d_forward(x, kernel_size, stride, y, argmax):
     """y ← max over each window of x; argmax ← where it was."""
     n_seq, n_ch, t_out = y.shape
@@ -20,15 +22,7 @@ def max_pool1d_forward(x, kernel_size, stride, y, argmax):
         n = job // n_ch
         c = job % n_ch
         for t in range(t_out):
-            start = t * stride
-            best = x[n, c, start]
-            where = start
-            for j in range(start + 1, start + kernel_size):
-                if x[n, c, j] > best:
-                    best = x[n, c, j]
-                    where = j
-            y[n, c, t] = best
-            argmax[n, c, t] = where
+            y[n, c, t], argmax[n, c, t] = F.window_argmax(x, n, c, t * stride, kernel_size)
 
 
 @njit(cache=True)

@@ -1,22 +1,22 @@
 """Zero-pad or crop the time axis on the CPU: y[n, c, t] = x[n, c, t − left] (0 outside x).
 
 ``left`` < 0 crops from the front; the length of ``y`` fixes the right side. The same kernel
-with ``−left`` is its own adjoint, so it serves as the backward too.
+with ``−left`` is its own adjoint, so it serves as the backward too. Which frames copy and
+which are zeros is the formula ``formulas.pad_bounds``, shared with the CUDA twin.
 """
 from __future__ import annotations
 
-from numba import njit
+from . import formulas as F
 
 __all__ = ["pad1d"]
 
 
-@njit(cache=True)
+@F.kernel()
 def pad1d(x, left, y):
     """y (N, C, T_out) ← x (N, C, T_in) shifted right by ``left`` frames, zeros elsewhere."""
     n_seq, n_ch, t_out = y.shape
     t_in = x.shape[2]
-    lo = max(0, left)
-    hi = min(t_out, t_in + left)
+    lo, hi = F.pad_bounds(left, t_in, t_out)
     for job in range(n_seq * n_ch):
         n = job // n_ch
         c = job % n_ch

@@ -1,4 +1,5 @@
-"""Device arrays for the CUDA target: allocation and upload (``tinyemo.backend`` calls these).
+"""Device arrays for the CUDA target: the array services ``tinyemo.backend`` asks each target
+for, the same names and arguments as ``kernels/cpu/arrays.py``.
 
 Arrays are numba-cuda device arrays (``FakeCUDAArray`` under ``NUMBA_ENABLE_CUDASIM=1``),
 C-contiguous. ``zeros`` fills on the device, so no host array of that size is made.
@@ -8,23 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .launch import flat, per_element
+from .elementwise import fill
 
-__all__ = ["empty", "zeros", "to_device", "fill"]
-
-
-@cuda.jit
-def _fill_kernel(value, out):
-    i = cuda.grid(1)
-    if i >= out.shape[0]:
-        return
-    out[i] = value
-
-
-def fill(array, value: float) -> None:
-    """Every element of the C-contiguous device array ``array`` ← ``value``."""
-    out = flat(array)
-    per_element(_fill_kernel, out.shape[0], float(value), out)
+__all__ = ["empty", "zeros", "fill", "to_device", "to_host", "contiguous"]
 
 
 def empty(shape, dtype):
@@ -43,3 +30,15 @@ def to_device(host_array):
     """A C-contiguous device copy of a host array (0-d stays 0-d, unlike with
     ``np.ascontiguousarray``)."""
     return cuda.to_device(np.asarray(host_array, order="C"))
+
+
+def to_host(array):
+    """A host (NumPy) copy of the device array."""
+    return array.copy_to_host()
+
+
+def contiguous(array):
+    """The array itself when C-contiguous; device kernels do not take strided views."""
+    if not array.is_c_contiguous():
+        raise ValueError("non-contiguous CUDA arrays are not supported")
+    return array

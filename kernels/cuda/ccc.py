@@ -6,12 +6,14 @@ target, both (T,) device arrays. ``stats`` (5,) float64 receives [μ_x, μ_y, s_
 ``out`` (1,) the CCC. When the denominator is 0 the CCC is 1 with a zero gradient.
 
 Forward: a single block; its threads stride over T and combine in float64 (means first, then
-the centred moments: the same two passes as the CPU). Backward: one thread per element.
+the centred moments: the same two passes as the CPU). Backward: one thread per element. The
+value and the gradient are the formulas ``formulas.ccc_*``, shared with the CPU.
 """
 from __future__ import annotations
 
 from numba import cuda, float64
 
+from . import formulas as F
 from .device_functions import block_sum
 from .launch import per_block, per_element
 
@@ -34,22 +36,15 @@ def _forward_kernel(x, y, stats, out):
     vy = 0.0
     cxy = 0.0
     for i in range(cuda.threadIdx.x, t, cuda.blockDim.x):
-        dx = x[i] - mx
-        dy = y[i] - my
-        vx += dx * dx
-        vy += dy * dy
-        cxy += dx * dy
+        sx, sy, sxy = F.ccc_centred_products(x[i], y[i], mx, my)
+        vx += sx
+        vy += sy
+        cxy += sxy
     vx = block_sum(buf, vx) / t
     vy = block_sum(buf, vy) / t
     cxy = block_sum(buf, cxy) / t
     if cuda.threadIdx.x == 0:
-        stats[0] = mx
-        stats[1] = my
-        stats[2] = vx
-        stats[3] = vy
-        stats[4] = cxy
-        den = vx + vy + (mx - my) ** 2
-        out[0] = 1.0 if den == 0.0 else 2.0 * cxy / den
+        F.ccc_store(stats, out, mx, my, vx, vy, cxy)
 
 
 @cuda.jit
@@ -57,9 +52,7 @@ def _swap_kernel(stats, swapped):
     i = cuda.grid(1)
     if i >= 5:
         return
-    # [μ_x, μ_y, s_x², s_y², s_xy] → [μ_y, μ_x, s_y², s_x², s_xy]
-    source = i if i == 4 else i + 1 - 2 * (i % 2)
-    swapped[i] = stats[source]
+    swapped[i] = stats[F.ccc_swap_source(i)]
 
 
 @cuda.jit
@@ -68,15 +61,9 @@ def _backward_kernel(x, y, stats, g, gx):
     t = x.shape[0]
     if i >= t:
         return
-    mx, my, vx, vy, cxy = stats[0], stats[1], stats[2], stats[3], stats[4]
-    den = vx + vy + (mx - my) ** 2
-    if den == 0.0:
-        gx[i] = 0.0
-        return
-    # ∂s_xy/∂x_i = (y_i − μ_y)/T;  ∂den/∂x_i = 2(x_i − μ_x)/T + 2(μ_x − μ_y)/T
-    a = 2.0 * g[0] / (t * den)
-    bcoef = 4.0 * g[0] * cxy / (t * den * den)
-    gx[i] = a * (y[i] - my) - bcoef * ((x[i] - mx) + (mx - my))
+    mx, my = stats[0], stats[1]
+    a, b = F.ccc_grad_coefficients(t, mx, my, stats[2], stats[3], stats[4], g[0])
+    gx[i] = F.ccc_grad(x[i], y[i], mx, my, a, b)
 
 
 def ccc_forward(x, y, stats, out):

@@ -16,13 +16,15 @@ Output frame t, tap k reads x at i = t·stride + k·dilation − pad_left (zero 
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from numba import cuda, float64
 
 from .device_functions import block_sum, unravel3
 from .launch import per_block, per_element
 
 __all__ = ["conv1d_forward", "conv1d_backward_input", "conv1d_backward_weight",
-           "conv1d_backward_bias"]
+           "conv1d_backward_bias", "conv1d_kernels"]
 
 
 @cuda.jit
@@ -113,3 +115,13 @@ def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
 def conv1d_backward_bias(gy, gb):
     """gb (C_out,) ← Σ over sequences and time of gy (N, C_out, T_out)."""
     per_block(_backward_bias_kernel, gb.size, gy, gb)
+
+
+_DIRECT = SimpleNamespace(conv1d_forward=conv1d_forward, conv1d_backward_input=conv1d_backward_input,
+                          conv1d_backward_weight=conv1d_backward_weight,
+                          conv1d_backward_bias=conv1d_backward_bias)
+
+
+def conv1d_kernels(c_in, c_out, kernel_size, dilation, stride, t_out):
+    """The four conv1d kernels for one layer (the CPU may pick FFT ones; CUDA has only these)."""
+    return _DIRECT

@@ -1,6 +1,7 @@
 """max_pool1d on CUDA, the twin of ``kernels/cpu/max_pool1d.py``. x (N, C, T) → y (N, C, T_out)
 with argmax (N, C, T_out) int64 indices into the time axis of x; T_out = (T − K) // s + 1
-(trailing frames that do not fill a window are dropped). Ties go to the first maximum.
+(trailing frames that do not fill a window are dropped). Ties go to the first maximum. The
+window scan is the formula ``formulas.window_argmax``, shared with the CPU.
 
 Forward: one thread per output element. Backward: gx is zeroed, then one thread per gy element
 adds it at its argmax with an atomic add; where windows overlap (stride < kernel size) the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from numba import cuda
 
+from . import formulas as F
 from .arrays import fill
 from .device_functions import unravel3
 from .launch import per_element
@@ -24,15 +26,7 @@ def _forward_kernel(x, kernel_size, stride, y, argmax):
     if j >= n_seq * n_ch * t_out:
         return
     n, c, t = unravel3(j, n_ch, t_out)
-    start = t * stride
-    best = x[n, c, start]
-    where = start
-    for i in range(start + 1, start + kernel_size):
-        if x[n, c, i] > best:
-            best = x[n, c, i]
-            where = i
-    y[n, c, t] = best
-    argmax[n, c, t] = where
+    y[n, c, t], argmax[n, c, t] = F.window_argmax(x, n, c, t * stride, kernel_size)
 
 
 @cuda.jit

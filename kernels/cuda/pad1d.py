@@ -1,10 +1,12 @@
 """Zero-pad or crop the time axis on CUDA, the twin of ``kernels/cpu/pad1d.py``:
 y[n, c, t] = x[n, c, t − left] (0 outside x). ``left`` < 0 crops from the front; the length of
-``y`` fixes the right side; with ``−left`` it is its own adjoint. One thread per element of y."""
+``y`` fixes the right side; with ``−left`` it is its own adjoint. One thread per element of y;
+which frames copy is the formula ``formulas.pad_bounds``, shared with the CPU."""
 from __future__ import annotations
 
 from numba import cuda
 
+from . import formulas as F
 from .device_functions import unravel3
 from .launch import per_element
 
@@ -18,9 +20,9 @@ def _pad_kernel(x, left, y):
     if j >= n_seq * n_ch * t_out:
         return
     n, c, t = unravel3(j, n_ch, t_out)
-    source = t - left
-    if source >= 0 and source < x.shape[2]:
-        y[n, c, t] = x[n, c, source]
+    lo, hi = F.pad_bounds(left, x.shape[2], t_out)
+    if t >= lo and t < hi:
+        y[n, c, t] = x[n, c, t - left]
     else:
         y[n, c, t] = 0
 

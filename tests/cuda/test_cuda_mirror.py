@@ -17,14 +17,23 @@ def _parameters(function) -> list[str]:
 
 def test_every_cpu_kernel_has_a_cuda_twin_with_the_same_arguments():
     from tinyemo.kernels import cpu, cuda
-    missing = sorted(set(cpu.__all__) - set(cuda.__all__))
-    assert not missing, f"CPU kernels without a CUDA twin: {missing}"
-    for name in cpu.__all__:
+    from tinyemo.kernels.table import NAMES
+    for table in (cpu, cuda):
+        missing = sorted(name for name in NAMES if not callable(getattr(table, name, None)))
+        assert not missing, f"{table.__name__} lacks {missing}"
+    for name in NAMES:
         assert _parameters(getattr(cuda, name)) == _parameters(getattr(cpu, name)), name
 
 
-def test_cuda_target_provides_the_array_services_backend_needs():
-    from tinyemo.kernels import cuda
-    assert _parameters(cuda.empty) == ["shape", "dtype"]
-    assert _parameters(cuda.zeros) == ["shape", "dtype"]
-    assert _parameters(cuda.to_device) == ["host_array"]
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+def test_both_targets_provide_the_array_services_backend_needs(target):
+    import importlib
+    table = importlib.import_module(f"tinyemo.kernels.{target}")
+    assert _parameters(table.empty) == ["shape", "dtype"]
+    assert _parameters(table.zeros) == ["shape", "dtype"]
+    assert _parameters(table.fill) == ["array", "value"]
+    assert _parameters(table.to_device) == ["host_array"]
+    assert _parameters(table.to_host) == ["array"]
+    assert _parameters(table.contiguous) == ["array"]
+    assert _parameters(table.conv1d_kernels) == ["c_in", "c_out", "kernel_size", "dilation",
+                                                 "stride", "t_out"]

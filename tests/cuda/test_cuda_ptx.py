@@ -48,7 +48,7 @@ if not SIMULATOR:
 
 def _signatures():
     """(module, kernel name) → signature(F) for the float type F (float32 or float64)."""
-    from numba import float64, int64
+    from numba import float64, int64, types
 
     def f1(t):
         return t[::1]
@@ -59,16 +59,8 @@ def _signatures():
     i3 = int64[:, :, ::1]
     d1 = float64[::1]
     return {
-        ("activations", "_relu_forward_kernel"): lambda F: (f1(F), f1(F)),
-        ("activations", "_relu_backward_kernel"): lambda F: (f1(F), f1(F), f1(F)),
-        ("activations", "_tanh_forward_kernel"): lambda F: (f1(F), f1(F)),
-        ("activations", "_tanh_backward_kernel"): lambda F: (f1(F), f1(F), f1(F)),
-        ("adam", "_adam_kernel"): lambda F: (f1(F),) * 4 + (float64,) * 7,
-        ("arithmetic", "_axpby_kernel"): lambda F: (float64, f1(F), int64, float64, f1(F), int64,
-                                                    f1(F)),
-        ("arithmetic", "_mul_kernel"): lambda F: (f1(F), int64, f1(F), int64, f1(F)),
+        ("adam", "_adam_kernel"): lambda F: (f1(F),) * 4 + (types.UniTuple(F, 8),),
         ("arithmetic", "_sum_kernel"): lambda F: (f1(F), f1(F)),
-        ("arrays", "_fill_kernel"): lambda F: (float64, f1(F)),
         ("ccc", "_forward_kernel"): lambda F: (f1(F), f1(F), d1, f1(F)),
         ("ccc", "_swap_kernel"): lambda F: (d1, d1),
         ("ccc", "_backward_kernel"): lambda F: (f1(F), f1(F), d1, f1(F), f1(F)),
@@ -83,6 +75,26 @@ def _signatures():
         ("max_pool1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F), i3),
         ("max_pool1d", "_scatter_kernel"): lambda F: (f3(F), i3, f3(F)),
         ("pad1d", "_pad_kernel"): lambda F: (f3(F), int64, f3(F)),
+    }
+
+
+def _elementwise_signatures():
+    """Factory-made element-wise kernel → signature(F), with the parameter tuples their
+    launchers pass (``Elementwise`` in ``kernels/elementwise.py``)."""
+    from numba import float64, int64, types
+
+    def f1(t):
+        return t[::1]
+
+    none, two = types.Tuple(()), types.UniTuple(float64, 2)
+    return {
+        "map.relu": lambda F: (f1(F), f1(F), none),
+        "map.tanh": lambda F: (f1(F), f1(F), none),
+        "map.constant": lambda F: (f1(F), f1(F), types.UniTuple(float64, 1)),
+        "zip.relu_grad": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
+        "zip.tanh_grad": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
+        "zip.axpby": lambda F: (f1(F), int64, f1(F), int64, f1(F), two),
+        "zip.mul": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
     }
 
 
@@ -116,7 +128,9 @@ def sm90_current_device(monkeypatch):
 
 def test_every_kernel_has_a_signature():
     """A new kernel without a PTX signature here fails, so none goes untested."""
+    from tinyemo.kernels.cuda.elementwise import KERNELS
     assert _kernels_in_package() == set(_signatures())
+    assert set(KERNELS) == set(_elementwise_signatures())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -134,10 +148,24 @@ def test_kernel_compiles_to_ptx(module_name, kernel_name, dtype, sm90_current_de
     assert str(return_type) == "none"
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(_elementwise_signatures()))
+def test_elementwise_kernel_compiles_to_ptx(name, dtype, sm90_current_device):
+    import numba
+    from numba import cuda
+
+    from tinyemo.kernels.cuda.elementwise import KERNELS
+    signature = _elementwise_signatures()[name](getattr(numba, dtype))
+    ptx, return_type = cuda.compile_ptx(KERNELS[name].py_func, signature, cc=CC)
+    assert ".target sm_90" in ptx and ".entry" in ptx
+    assert str(return_type) == "none"
+
+
 def test_fill_compiles_for_int64_arrays(sm90_current_device):
     """``zeros`` serves int64 arrays too (max-pool's argmax has that dtype)."""
-    from numba import cuda, float64, int64
+    from numba import cuda, float64, int64, types
 
-    from tinyemo.kernels.cuda import arrays
-    ptx, _ = cuda.compile_ptx(arrays._fill_kernel.py_func, (float64, int64[::1]), cc=CC)
+    from tinyemo.kernels.cuda.elementwise import KERNELS
+    ptx, _ = cuda.compile_ptx(KERNELS["map.constant"].py_func,
+                              (int64[::1], int64[::1], types.UniTuple(float64, 1)), cc=CC)
     assert ".target sm_90" in ptx

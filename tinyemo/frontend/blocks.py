@@ -8,7 +8,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .audio import INT16_SCALE, _check_wav_not_truncated
+from .audio import INT16_SCALE, check_wav_complete
 
 __all__ = ["audio_info", "audio_blocks", "resampled_blocks", "BLOCK_SAMPLES"]
 
@@ -23,7 +23,7 @@ def audio_info(path: str | os.PathLike) -> tuple[int, int]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such audio file")
-    _check_wav_not_truncated(path)
+    check_wav_complete(path)
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

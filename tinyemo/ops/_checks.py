@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -55,9 +57,6 @@ def as_batch(array):
 
 
 def contiguous(array):
-    """A C-contiguous array on the same target (a copy only when needed)."""
-    if isinstance(array, np.ndarray):
-        return np.ascontiguousarray(array)
-    if not array.is_c_contiguous():
-        raise ValueError("non-contiguous CUDA arrays are not supported")
-    return array
+    """A C-contiguous array on the same target (a copy only when needed; the CUDA target
+    refuses strided views)."""
+    return backend.kernels(array).contiguous(array)

@@ -1,5 +1,6 @@
 """relu and tanh: forward and backward (both from the saved output). Kernels:
-``kernels/{cpu,cuda}/activations.py``; tests: ``tests/test_activations_pad.py``."""
+``kernels/{cpu,cuda}/elementwise.py`` (formulas in ``kernels/formulas.py``); tests:
+``tests/test_activations_pad.py``."""
 from __future__ import annotations
 
 from .. import backend

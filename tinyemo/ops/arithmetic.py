@@ -1,5 +1,7 @@
 """``+ - *``, ``sum`` and ``mean`` for Tensors, with scalar broadcasting (a size-1 operand
-broadcasts; otherwise shapes must match), and ``reshape``. Kernels: ``kernels/{cpu,cuda}/arithmetic.py``."""
+broadcasts; otherwise shapes must match), and ``reshape``. Kernels:
+``kernels/{cpu,cuda}/elementwise.py`` (``axpby``, ``mul``; formulas in ``kernels/formulas.py``)
+and ``kernels/{cpu,cuda}/arithmetic.py`` (``sum_all``)."""
 from __future__ import annotations
 
 import numpy as np

@@ -2,9 +2,10 @@
 ``kernels/cpu/conv1d_fft.py`` (FFT, CPU only); reference: ``kernels/reference.py:conv1d``;
 tests: ``tests/test_conv1d.py``, ``tests/test_conv1d_fast.py``.
 
-Which CPU kernels run: the FFT ones when ``conv1d_fft.fft_preferred`` says their estimated work
-is smaller (stride 1 and long kernels, e.g. the paper's Figure 1 filter, K up to 2048; its
-docstring states the cost rule), else the direct ones. Both compute the same function.
+Which kernels run is the target's choice (``conv1d_kernels`` in its table): on the CPU the FFT ones
+when ``conv1d_fft.fft_preferred`` says their estimated work is smaller (stride 1 and long
+kernels, e.g. the paper's Figure 1 filter, K up to 2048; its docstring states the cost rule),
+else the direct ones. Both compute the same function.
 """
 from __future__ import annotations
 
@@ -14,27 +15,6 @@ from ..kernels.shapes import conv1d_out_len
 from ._checks import as_batch, check_conv_args, check_float_array, check_int, contiguous
 
 __all__ = ["Conv1dFn", "resolve_padding"]
-
-
-class _FftKernels:
-    """The CPU FFT kernels under the direct kernels' names (the bias gradient is shared)."""
-
-    def __init__(self, direct):
-        from ..kernels.cpu import conv1d_fft
-        self.conv1d_forward = conv1d_fft.conv1d_fft_forward
-        self.conv1d_backward_input = conv1d_fft.conv1d_fft_backward_input
-        self.conv1d_backward_weight = conv1d_fft.conv1d_fft_backward_weight
-        self.conv1d_backward_bias = direct.conv1d_backward_bias
-
-
-def _conv_kernels(x, c_in, c_out, k, dilation, stride, t_out):
-    """The kernel table for this layer: the FFT kernels on the CPU when they are cheaper."""
-    table = backend.kernels(x)
-    if backend.device_of(x) == "cpu":
-        from ..kernels.cpu.conv1d_fft import fft_preferred
-        if fft_preferred(c_in, c_out, k, dilation, stride, t_out):
-            return _FftKernels(table)
-    return table
 
 
 def resolve_padding(padding, kernel_size: int, dilation: int, stride: int) -> tuple[int, int]:
@@ -76,7 +56,7 @@ class Conv1dFn(Function):
         w = contiguous(w)
         bias = contiguous(b) if b is not None else backend.zeros((c_out,), x.dtype, x)
         y = backend.empty((x3.shape[0], c_out, t_out), x.dtype, x)
-        table = _conv_kernels(x, c_in, c_out, k, dilation, stride, t_out)
+        table = backend.kernels(x).conv1d_kernels(c_in, c_out, k, dilation, stride, t_out)
         table.conv1d_forward(x3, w, bias, stride, dilation, left, y)
         ctx.save(x3, w, b is not None, stride, dilation, left, was_2d, table)
         return y.reshape(y.shape[1:]) if was_2d else y

@@ -1,0 +1,45 @@
+"""The shared formulas (``kernels/formulas.py``) built for ``@njit`` code, and the decorator of
+the CPU kernels that call them.
+
+Each formula is registered with ``numba.extending.register_jitable``: Numba's way to make a plain
+Python function callable from ``@njit`` code (an overload compiled like ``njit``). It is compiled
+into the kernel's module, where LLVM inlines it (these are a few arithmetic operations; the
+element-wise loops vectorise as hand-written ones do, see ``bench/README.md``). Numba-level
+inlining (``inline="always"``) is not used: it refuses calls with ``*args``, which is how the
+map/zip kernels pass an op's scalar parameters. The function object itself stays the plain
+function, which matters for caching: a kernel made by a factory closes over its formula, Numba's
+cache key pickles a closure's cells, and a plain function pickles by name, the same in every
+process (a Numba dispatcher pickles with a per-process id, so a kernel closing over one would
+miss the cache on every run).
+
+Numba's cache only tracks the kernel's own file. :func:`kernel` therefore puts a digest of
+``kernels/formulas.py`` into the cached kernel's name: editing a formula recompiles every CPU
+kernel that calls one, instead of silently running the old code.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+
+from numba import njit
+from numba.extending import register_jitable
+
+from .. import formulas as _source
+from ..formulas import *  # noqa: F401,F403  (the same functions, now callable from @njit code)
+from ..formulas import __all__ as _names
+
+__all__ = list(_names) + ["kernel", "SOURCE_DIGEST"]
+
+for _name in _names:
+    register_jitable(getattr(_source, _name))
+
+SOURCE_DIGEST = hashlib.sha256(inspect.getsource(_source).encode()).hexdigest()[:12]
+
+
+def kernel(**options):
+    """``@njit(cache=True, **options)`` for a CPU kernel that calls the formulas: its cache entry
+    is named after the formulas' source digest (see the module docstring)."""
+    def wrap(function):
+        function.__qualname__ = f"{function.__qualname__}_{SOURCE_DIGEST}"
+        return njit(cache=True, **options)(function)
+    return wrap

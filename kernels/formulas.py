@@ -1,0 +1,137 @@
+"""Per-element mathematics, written once for every target.
+
+Plain Python functions of scalars (the window scan: of an array and indices). Each target builds
+them for its compiler and its kernels call them by the same names:
+
+- ``kernels/cpu/formulas.py``: callable from ``@njit`` code and compiled inline into the caller;
+- ``kernels/cuda/formulas.py``: ``cuda.jit(device=True)`` functions.
+
+So a CPU kernel and its CUDA twin compute the same expression in the same order, and a new
+element-wise op is one formula here plus one line in ``kernels/elementwise.py``.
+
+Rules for a formula: scalars and array elements only (no allocation, no NumPy: ``math`` works
+on both targets); it may call other formulas of this module; it returns a scalar or a tuple.
+"""
+from __future__ import annotations
+
+import math
+
+__all__ = ["relu", "relu_grad", "tanh", "tanh_grad", "axpby", "mul", "constant",
+           "adam_constants", "adam", "ccc_centred_products", "ccc_store", "ccc_grad_coefficients",
+           "ccc_grad", "ccc_swap_source", "window_argmax", "pad_bounds"]
+
+
+# -- activations ------------------------------------------------------------------------------
+def relu(x):
+    """max(x, 0)."""
+    return x if x > 0 else 0
+
+
+def relu_grad(y, gy):
+    """gy where the output y is positive, else 0 (the subgradient 0 at x = 0)."""
+    return gy if y > 0 else 0
+
+
+def tanh(x):
+    return math.tanh(x)
+
+
+def tanh_grad(y, gy):
+    """gy · (1 − y²), from the saved output y = tanh(x)."""
+    return gy * (1 - y * y)
+
+
+# -- arithmetic -------------------------------------------------------------------------------
+def axpby(a, b, alpha, beta):
+    """alpha·a + beta·b."""
+    return alpha * a + beta * b
+
+
+def mul(a, b):
+    return a * b
+
+
+def constant(_x, value):
+    """``value`` whatever the element (a fill is a map of this)."""
+    return value
+
+
+# -- Adam -------------------------------------------------------------------------------------
+def adam_constants(lr, beta1, beta2, eps, weight_decay, step):
+    """The step's constants, hoisted out of the per-element loop (computed once per step, in
+    float64; kernels cast them to the parameters' dtype and compute in it):
+    (β1, 1 − β1, β2, 1 − β2, weight decay, lr / (1 − β1^t), 1 / √(1 − β2^t), eps)."""
+    return (beta1, 1.0 - beta1, beta2, 1.0 - beta2, weight_decay, lr / (1.0 - beta1 ** step),
+            1.0 / math.sqrt(1.0 - beta2 ** step), eps)
+
+
+def adam(p, g, m, v, b1, one_m_b1, b2, one_m_b2, wd, step_size, inv_sqrt_bias2, eps):
+    """(p, m, v) after one Adam step with classic L2 (weight decay added to the gradient before
+    the moments, as ``torch.optim.Adam(weight_decay=…)``); constants from ``adam_constants``.
+    One division per element instead of three: lr·m̂/(√v̂ + ε) = step_size·m/(√v/√(1−β2^t) + ε)."""
+    gi = g + wd * p
+    mi = b1 * m + one_m_b1 * gi
+    vi = b2 * v + one_m_b2 * gi * gi
+    return p - step_size * mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps), mi, vi
+
+
+# -- CCC --------------------------------------------------------------------------------------
+# Moments [μ_x, μ_y, s_x², s_y², s_xy] (population, divide by T); x the prediction, y the target.
+def ccc_centred_products(x, y, mx, my):
+    """((x − μ_x)², (y − μ_y)², (x − μ_x)(y − μ_y)): one frame's terms of the three second
+    moments."""
+    dx = x - mx
+    dy = y - my
+    return dx * dx, dy * dy, dx * dy
+
+
+def ccc_store(stats, out, mx, my, vx, vy, cxy):
+    """stats[0:5] ← the moments (the layout every CCC kernel shares), out[0] ← the CCC:
+    2·s_xy / (s_x² + s_y² + (μ_x − μ_y)²), 1 when the denominator is 0 (equal constants)."""
+    stats[0] = mx
+    stats[1] = my
+    stats[2] = vx
+    stats[3] = vy
+    stats[4] = cxy
+    den = vx + vy + (mx - my) ** 2
+    out[0] = 1.0 if den == 0.0 else 2.0 * cxy / den
+
+
+def ccc_grad_coefficients(t, mx, my, vx, vy, cxy, g):
+    """(a, b) such that g·∂CCC/∂x_i = a·(y_i − μ_y) − b·((x_i − μ_x) + (μ_x − μ_y)) for T = t
+    frames and upstream gradient g; (0, 0) in the degenerate case (CCC ≡ 1 there).
+
+    From ∂s_xy/∂x_i = (y_i − μ_y)/T and ∂den/∂x_i = 2(x_i − μ_x)/T + 2(μ_x − μ_y)/T."""
+    den = vx + vy + (mx - my) ** 2
+    if den == 0.0:
+        return 0.0, 0.0
+    return 2.0 * g / (t * den), 4.0 * g * cxy / (t * den * den)
+
+
+def ccc_grad(x, y, mx, my, a, b):
+    """One element of g·∂CCC/∂x from the coefficients of ``ccc_grad_coefficients``."""
+    return a * (y - my) - b * ((x - mx) + (mx - my))
+
+
+def ccc_swap_source(i):
+    """Where entry i of the swapped moments comes from: prediction and target exchanged,
+    [μ_x, μ_y, s_x², s_y², s_xy] → [μ_y, μ_x, s_y², s_x², s_xy]."""
+    return i if i == 4 else i + 1 - 2 * (i % 2)
+
+
+# -- windows and index arithmetic -----------------------------------------------------------
+def window_argmax(x, n, c, start, size):
+    """(max, where) over x[n, c, start:start + size]; ties go to the first maximum."""
+    best = x[n, c, start]
+    where = start
+    for j in range(start + 1, start + size):
+        if x[n, c, j] > best:
+            best = x[n, c, j]
+            where = j
+    return best, where
+
+
+def pad_bounds(left, t_in, t_out):
+    """(lo, hi): output frames lo ≤ t < hi copy x[t − left] when x has t_in frames and the
+    output t_out; the others are zeros (hi ≤ lo: all zeros)."""
+    return max(0, left), min(t_out, t_in + left)
