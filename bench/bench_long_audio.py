@@ -51,13 +51,12 @@ def write_audio(path: Path, seconds: float, seed: int = 0) -> None:
 
 def write_model(folder: Path, seeds: int = 5) -> None:
     from tinyemo.checkpoint import save_checkpoint
-    from tinyemo.frontend import FbankOptions
-    from tinyemo.models import ModelConfig, build_model
-    models = {t: ModelConfig.for_arch("downup", t) for t in ("arousal", "valence")}
-    config = {"arch": "downup", "targets": list(models), "seeds": list(range(seeds)),
-              "models": {t: m.to_dict() for t, m in models.items()},
-              "data": {"root": "bench", "sample_rate": RATE}, "sample_rate": RATE,
-              "fbank": FbankOptions().to_dict()}
+    from tinyemo.experiment import ExperimentConfig, run_record
+    from tinyemo.models import build_model
+    experiment = ExperimentConfig("downup", ("arousal", "valence"), tuple(range(seeds)),
+                                  sample_rate=RATE)
+    models = experiment.model_configs(160)
+    config = run_record(experiment, 160, {"root": "bench", "sample_rate": RATE})
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config))
     rng = np.random.default_rng(0)
@@ -88,7 +87,8 @@ def child(mode: str, audio: Path, warm: Path, model: Path, out: Path, threads: i
             ensemble = Ensemble(model)
             corpus = Corpus([Recording(path.stem, path.stem, "predict", path)])
             examples = list(prepare(corpus, FbankOptions(**ensemble.config["fbank"]),
-                                    cache=FeatureCache(out / "cache")).values())
+                                    cache=FeatureCache(out / "cache"),
+                                    sample_rate=ensemble.sample_rate).values())
             by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
             write_predictions(out, examples, by_target)
         return time.perf_counter() - start
