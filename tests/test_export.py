@@ -161,3 +161,52 @@ def test_unknown_layer_is_named(tmp_path):
     with pytest.raises(ValueError, match="Wobble"):
         export_onnx(ensemble, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def _needs_lstm():
+    if not hasattr(nn, "LSTM"):
+        pytest.skip("nn.LSTM is not in this tree yet (the blstm work)")
+
+
+def test_lstm_layers_export_with_onnx_gate_order(tmp_path):
+    """nn.LSTM (PyTorch's gate order i, f, g, o) through ONNX's LSTM op (i, o, f, c): one and
+    two layers, one and two directions, against tinyemo's own forward."""
+    _needs_lstm()
+    from tinyemo.export.graph import Graph
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 6, 37)).astype(np.float32)
+    for layers, bidirectional in ((1, False), (2, True)):
+        lstm = nn.LSTM(6, 5, layers, bidirectional=bidirectional, rng=rng)
+        g = Graph()
+        y = export_module(g, lstm, "x")
+        g.op("Identity", y, name="y")
+        graph = helper.make_graph(
+            g.nodes, "lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, "t"])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=g.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", onnx.defs.onnx_opset_version())])
+        onnx.checker.check_model(model, full_check=True)
+        got = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+        with no_grad():
+            want = lstm(Tensor(x)).numpy()
+        assert got.shape == want.shape == (1, 5 * (2 if bidirectional else 1), 37)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_blstm_exports_and_streams_at_the_end(tmp_path, speech):
+    _needs_lstm()
+    from tinyemo.stream import StreamPredictor
+    ensemble = Ensemble(make_model_folder(tmp_path / "m", "blstm", fbank=NO_DITHER, width=8, depth=2))
+    export_onnx(ensemble, tmp_path / "m.onnx")
+    session, _ = _session(tmp_path / "m.onnx")
+    wave, rate = speech
+    want = predict_offline(ensemble, wave, rate)
+    got = session.run(None, {"waveform": (wave / 32768).astype(np.float32)})
+    for target, y in zip(ensemble.targets, got):
+        assert np.std(want[target]) > 0.01
+        np.testing.assert_allclose(y, want[target], rtol=0, atol=ATOL)
+    # unbounded context: nothing is final before the end, then everything equals offline
+    predictor = StreamPredictor(ensemble, "running")
+    assert predictor.latency_s == float("inf")
+    assert predictor.push(wave).shape[0] == 0
+    assert predictor.flush().shape[0] == len(want["arousal"])

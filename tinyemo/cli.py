@@ -423,9 +423,13 @@ def plot_main(argv=None) -> int:
 
 # ---------------------------------------------------------------- deployment
 
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s" if s != float("inf") else "the whole recording"
+
+
 def _latency_help() -> str:
     from .windowed import default_latencies
-    per_arch = ", ".join(f"{arch} {s:.2f} s" for arch, s in default_latencies().items())
+    per_arch = ", ".join(f"{arch} {_seconds(s)}" for arch, s in default_latencies().items())
     return (f"streaming latency = the model's right-hand context + at most one chunk: "
             f"{per_arch} (the paper's settings at 16 kHz)")
 
@@ -485,8 +489,10 @@ def stream_main(argv=None) -> int:
             rates = (f"{predictor.input_rate} Hz resampled to {predictor.sample_rate} Hz (the "
                      "model's)" if predictor.input_rate != predictor.sample_rate
                      else f"{predictor.sample_rate} Hz")
-            ui.note(f"streaming {rates}; rows final {predictor.latency_s:.2f} s after their "
-                    "time stamp (+ one chunk)")
+            when = (f"rows final {predictor.latency_s:.2f} s after their time stamp (+ one "
+                    "chunk)" if predictor.latency_s != float("inf") else
+                    "every row comes at the end (the model's context is the whole recording)")
+            ui.note(f"streaming {rates}; {when}")
         predict_stream(args.model, sys.stdin.buffer, sys.stdout, fmt=args.format, rate=args.rate,
                        channels=args.channels, normalisation="running" if args.running
                        else "profile", profile=args.profile, chunk_bytes=args.chunk,

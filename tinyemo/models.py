@@ -162,7 +162,8 @@ class Context:
     ``t - left … t + right``, and the net treats frames alike only ``grid`` frames apart (the
     down/up net's pooling grid: pool**depth; 1 for the others). A window of frames that starts
     on a multiple of ``grid`` gives every output whose frames lie inside it exactly as the whole
-    sequence does. ``right`` is the latency of streaming prediction, in frames."""
+    sequence does. ``right`` is the latency of streaming prediction, in frames. A recurrent
+    net's context is unbounded (``math.inf``)."""
 
     left: int
     right: int
@@ -189,28 +190,39 @@ def _interval_back(layer: nn.Module, lo: int, hi: int) -> tuple[int, int, int]:
         return lo - layer.left, hi - layer.left, 1
     if isinstance(layer, (nn.ReLU, nn.Tanh)):
         return lo, hi, 1
+    if isinstance(layer, getattr(nn, "LSTM", ())):   # its state carries every earlier frame
+        return -math.inf, math.inf if layer.bidirectional else hi, 1
     raise ValueError(f"context: no rule for layer {type(layer).__name__}")
+
+
+def _stages(module: nn.Module) -> list[nn.Module] | None:
+    """The modules a composite model applies in order; None for a single layer."""
+    if isinstance(module, DownUp):
+        return [module.net]
+    if isinstance(module, nn.Sequential):
+        return module.layers
+    if isinstance(module, globals().get("BLSTM", ())):   # the recurrent model, where present
+        return [module.lstm, module.out]
+    return None
 
 
 def _walk_back(module: nn.Module, lo: int, hi: int) -> tuple[int, int]:
     """The input frames ``module`` reads for its output frames lo … hi."""
-    if isinstance(module, DownUp):
-        return _walk_back(module.net, lo, hi)
-    if isinstance(module, nn.Sequential):
-        for layer in reversed(module.layers):
-            lo, hi = _walk_back(layer, lo, hi)
+    stages = _stages(module)
+    if stages is None:
+        lo, hi, _ = _interval_back(module, lo, hi)
         return lo, hi
-    lo, hi, _ = _interval_back(module, lo, hi)
+    for stage in reversed(stages):
+        lo, hi = _walk_back(stage, lo, hi)
     return lo, hi
 
 
 def _grid(module: nn.Module) -> int:
     """The product of the down-sampling factors on the way through ``module``."""
-    if isinstance(module, DownUp):
-        return _grid(module.net)
-    if isinstance(module, nn.Sequential):
-        return math.prod(_grid(layer) for layer in module.layers)
-    return max(_interval_back(module, 0, 0)[2], 1)
+    stages = _stages(module)
+    if stages is None:
+        return max(_interval_back(module, 0, 0)[2], 1)
+    return math.prod(_grid(stage) for stage in stages)
 
 
 def context(model: nn.Module) -> Context:

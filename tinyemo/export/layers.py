@@ -112,3 +112,6 @@ def _downup(g, layer, x):
     pads = g.op("Concat", g.i64(0, 0, 0, 0, 0), g.op("Sub", padded, t), axis=0)
     y = export_module(g, layer.net, g.op("Pad", x, pads))
     return g.op("Slice", y, g.i64(0), t, g.i64(2))
+
+
+from . import recurrent  # noqa: E402,F401  (registers the LSTM exporters when the engine has them)
