@@ -30,8 +30,9 @@ MAX_WINDOW = 8192    # outputs per window (5.5 min at 40 ms): bounds memory; ove
 
 
 def ensemble_context(models: dict[str, list[Module]]) -> Context:
-    """The widest context of any model and a grid every model's grid divides."""
-    ctxs = [context(m) for runs in models.values() for m in runs]
+    """The widest context of any model and a grid every model's grid divides (the seeds of a
+    target share its architecture: the first one speaks for them)."""
+    ctxs = [context(runs[0]) for runs in models.values()]
     grid = 1
     for c in ctxs:
         grid = grid * c.grid // math.gcd(grid, c.grid)
@@ -126,8 +127,8 @@ class WindowedEnsemble:
             self._buf = rows.copy() if self._buf is None else np.concatenate([self._buf, rows])
             self.total += rows.shape[0]
         final = self.total - self.ctx.right if self.finite else 0
-        if final - self.done >= self.hop:
-            return self._run(final, at_end=False)
+        if final - self.done >= self.hop:   # whole hops only: no sliver windows in between
+            return self._run(self.done + (final - self.done) // self.hop * self.hop, at_end=False)
         return self._empty()
 
     def finish(self) -> dict[str, np.ndarray]:
