@@ -29,7 +29,7 @@ ATOL = 1e-4
 NO_DITHER = FbankOptions(dither=0.0)   # the graph has no dither (see tinyemo.export)
 
 ARCHS = [("single", {}), ("dilated", {}), ("downup", {}), ("downup", {"up_kernel_size": 4}),
-         ("downup", {"up_kernel_size": 5, "depth": 3})]
+         ("downup", {"up_kernel_size": 5, "depth": 3}), ("blstm", {"width": 8, "depth": 2})]
 
 
 def _session(path):
@@ -163,15 +163,9 @@ def test_unknown_layer_is_named(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def _needs_lstm():
-    if not hasattr(nn, "LSTM"):
-        pytest.skip("nn.LSTM is not in this tree yet (the blstm work)")
-
-
 def test_lstm_layers_export_with_onnx_gate_order(tmp_path):
     """nn.LSTM (PyTorch's gate order i, f, g, o) through ONNX's LSTM op (i, o, f, c): one and
     two layers, one and two directions, against tinyemo's own forward."""
-    _needs_lstm()
     from tinyemo.export.graph import Graph
     from onnx import TensorProto, helper
     rng = np.random.default_rng(0)
@@ -195,7 +189,6 @@ def test_lstm_layers_export_with_onnx_gate_order(tmp_path):
 
 
 def test_blstm_exports_and_streams_at_the_end(tmp_path, speech):
-    _needs_lstm()
     from tinyemo.stream import StreamPredictor
     ensemble = Ensemble(make_model_folder(tmp_path / "m", "blstm", fbank=NO_DITHER, width=8, depth=2))
     export_onnx(ensemble, tmp_path / "m.onnx")

@@ -1,5 +1,5 @@
-"""The paper's three models, built from the engine's layers. Each maps features (160, T) to
-one prediction per frame (1, T) and reports its parameter count and receptive field.
+"""The paper's models, built from the engine's layers. Each maps features (160, T) to one
+prediction per frame (1, T) and reports its parameter count and receptive field.
 
 - ``single``: one conv filter of length L over the input → tanh → linear regression (Fig. 1).
 - ``dilated``: ``depth`` conv layers of ``width`` channels, kernel ``kernel_size``, dilation
@@ -7,6 +7,9 @@ one prediction per frame (1, T) and reports its parameter count and receptive fi
 - ``downup``: ``depth`` × (conv → ReLU → max-pool by ``pool``), one intermediate conv,
   ``depth`` × (transposed conv, stride ``pool`` → ReLU), then a 1×1 conv. Any input length:
   padded with zeros to a multiple of pool**depth inside, the output cropped back to T.
+- ``blstm``: the paper's reference model: ``num_layers`` bidirectional LSTM layers of
+  ``hidden_size`` units per direction (``nn.LSTM``), then a linear output layer per frame (a 1×1
+  conv over the 2·hidden_size channels). Its receptive field is the whole sequence.
 """
 from __future__ import annotations
 
@@ -21,16 +24,18 @@ from . import nn
 from .settings import SettingError, at_least, check_fields, one_of
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context", "ARCHITECTURES",
-           "DEFAULT_WIDTH"]
+           "DEFAULT_WIDTH", "BLSTM"]
 
-ARCHITECTURES = ("single", "dilated", "downup")
+ARCHITECTURES = ("single", "dilated", "downup", "blstm")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
 # ModelConfig fields each architecture has no use for: setting one is an error, not a no-op.
 # (single: ``kernel_size`` is another name for its ``filter_length``.)
-IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size"),
-           "dilated": ("pool", "up_kernel_size", "filter_length"),
-           "downup": ("dilation_base", "filter_length")}
+_RECURRENT = ("hidden_size", "num_layers")
+IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size") + _RECURRENT,
+           "dilated": ("pool", "up_kernel_size", "filter_length") + _RECURRENT,
+           "downup": ("dilation_base", "filter_length") + _RECURRENT,
+           "blstm": ("kernel_size", "dilation_base", "pool", "up_kernel_size", "filter_length")}
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,14 @@ class ModelConfig:
     pool: int = 3
     up_kernel_size: int = 3
     filter_length: int = 512      # single only: L frames
+    hidden_size: int = 16         # blstm only: units per direction (--width; docs/RESULTS.md)
+    num_layers: int = 2           # blstm only: stacked bidirectional layers (--depth sets it)
 
     def __post_init__(self) -> None:
         check_fields(self, arch=one_of(*ARCHITECTURES), in_channels=at_least(1),
                      width=at_least(1), kernel_size=at_least(1), depth=at_least(1),
                      dilation_base=at_least(1), pool=at_least(1), up_kernel_size=at_least(1),
-                     filter_length=at_least(1))
+                     filter_length=at_least(1), hidden_size=at_least(1), num_layers=at_least(1))
         if self.arch == "downup" and self.up_kernel_size < self.pool:
             raise SettingError("up_kernel_size", f"must be >= {self.pool}, the up-sampling "
                                f"stride (pool), got {self.up_kernel_size}: a narrower filter "
@@ -60,7 +67,9 @@ class ModelConfig:
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
         """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``.
-        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error."""
+        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error. For
+        ``blstm`` the generic ``width`` and ``depth`` (``--width``, ``--depth``) set
+        ``hidden_size`` and ``num_layers``."""
         if arch not in ARCHITECTURES:
             raise SettingError("arch", f"unknown architecture {arch!r}: expected one of "
                                f"{', '.join(ARCHITECTURES)}")
@@ -70,6 +79,15 @@ class ModelConfig:
                 raise SettingError(name, f"not a model setting (known: {', '.join(sorted(known))})")
             if value is not None and name in IGNORED.get(arch, ()):
                 raise SettingError(name, f"the {arch} architecture does not use it")
+        if arch == "blstm":
+            given = {k: v for k, v in overrides.items() if v is not None}
+            for generic, own in (("width", "hidden_size"), ("depth", "num_layers")):
+                if generic in given:
+                    if own in given and given[own] != given[generic]:
+                        raise SettingError(generic, f"the blstm architecture's {generic} is its "
+                                           f"{own}: give one of them")
+                    given[own] = given.pop(generic)
+            return cls(arch=arch, **given)
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
                 "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
@@ -118,10 +136,25 @@ class DownUp(nn.Module):
         return F.pad1d(self.net(F.pad1d(x, 0, padded - t)), 0, t - padded)
 
 
+class BLSTM(nn.Module):
+    """Bidirectional LSTM layers, then a linear output per frame; see the module docstring."""
+
+    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype):
+        self.lstm = nn.LSTM(cfg.in_channels, cfg.hidden_size, cfg.num_layers, bidirectional=True,
+                            rng=rng, dtype=dtype)
+        self.out = nn.Conv1d(2 * cfg.hidden_size, 1, 1, rng=rng, dtype=dtype, init="zeros")
+
+    def forward(self, x):
+        return self.out(self.lstm(x))
+
+
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
-    Hidden layers start He-uniform, the output regression at zero (see ``tinyemo.nn``)."""
+    Hidden layers start He-uniform (the LSTM as PyTorch's), the output regression at zero
+    (see ``tinyemo.nn``)."""
     rng = np.random.default_rng(seed)
+    if cfg.arch == "blstm":
+        return BLSTM(cfg, rng, dtype)
     if cfg.arch == "single":
         return nn.Sequential(
             nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng, dtype=dtype),
@@ -140,8 +173,11 @@ def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     raise ValueError(f"unknown architecture {cfg.arch!r}: expected one of {ARCHITECTURES}")
 
 
-def receptive_field(model: nn.Module) -> int:
-    """Input frames that can influence one output frame (walking the layers in order)."""
+def receptive_field(model: nn.Module) -> float:
+    """Input frames that can influence one output frame (walking the layers in order);
+    ``math.inf`` for the BLSTM, whose every output frame depends on the whole sequence."""
+    if isinstance(model, BLSTM):
+        return math.inf
     layers = model.net.layers if isinstance(model, DownUp) else list(model)
     rf, jump = 1.0, 1.0
     for layer in layers:
@@ -190,7 +226,7 @@ def _interval_back(layer: nn.Module, lo: int, hi: int) -> tuple[int, int, int]:
         return lo - layer.left, hi - layer.left, 1
     if isinstance(layer, (nn.ReLU, nn.Tanh)):
         return lo, hi, 1
-    if isinstance(layer, getattr(nn, "LSTM", ())):   # its state carries every earlier frame
+    if isinstance(layer, nn.LSTM):   # its state carries every earlier (and later) frame
         return -math.inf, math.inf if layer.bidirectional else hi, 1
     raise ValueError(f"context: no rule for layer {type(layer).__name__}")
 
@@ -201,7 +237,7 @@ def _stages(module: nn.Module) -> list[nn.Module] | None:
         return [module.net]
     if isinstance(module, nn.Sequential):
         return module.layers
-    if isinstance(module, globals().get("BLSTM", ())):   # the recurrent model, where present
+    if isinstance(module, BLSTM):
         return [module.lstm, module.out]
     return None
 

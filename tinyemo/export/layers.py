@@ -114,4 +114,4 @@ def _downup(g, layer, x):
     return g.op("Slice", y, g.i64(0), t, g.i64(2))
 
 
-from . import recurrent  # noqa: E402,F401  (registers the LSTM exporters when the engine has them)
+from . import recurrent  # noqa: E402,F401  (registers the LSTM exporters)

@@ -1,5 +1,5 @@
 """ONNX exporters for the recurrent layers: ``nn.LSTM`` (PyTorch's layout and gate order) and
-the ``blstm`` model. Registered when the engine has them.
+the ``blstm`` model.
 
 ONNX's LSTM op takes the gates in the order i, o, f, c where PyTorch (and tinyemo) stores
 i, f, g, o; its bias is the input and recurrent biases side by side; its activations default
@@ -21,6 +21,7 @@ def onnx_gates(w: np.ndarray) -> np.ndarray:
     return np.concatenate([i, o, f, g], axis=0)
 
 
+@register(nn.LSTM)
 def _lstm(g, layer, x):
     """x (1, C, T) → (1, D·H, T), the reverse direction in the last H channels."""
     h = layer.hidden_size
@@ -46,11 +47,6 @@ def _lstm(g, layer, x):
     return g.op("Transpose", y, perm=[1, 2, 0])                           # (1, D·H, T)
 
 
+@register(models.BLSTM)
 def _blstm(g, model, x):
     return export_module(g, model.out, export_module(g, model.lstm, x))
-
-
-if hasattr(nn, "LSTM"):
-    register(nn.LSTM)(_lstm)
-if hasattr(models, "BLSTM"):
-    register(models.BLSTM)(_blstm)
