@@ -4,6 +4,7 @@ PyTorch, in the same process.
     python bench/bench_epoch.py            # full run → bench/results/epoch.json + table
     python bench/bench_epoch.py --quick    # smoke run (3 recordings, few repeats)
     python bench/bench_epoch.py --device cuda --threads 1   # on a GPU (numba-cuda; PyTorch CUDA as peer)
+    python bench/bench_epoch.py --rows downup32 --width 2 --frames 24 --quick   # a subset, shrunk
 
 An epoch is the paper's: 9 recordings × 7500 frames (5 minutes each), batch size 1, each
 recording forward + backward (1 − CCC) + one Adam step (L2 weight decay), float32. Prediction
@@ -169,6 +170,7 @@ def main(argv=None) -> int:
     p.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS),
                    help="models to time (default: all)")
     p.add_argument("--out", default=RESULTS)
+    p.add_argument("--width", type=int, help="every model's width (e.g. 1 in the CUDA simulator)")
     args = p.parse_args(argv)
     keep_freed_memory()  # for both libraries: freed activations are reused, not page-faulted anew
     if args.device == "cuda":
@@ -182,11 +184,17 @@ def main(argv=None) -> int:
     if torch is not None and args.device == "cuda" and not torch.cuda.is_available():
         torch = None  # PyTorch without CUDA is no peer for a GPU run
     n, t = (args.recordings or (3 if args.quick else 9)), args.frames
-    rounds, calls = (1, 1) if args.quick else (3, 2)
+    timing = dict(rounds=1, calls=1) if args.quick else dict(rounds=3, calls=2)
+    if args.device == "cuda":
+        import cuda_rows
+        if cuda_rows.simulated():  # timings mean nothing there: as few calls as can be
+            timing = cuda_rows.SIMULATOR_TIMING
     xs, ys = _data(n, t)
     rows = []
     for key in args.rows:
         label, arch, width = ROWS[key]
+        if args.width is not None:
+            label, width = f"{label.split(',')[0]}, width {args.width}", args.width
         cfg = ModelConfig.for_arch(arch, "arousal", width=width)
         for nt in args.threads:
             with threads(nt):
@@ -194,7 +202,7 @@ def main(argv=None) -> int:
                 fns["tinyemo epoch"], fns["tinyemo predict"] = _tinyemo(cfg, xs, ys, args.device)
                 if torch is not None:
                     fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys, args.device)
-                stats = time_interleaved(fns, rounds=rounds, calls=calls)
+                stats = time_interleaved(fns, **timing)
             row = {"model": label, "key": key, "device": args.device, "threads": nt,
                    "recordings": n,
                    "frames": t, **{
@@ -202,6 +210,8 @@ def main(argv=None) -> int:
             for side in ("tinyemo", "torch"):
                 if f"{side}_epoch" in row:
                     row[f"{side}_predict_fps"] = n * t / row[f"{side}_predict"]["median"]
+            if args.device == "cuda":
+                row["memory_pool"] = _pool_stats()
             if torch is not None:
                 row["ratio_epoch"] = row["tinyemo_epoch"]["median"] / row["torch_epoch"]["median"]
                 row["ratio_predict"] = row["tinyemo_predict"]["median"] / row["torch_predict"]["median"]
@@ -230,6 +240,15 @@ def paper_ratios(rows) -> list[dict]:
                         "ratio": b["tinyemo_epoch"]["median"] / c["tinyemo_epoch"]["median"],
                         "paper": PAPER_RATIO})
     return out
+
+
+def _pool_stats():
+    """The CUDA memory pool's counts (``tinyemo.cuda_memory``), or None when it is off."""
+    from numba import config
+    if config.ENABLE_CUDASIM:
+        return None
+    from tinyemo import cuda_memory
+    return cuda_memory.stats()
 
 
 def _line(row) -> str:

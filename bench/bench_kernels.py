@@ -213,7 +213,7 @@ def rows(frames_scale: float = 1.0, channels_scale: float = 1.0):
 
 
 def run(quick: bool, thread_counts, use_torch: bool, device: str = "cpu", include_long=False,
-        frames_scale=1.0, channels_scale=1.0) -> dict:
+        frames_scale=1.0, channels_scale=1.0, only: str = "") -> dict:
     torch = try_import_torch() if use_torch else None
     timing = dict(rounds=1, calls=3, settle=0.05) if quick else dict(rounds=6, calls=5, settle=0.2)
     notes = []
@@ -223,7 +223,7 @@ def run(quick: bool, thread_counts, use_torch: bool, device: str = "cpu", includ
     for note in notes:
         print("note:", note, flush=True)
     results = []
-    for row in rows(frames_scale, channels_scale):
+    for row in [r for r in rows(frames_scale, channels_scale) if only in r["name"]]:
         path = "direct" if device == "cuda" else row["path"]  # CUDA has direct kernels only
         if device == "cuda" and row.get("long") and not include_long:
             notes.append(f"skipped {row['name']}: no CUDA FFT kernel, and the direct CUDA conv "
@@ -290,6 +290,7 @@ def main(argv=None) -> int:
                         help="multiply every time axis (e.g. 0.002 for the CUDA simulator)")
     parser.add_argument("--channels-scale", type=float, default=None,
                         help="multiply every channel count (default 1; 1/64 in the CUDA simulator)")
+    parser.add_argument("--only", help="only the rows whose name contains this text")
     parser.add_argument("--out", default=None,
                         help=f"JSON results (default {RESULTS}, kernels-cuda.json with "
                              "--device cuda; -quick before .json with --quick)")
@@ -304,7 +305,7 @@ def main(argv=None) -> int:
     if args.channels_scale is None:  # the simulator's block reductions cost ~0.3 s a block
         args.channels_scale = 1 / 64 if args.device == "cuda" and cuda_rows.simulated() else 1.0
     report = run(args.quick, args.threads, not args.no_torch, args.device, args.include_long,
-                 args.frames_scale, args.channels_scale)
+                 args.frames_scale, args.channels_scale, args.only or "")
     write_json_atomic(args.out, report)
     print("\n" + markdown(report))
     print(f"\nwritten: {args.out}")

@@ -36,7 +36,8 @@ def device_of(array) -> str:
 
 
 def cuda_module() -> ModuleType:
-    """``tinyemo.kernels.cuda``, imported on first use; a clear error when CUDA is unusable."""
+    """``tinyemo.kernels.cuda``, imported on first use; a clear error when CUDA is unusable.
+    The first call also installs the device memory pool (``tinyemo.cuda_memory``)."""
     try:
         from numba import cuda
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -44,6 +45,13 @@ def cuda_module() -> ModuleType:
     if not cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but no usable CUDA GPU was found "
                            "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
+    from numba import config
+    if not config.ENABLE_CUDASIM:  # the simulator has no memory managers
+        from . import cuda_memory
+        try:
+            cuda_memory.install()  # device arrays from a memory pool (TINYEMO_CUDA_POOL=0: off)
+        except ValueError as exc:  # a bad TINYEMO_CUDA_POOL: the same kind of error as above
+            raise RuntimeError(str(exc)) from None
     return importlib.import_module("tinyemo.kernels.cuda")
 
 

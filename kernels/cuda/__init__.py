@@ -1,7 +1,8 @@
 """CUDA kernels (numba-cuda): the CUDA target's dispatch table, the twins of ``..cpu`` with the
 same names and argument order, array services (``empty``, ``zeros``, ``to_device`` …) included.
 
-Each public function is a thin launcher: it sizes the grid from ``config.THREADS_PER_BLOCK``
+Each public function is a thin launcher: it sizes the grid from ``config`` (one thread per
+element, a block per reduction, or ``tiles.py``'s shared-memory tiles for the conv contractions)
 and launches ``@cuda.jit`` kernels that fill preallocated, C-contiguous device arrays. Only this
 package imports ``numba.cuda``; ``tinyemo.backend.cuda_module()`` imports it on first use.
 Under ``NUMBA_ENABLE_CUDASIM=1`` the same kernels run in numba's CUDA simulator.

@@ -28,6 +28,12 @@ def _cuda_available() -> tuple[bool, str]:
 
 CUDA_AVAILABLE, CUDA_MISSING = _cuda_available()
 
+if CUDA_AVAILABLE and not SIMULATOR:
+    # Before any test creates the CUDA context: the suite then runs on the memory pool, as
+    # tinyemo does (backend.cuda_module() installs it; the kernel tests call the kernels directly).
+    from tinyemo import cuda_memory
+    cuda_memory.install()
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "no_cuda_needed: runs without a GPU or the CUDA simulator")

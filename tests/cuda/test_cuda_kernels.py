@@ -17,12 +17,20 @@ DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
+SMALL_CONFIG = dict(THREADS_PER_BLOCK=5, GEMM_THREADS=4, GEMM_MAX_Y=2, GEMM_MAX_X=2,
+                    GEMM_TILE_K=3, GEMM_TARGET_BLOCKS=40, GEMM_MIN_SPLIT=2)
+
+
 @pytest.fixture
 def gpu(device, monkeypatch):
-    """``tinyemo.kernels.cuda`` with THREADS_PER_BLOCK = 5."""
+    """``tinyemo.kernels.cuda`` with the launch settings shrunk (``SMALL_CONFIG``): blocks of 5
+    threads; GEMM tiles of at most 8 × 8 outputs on 2 × 2 threads, 3 reduction steps staged at a
+    time, the weight gradient's frames split 2 by 2: tiny shapes then span several tiles and
+    splits, and end part-full."""
     from tinyemo.kernels import cuda
     from tinyemo.kernels.cuda import config
-    monkeypatch.setattr(config, "THREADS_PER_BLOCK", 5)
+    for name, value in SMALL_CONFIG.items():
+        monkeypatch.setattr(config, name, value)
     return cuda
 
 
@@ -52,6 +60,8 @@ CONV_CASES = [  # (N, C_in, C_out, K, T, stride, dilation, pad_left, pad_right)
     (2, 2, 3, 3, 9, 1, 2, 2, 2),
     (1, 2, 2, 2, 10, 3, 1, 1, 0),
     (2, 1, 2, 4, 6, 2, 1, 3, 1),  # K larger than T without the padding
+    (1, 5, 10, 3, 13, 1, 1, 1, 1),  # 2 row tiles of 8, 2 channel steps of 3, 'same'
+    (1, 4, 9, 3, 17, 3, 1, 0, 0),  # stride 3 = the pool factor: 3 input-gradient phases
 ]
 
 
@@ -87,6 +97,52 @@ def test_conv1d_matches_cpu_and_reference(gpu, case, dtype):
     gb = _nan_out(gpu, b.shape, dtype)
     gpu.conv1d_backward_bias(_dev(gpu, gy), gb)
     _close(gb, gy.sum(axis=(0, 2)), dtype)
+
+
+@pytest.mark.parametrize("min_split, expect_splits", [(1000, 1), (2, 5)])
+def test_conv1d_weight_gradient_with_and_without_split_frames(gpu, monkeypatch, min_split,
+                                                              expect_splits):
+    """One block row per tap (no split: written straight into gw) and frames split over blocks
+    whose partial sums a second kernel adds: both equal the CPU's weight gradient."""
+    from tinyemo.kernels.cuda import config, conv1d
+    monkeypatch.setattr(config, "GEMM_MIN_SPLIT", min_split)
+    rng = np.random.default_rng(11)
+    x, gy = rng.standard_normal((2, 3, 16)), rng.standard_normal((2, 5, 15))
+    assert conv1d.weight_splits(5, 3, 2, 15)[0] == expect_splits
+    gw = _nan_out(gpu, (5, 3, 2), np.float64)
+    gpu.conv1d_backward_weight(_dev(gpu, x), _dev(gpu, gy), 1, 1, 0, gw)
+    gw_cpu = np.empty((5, 3, 2))
+    cpu.conv1d_backward_weight(x, gy, 1, 1, 0, gw_cpu)
+    _close(gw, gw_cpu, np.float64)
+
+
+@pytest.mark.no_cuda_needed
+@pytest.mark.parametrize("c_out, c_in, taps, t_out", [(32, 160, 3, 7500), (128, 128, 3, 2500),
+                                                      (1, 32, 1, 7500), (32, 32, 2, 9),
+                                                      (128, 128, 3, 30)])
+def test_weight_gradient_splits_cover_every_frame_once(c_out, c_in, taps, t_out):
+    """Splits are contiguous runs of ``frames`` frames: together they cover 0 … T_out − 1, none
+    is empty, none is shorter than GEMM_MIN_SPLIT unless there is only one, and the grid stays
+    near GEMM_TARGET_BLOCKS blocks (default settings)."""
+    from tinyemo.kernels.cuda import config, conv1d, tiles
+    splits, frames = conv1d.weight_splits(c_out, c_in, taps, t_out)
+    assert splits >= 1 and (splits - 1) * frames < t_out <= splits * frames
+    assert splits == 1 or frames >= config.GEMM_MIN_SPLIT
+    _, _, tm, tn = tiles.geometry(c_out, c_in)
+    blocks = splits * taps * -(-c_out // tm) * -(-c_in // tn)
+    assert blocks < 2 * config.GEMM_TARGET_BLOCKS + taps * -(-c_out // tm) * -(-c_in // tn)
+
+
+@pytest.mark.no_cuda_needed
+@pytest.mark.parametrize("m, n", [(1, 7500), (32, 7500), (128, 2500), (160, 32), (3, 2)])
+def test_tile_geometry_fits_the_limits(m, n):
+    """Default settings: at most GEMM_THREADS threads; a tile never much taller or wider than
+    the output; the staging buffer fits the 48 KiB of shared memory in float64."""
+    from tinyemo.kernels.cuda import config, tiles
+    tx, ty, tm, tn = tiles.geometry(m, n)
+    assert 1 <= tx * ty <= config.GEMM_THREADS
+    assert tm < m + tiles.REG_M and tn < n + tiles.REG_N
+    assert config.GEMM_TILE_K * (tm + tn + 2) * 8 <= 48 * 1024
 
 
 def test_conv1d_backward_input_is_the_adjoint(gpu):

@@ -62,6 +62,9 @@ def _signatures():
     def a3(t):  # any strides: a channel slice of a bidirectional layer's output
         return t[:, :, :]
 
+    def f4(t):
+        return t[:, :, :, ::1]
+
     i3 = int64[:, :, ::1]
     d1 = float64[::1]
     return {
@@ -70,12 +73,14 @@ def _signatures():
         ("ccc", "_forward_kernel"): lambda F: (f1(F), f1(F), d1, f1(F)),
         ("ccc", "_swap_kernel"): lambda F: (d1, d1),
         ("ccc", "_backward_kernel"): lambda F: (f1(F), f1(F), d1, f1(F), f1(F)),
+        # the tiled kernels end with tile_k (tiles.launch appends it)
         ("conv1d", "_forward_kernel"): lambda F: (f3(F), f3(F), f1(F), int64, int64, int64,
-                                                  f3(F)),
+                                                  f3(F), int64),
         ("conv1d", "_backward_input_kernel"): lambda F: (f3(F), f3(F), int64, int64, int64,
-                                                         f3(F)),
+                                                         f3(F), int64),
         ("conv1d", "_backward_weight_kernel"): lambda F: (f3(F), f3(F), int64, int64, int64,
-                                                          f3(F)),
+                                                          int64, f4(F), int64),
+        ("conv1d", "_sum_splits_kernel"): lambda F: (f4(F), f3(F)),
         ("conv1d", "_backward_bias_kernel"): lambda F: (f3(F), f1(F)),
         ("conv_transpose1d", "_add_bias_kernel"): lambda F: (f1(F), f3(F)),
         ("lstm", "_project_kernel"): lambda F: (f3(F), f2(F), f3(F)),
