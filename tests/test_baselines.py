@@ -356,6 +356,22 @@ def test_a_hand_edited_or_damaged_baseline_folder_names_the_file(fitted, tiny, t
     assert err.startswith(f"error: {out / 'valence' / 'model.npz'}: cannot read the fitted model")
 
 
+@pytest.mark.slow
+def test_export_stream_and_profile_refuse_a_baseline_in_one_line(fitted, tmp_path, capsys):
+    """They need trained nets; a baseline's folder is named as what it is, not a KeyError."""
+    from tinyemo.cli import main
+    base, _ = fitted
+    folder = base / "windowed"
+    for argv in (["export", "--model", str(folder), "--out", str(tmp_path / "m.onnx")],
+                 ["profile", "--model", str(folder), "--from-training",
+                  "--out", str(tmp_path / "p.npz")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"error: {folder} holds a fitted windowed baseline, not trained nets: "
+                       f"export, streaming and profiles need a folder from tinyemo train")
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "p.npz").exists()
+
+
 def test_tinyemo_help_lists_baseline(capsys):
     from tinyemo.cli import main
     assert main(["--help"]) == 0

@@ -203,6 +203,8 @@ PREDICT = [
      rc == 2 and "--device: device='cuda' was asked for" in err and not p.exists()),
     ("threads", ["--threads", "1"], lambda out, err, rc, p: rc == 0 and _threads_were(1)),
     ("quiet", ["--quiet"], lambda out, err, rc, p: rc == 0 and err == ""),
+    ("dither", ["--dither", "0"], lambda out, err, rc, p: rc == 0
+     and (p / "test_1.csv").read_text().startswith("time,arousal,valence\n")),
 ]
 
 

@@ -1,5 +1,5 @@
-"""Command-line entry points: ``tinyemo train|predict|evaluate|plot|sweep`` (and the thin
-``scripts/*.py`` wrappers). Thread counts are set here and only here.
+"""Command-line entry points: ``tinyemo train|predict|evaluate|plot|sweep|export|profile``
+(and the thin ``scripts/*.py`` wrappers). Thread counts are set here and only here.
 
 Each command checks every option, path and file it will touch before it creates anything
 (settings objects check themselves; their field names map to options: ``weight_decay`` →
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 __all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "sweep_main",
-           "baseline_main", "COMMANDS"]
+           "baseline_main", "export_main", "profile_main", "stream_main", "COMMANDS"]
 
 # Settings fields whose command-line option is not ``--<field-name>``.
 _OPTION_OF = {"seeds": "--seed/--runs", "targets": "--target"}
@@ -307,17 +307,24 @@ def train_main(argv=None) -> int:
 
 def predict_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinyemo predict", description="Predict arousal and valence "
-                                "every 40 ms for audio files with a trained model folder.")
+                                "every 40 ms for audio files with a trained model folder, "
+                                "files of any length in bounded memory. Streaming from "
+                                "standard input: tinyemo predict --stream --help; "
+                                + _latency_help() + ".")
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
     p.add_argument("audio", nargs="+", type=Path)
     p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    p.add_argument("--dither", type=float, help="the fbank dither instead of the model's (0: "
+                   "what the graph of tinyemo export computes)")
     return p
 
 
 def predict_main(argv=None) -> int:
+    if "--stream" in (sys.argv[1:] if argv is None else argv):
+        return stream_main(argv)
     parser = predict_parser()
     args = parser.parse_args(argv)
 
@@ -331,13 +338,16 @@ def predict_main(argv=None) -> int:
         _check_device(args.device)
         read_config(args.model)
         _check_out_path(args.out)
+        if args.dither is not None and not args.dither >= 0:
+            from .settings import SettingError
+            raise SettingError("dither", f"must be >= 0, got {args.dither}")
         for audio in args.audio:
             if not audio.is_file():
                 raise ValueError(f"{audio}: no such audio file")
         configure_process(args.threads)
         with announce_compilation(ui.note):
             paths = predict_files(args.model, args.audio, args.out, args.device,
-                                  progress=ui.counter("features"))
+                                  progress=ui.counter("files", unit="file"), dither=args.dither)
         for path in paths:
             print(path)
         return 0
@@ -491,10 +501,166 @@ def baseline_main(argv=None) -> int:
                              "run the command again")
 
 
+# ---------------------------------------------------------------- deployment
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s" if s != float("inf") else "the whole recording"
+
+
+def _latency_help() -> str:
+    from .windowed import default_latencies
+    per_arch = ", ".join(f"{arch} {_seconds(s)}" for arch, s in default_latencies().items())
+    return (f"streaming latency = the model's right-hand context + at most one chunk: "
+            f"{per_arch} (the paper's settings at 16 kHz)")
+
+
+def stream_parser() -> argparse.ArgumentParser:
+    from .stream_io import STREAM_FORMATS
+    p = argparse.ArgumentParser(
+        prog="tinyemo predict --stream",
+        description="Predict arousal and valence from audio on standard input (WAV, or raw PCM "
+        "with --format/--rate/--channels; other rates than the model's are resampled) and "
+        "write 'time,<target>…' CSV rows to standard output as soon as they are final, "
+        "flushing each. " + _latency_help() + ".")
+    p.add_argument("--stream", action="store_true", required=True,
+                   help="read standard input, write rows as they become final")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("--profile", type=Path, help="speaker profile (tinyemo profile): normalise "
+                   "with its fixed statistics; the rows then equal the offline prediction")
+    p.add_argument("--running", action="store_true", help="normalise with the running "
+                   "statistics of the stream so far instead (no enrolment; early rows noisier)")
+    p.add_argument("--format", choices=STREAM_FORMATS, default="wav",
+                   help="wav (format, rate and channels from its header) or raw little-endian PCM")
+    p.add_argument("--rate", type=int, help="raw PCM sample rate (default: the model's)")
+    p.add_argument("--channels", type=int, default=1, help="raw PCM channels (averaged)")
+    p.add_argument("--chunk", type=int, default=4096, help="bytes read at a time, at most")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help="no note of the latency on stderr")
+    return p
+
+
+def stream_main(argv=None) -> int:
+    """``tinyemo predict --stream``: standard input → CSV rows on standard output."""
+    parser = stream_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .runfolder import read_config
+        from .runtime import configure_process
+        from .settings import SettingError
+        from .stream_io import predict_stream
+        ui = _Progress(args.quiet)
+        if (args.profile is None) == (not args.running):
+            raise SettingError("profile", "give --profile FILE or --running (how to normalise "
+                               "the stream)")
+        for name in ("rate", "channels", "chunk"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                raise SettingError(name, f"must be >= 1, got {value}")
+        _check_threads(args.threads)
+        _check_device(args.device)
+        read_config(args.model)
+        if args.profile is not None and not args.profile.is_file():
+            raise ValueError(f"{args.profile}: no such profile")
+        configure_process(args.threads)
+
+        def started(predictor):
+            rates = (f"{predictor.input_rate} Hz resampled to {predictor.sample_rate} Hz (the "
+                     "model's)" if predictor.input_rate != predictor.sample_rate
+                     else f"{predictor.sample_rate} Hz")
+            when = (f"rows final {predictor.latency_s:.2f} s after their time stamp (+ one "
+                    "chunk)" if predictor.latency_s != float("inf") else
+                    "every row comes at the end (the model's context is the whole recording)")
+            ui.note(f"streaming {rates}; {when}")
+        predict_stream(args.model, sys.stdin.buffer, sys.stdout, fmt=args.format, rate=args.rate,
+                       channels=args.channels, normalisation="running" if args.running
+                       else "profile", profile=args.profile, chunk_bytes=args.chunk,
+                       device=args.device, on_start=started)
+        return 0
+    return _boundary(parser, run, lambda: "interrupted: the rows written so far are final")
+
+
+def export_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyemo export", description="Export a trained model "
+                                "folder (every seed of every target, averaged) to ONNX "
+                                "(pip install \"tinyemo[export]\").")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--with-frontend", action="store_true", default=True,
+                      help="input: the waveform (the default): Kaldi fbank, per-recording "
+                      "normalisation and stacking in the graph, as tinyemo predict --dither 0")
+    mode.add_argument("--features", action="store_true",
+                      help="input: stacked normalised features (T, C); the nets alone")
+    p.add_argument("--sample-rate", type=int, help="the waveform's rate when the model folder "
+                   "does not record it")
+    p.add_argument("--opset", type=int, help="ONNX opset (default: the onnx package's newest)")
+    return p
+
+
+def export_main(argv=None) -> int:
+    parser = export_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .export import check_writable, export_onnx
+        from .runfolder import read_config
+        read_config(args.model)
+        check_writable(args.out)
+        meta = export_onnx(args.model, args.out, features=args.features,
+                           sample_rate=args.sample_rate, opset=args.opset)
+        print(f"{args.out}: input {meta['input'].split(':')[0]}, outputs {meta['targets']} "
+              f"every {meta['frame_period_s']} s")
+        return 0
+    return _boundary(parser, run)
+
+
+def profile_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyemo profile", description="Save a speaker profile "
+                                "(mean and std of the 10-ms log-mels) for tinyemo predict "
+                                "--stream --profile: from enrolment audio of the speaker, or "
+                                "from the model's training corpus.")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("audio", nargs="*", type=Path, help="enrolment recordings of one speaker")
+    p.add_argument("--from-training", action="store_true",
+                   help="pool the model's training partition instead (all its speakers)")
+    p.add_argument("--out", required=True, type=Path, help="the profile file to write (.npz)")
+    return p
+
+
+def profile_main(argv=None) -> int:
+    parser = profile_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .ensemble import Ensemble
+        from .export import check_writable
+        from .profile import profile_of_files, training_profile
+        from .settings import SettingError
+        from .stream import model_options, model_sample_rate
+        if bool(args.audio) == args.from_training:
+            raise SettingError("from_training", "give enrolment audio files or --from-training")
+        check_writable(args.out)
+        for audio in args.audio:
+            if not audio.is_file():
+                raise ValueError(f"{audio}: no such audio file")
+        ensemble = Ensemble(args.model)
+        options, rate = model_options(ensemble)[0], model_sample_rate(ensemble)
+        profile = (training_profile(ensemble.config, options, rate) if args.from_training
+                   else profile_of_files(args.audio, options, rate))
+        profile.save(args.out)
+        seconds = profile.frames * options.frame_shift / 1000
+        print(f"{args.out}: {profile.frames} frames ({seconds:.1f} s) from {profile.source}")
+        return 0
+    return _boundary(parser, run)
+
+
 # ---------------------------------------------------------------- tinyemo COMMAND
 
 COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
-            "plot": plot_main, "sweep": sweep_main, "baseline": baseline_main}
+            "plot": plot_main, "sweep": sweep_main, "baseline": baseline_main,
+            "export": export_main, "profile": profile_main}
 SUMMARIES = {
     "train": "train arousal/valence models on a corpus (default: the synthetic one) and print "
              "the paper's table",
@@ -504,6 +670,8 @@ SUMMARIES = {
     "sweep": "choose settings on the dev partition (Optuna), then train the best and score test",
     "baseline": "fit a literature baseline (AVEC 2016 eGeMAPS + SVR, or windowed statistics + "
                 "ridge) like a model",
+    "export": "export a trained model (with its front end) to ONNX",
+    "profile": "save a speaker profile for streaming prediction (predict --stream)",
 }
 
 

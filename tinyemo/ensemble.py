@@ -28,6 +28,10 @@ class Ensemble:
         out = Path(out)
         self.device = device
         self.config = read_config(out)     # every key checked: errors name the file and key
+        if "baseline" in self.config:
+            raise ValueError(f"{out} holds a fitted {self.config['baseline']} "
+                             f"baseline, not trained nets: export, streaming and profiles need "
+                             f"a folder from tinyemo train")
         self.models: dict[str, list] = {}
         for target, mcfg in self.config["models"].items():
             runs = []

@@ -45,18 +45,25 @@ def _examples(model, model_dir: Path, corpus: Corpus, progress) -> dict:
 
 
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
-                  progress=None) -> list[Path]:
+                  progress=None, dither: float | None = None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
-    z-normalisation. ``progress(done, total)``: called as each file's features are ready.
+    z-normalisation. Files of any length in bounded memory (``tinyemo.longform``): the same
+    result as the whole-file computation. ``progress(done, total)``: called as each file is
+    done. ``dither``: instead of the model's front end's (0: what ``tinyemo export``
+    computes). A baseline's folder predicts whole files (its windows span seconds).
     Returns the CSV paths."""
-    ensemble = load_model(model_dir, device)
+    model = load_model(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
+    if isinstance(model, Ensemble):
+        from .longform import predict_files_long
+        return predict_files_long(model, [Path(a) for a in audio], Path(out), dither=dither,
+                                  sample_rate=_sample_rate(model, model_dir), progress=progress)
     corpus = Corpus([Recording(s, s, "predict", Path(a)) for s, a in zip(stems, audio)])
-    examples = list(_examples(ensemble, model_dir, corpus, progress).values())
-    by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
+    examples = list(_examples(model, model_dir, corpus, progress).values())
+    by_target = {t: model.predict(examples, t)[0] for t in model.targets}
     write_predictions(Path(out), examples, by_target)
     return [Path(out) / f"{s}.csv" for s in stems]
 

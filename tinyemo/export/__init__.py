@@ -1,0 +1,118 @@
+"""ONNX export of a trained model folder: the whole ensemble (every seed of every target,
+averaged), with the front end (waveform in) or without it (stacked normalised features in),
+a dynamic time axis, and the model's metadata. Built with the ``onnx`` package's helpers
+from the trained layers (``pip install "tinyemo[export]"``).
+
+Graph inputs and outputs:
+
+- with the front end: ``waveform`` (N,) float32, mono at the model's sample rate, full
+  scale ±1 (int16 samples / 32768) → the same features as ``tinyemo predict`` (Kaldi fbank,
+  per-recording z-normalisation, 4-frame stacking, one row per 40 ms from t = 0 to the end;
+  without dither, i.e. ``tinyemo predict --dither 0``);
+- ``--features``: ``features`` (T, C) float32, the stacked normalised rows;
+- one output per target, named after it: (T,) float32, one prediction per 40 ms.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..ensemble import Ensemble
+
+__all__ = ["export_onnx", "MIN_OPSET", "check_writable"]
+
+MIN_OPSET = 18          # ReduceMean with axes as an input; Shape with start/end
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ValueError("ONNX export needs the onnx package: pip install \"tinyemo[export]\"") from None
+    return onnx
+
+
+def check_writable(out: Path) -> Path:
+    """ValueError naming ``out`` when a file cannot be written there (checked before any
+    work, so a failed export leaves nothing behind)."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give the path of the .onnx file to write")
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{out}: cannot be written ({parent} is not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{out}: cannot be written (no write permission in {parent})")
+    return out
+
+
+def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | None = None,
+                opset: int | None = None) -> dict:
+    """Write the ONNX graph of ``model`` (a model folder or an :class:`Ensemble`) to ``out``
+    atomically; returns the metadata written into it. ValueError for a folder without
+    weights, an unwritable path, an unknown layer or sample rate."""
+    from .. import __version__
+    from ..fileio import atomic_write
+    from ..stream import latency_seconds, model_options, model_sample_rate
+    from ..windowed import ensemble_context
+    from .frontend import frontend_graph
+    from .graph import Graph
+    from .layers import export_module
+
+    onnx = _onnx()
+    from onnx import TensorProto, helper
+    out = check_writable(out)
+    opset = onnx.defs.onnx_opset_version() if opset is None else int(opset)
+    if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise ValueError(f"opset {opset}: give {MIN_OPSET} … {onnx.defs.onnx_opset_version()}")
+    ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model))
+    opts, stack = model_options(ensemble)
+    rate = sample_rate or model_sample_rate(ensemble)
+    if not features and not rate:
+        raise ValueError("the model folder does not record its sample rate: give --sample-rate")
+    in_channels = stack * (opts.num_mel_bins + (1 if opts.use_energy else 0))
+
+    g = Graph()
+    if features:
+        inp = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["frames", in_channels])
+        x = g.op("Unsqueeze", g.op("Transpose", "features", perm=[1, 0]), g.i64(0))
+    else:
+        inp = helper.make_tensor_value_info("waveform", TensorProto.FLOAT, ["samples"])
+        x = frontend_graph(g, "waveform", int(rate), opts, stack)
+    outputs = []
+    for target, runs in ensemble.models.items():
+        ys = [export_module(g, m, x) for m in runs]
+        y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
+        g.op("Reshape", y, g.i64(-1), name=target)
+        outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))
+
+    ctx = ensemble_context(ensemble.models)
+    meta = {
+        "tinyemo_version": __version__,
+        "targets": json.dumps(ensemble.targets),
+        "frame_period_s": "0.04",
+        "sample_rate": str(rate or ""),
+        "input": ("features (T, C) float32: stacked z-normalised log-mels" if features else
+                  "waveform (N,) float32: mono, full scale ±1 (int16 / 32768), at sample_rate"),
+        "frontend": "none" if features else "Kaldi fbank, per-recording z-normalisation, "
+                    f"{stack}-frame stacking, rows on the 40 ms grid; no dither",
+        "fbank_options": json.dumps(opts.to_dict()),
+        "architecture": str(ensemble.config.get("arch", "")),
+        "seeds": json.dumps(ensemble.config.get("seeds", [])),
+        "training_corpus": json.dumps(ensemble.config.get("data", {})),
+        "right_context_frames": str(ctx.right),
+    }
+    if rate:
+        meta["latency_s"] = f"{latency_seconds(ctx, rate, opts, stack):.3f}"
+    graph = helper.make_graph(g.nodes, "tinyemo", [inp], outputs, initializer=g.initializers,
+                              doc_string=__doc__)
+    model_proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                                    producer_name="tinyemo", producer_version=__version__)
+    helper.set_model_props(model_proto, meta)
+    onnx.checker.check_model(model_proto, full_check=True)
+    with atomic_write(out, "wb") as f:
+        f.write(model_proto.SerializeToString())
+    return meta

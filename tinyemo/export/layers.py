@@ -1,0 +1,117 @@
+"""One ONNX exporter per layer type, in a registry.
+
+An exporter takes the graph, the layer and the name of its input (1, C, T) float32 and returns
+the name of its output. ``export_module`` looks the layer's type up (then its base classes);
+an unregistered type is a ValueError naming it, so a new layer cannot be exported silently
+wrong. To support a new layer: ``@register(MyLayer) def _my_layer(g, layer, x): ...``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .. import nn
+from ..models import DownUp
+from ..ops.conv1d import resolve_padding
+from .graph import Graph
+
+__all__ = ["register", "export_module", "EXPORTERS"]
+
+EXPORTERS: dict[type, Callable[[Graph, nn.Module, str], str]] = {}
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def register(layer_type: type):
+    def decorate(fn):
+        EXPORTERS[layer_type] = fn
+        return fn
+    return decorate
+
+
+def export_module(g: Graph, module: nn.Module, x: str) -> str:
+    for cls in type(module).__mro__:
+        if cls in EXPORTERS:
+            return EXPORTERS[cls](g, module, x)
+    raise ValueError(f"cannot export layer {type(module).__name__} to ONNX: no exporter "
+                     "registered for it (tinyemo.export.layers.register)")
+
+
+def _array(p) -> np.ndarray:
+    return np.ascontiguousarray(p.numpy(), dtype=np.float32)
+
+
+def _time_len(g: Graph, x: str) -> str:
+    """(1,) int64: the length of x's last axis."""
+    return g.op("Shape", x, start=2, end=3)
+
+
+@register(nn.Sequential)
+def _sequential(g, layer, x):
+    for child in layer:
+        x = export_module(g, child, x)
+    return x
+
+
+@register(nn.Conv1d)
+def _conv1d(g, layer, x):
+    w = _array(layer.weight)
+    k = w.shape[2]
+    left, right = resolve_padding(layer.padding, k, layer.dilation, layer.stride)
+    inputs = [x, g.const(w, hint="conv_w")]
+    if layer.bias is not None:
+        inputs.append(g.const(_array(layer.bias), hint="conv_b"))
+    return g.op("Conv", *inputs, kernel_shape=[k], pads=[left, right],
+                dilations=[layer.dilation], strides=[layer.stride])
+
+
+@register(nn.ConvTranspose1d)
+def _conv_transpose1d(g, layer, x):
+    # tinyemo's y = T x is ONNX's ConvTranspose with no padding: length s·(n − 1) + K.
+    w = _array(layer.weight)
+    inputs = [x, g.const(w, hint="convt_w")]
+    if layer.bias is not None:
+        inputs.append(g.const(_array(layer.bias), hint="convt_b"))
+    return g.op("ConvTranspose", *inputs, kernel_shape=[w.shape[2]], strides=[layer.stride])
+
+
+@register(nn.MaxPool1d)
+def _max_pool1d(g, layer, x):
+    return g.op("MaxPool", x, kernel_shape=[layer.kernel_size],
+                strides=[layer.stride or layer.kernel_size])
+
+
+@register(nn.Pad1d)
+def _pad1d(g, layer, x):
+    crop_left, crop_right = max(0, -layer.left), max(0, -layer.right)
+    if crop_left or crop_right:
+        end = -crop_right if crop_right else INT64_MAX
+        x = g.op("Slice", x, g.i64(crop_left), g.i64(end), g.i64(2))
+    pad_left, pad_right = max(0, layer.left), max(0, layer.right)
+    if pad_left or pad_right:
+        x = g.op("Pad", x, g.i64(0, 0, pad_left, 0, 0, pad_right))
+    return x
+
+
+@register(nn.ReLU)
+def _relu(g, layer, x):
+    return g.op("Relu", x)
+
+
+@register(nn.Tanh)
+def _tanh(g, layer, x):
+    return g.op("Tanh", x)
+
+
+@register(DownUp)
+def _downup(g, layer, x):
+    # Zeros up to a multiple of pool**depth, the net, then the first T frames (as forward).
+    t = _time_len(g, x)
+    m = g.i64(layer.multiple)
+    padded = g.op("Mul", g.op("Div", g.op("Add", t, g.i64(layer.multiple - 1)), m), m)
+    pads = g.op("Concat", g.i64(0, 0, 0, 0, 0), g.op("Sub", padded, t), axis=0)
+    y = export_module(g, layer.net, g.op("Pad", x, pads))
+    return g.op("Slice", y, g.i64(0), t, g.i64(2))
+
+
+from . import recurrent  # noqa: E402,F401  (registers the LSTM exporters)
