@@ -37,7 +37,7 @@ def _load_examples(args, say):
             f"--data DIR or --manifest FILE for your own")
         source = default_corpus(args.preset, args.data_seed)
     start = time.perf_counter()
-    examples, data_info = load_examples(source)
+    examples, data_info = load_examples(source, normalise=getattr(args, "normalise", "speaker"))
     say(f"{data_info['recordings']} recordings from {source}: features ready in "
         f"{time.perf_counter() - start:.1f} s")
     return examples, data_info
@@ -50,6 +50,12 @@ def _free_out(arch: str) -> Path:
         n += 1
         out = base.with_name(f"{arch}-{n}")
     return out
+
+
+def _kernel_sizes(text: str):
+    """``--kernel-size``: one width (``4``) or one per layer/level (``5,5,3,3``)."""
+    sizes = tuple(int(k) for k in text.split(","))
+    return sizes[0] if len(sizes) == 1 and "," not in text else sizes
 
 
 def train_main(argv=None) -> int:
@@ -69,14 +75,51 @@ def train_main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="maximum epochs")
     p.add_argument("--patience", type=int, default=TrainConfig.patience)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     p.add_argument("--loss", choices=("ccc", "mse"), default="ccc")
     p.add_argument("--width", type=int, help="channels (default: the paper's per arch/target)")
-    p.add_argument("--kernel-size", type=int)
+    p.add_argument("--kernel-size", type=_kernel_sizes, metavar="K[,K…]",
+                   help="conv width, or one per layer (dilated) / per level (downup; one more "
+                        "for the intermediate conv)")
     p.add_argument("--depth", type=int)
     p.add_argument("--filter-length", type=int, help="single: the filter length L in frames")
     p.add_argument("--up-kernel-size", type=int,
-                   help="downup: transposed-conv width (default 3 = the stride; wider overlaps)")
+                   help="downup: transposed-conv width, >= --pool (default: the pool factor; "
+                        "wider overlaps)")
+    g = p.add_argument_group("model settings beyond the paper's (defaults: the paper's)")
+    g.add_argument("--pool", type=int, help="downup: pooling / up-sampling factor (default 3)")
+    g.add_argument("--activation", metavar="relu|tanh",
+                   help="hidden-layer activation (default relu; single: tanh)")
+    g.add_argument("--init", metavar="he|xavier", help="weight init (default he)")
+    g.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
+    g.add_argument("--dropout-mode", metavar="element|channel",
+                   help="drop single values, or whole channels of a recording (default element)")
+    g.add_argument("--input-average", type=float, metavar="SECONDS",
+                   help="a fixed moving average of the input features over this window")
+    g = p.add_argument_group("optimisation and selection")
+    g.add_argument("--l2", type=float, default=TrainConfig.l2,
+                   help="L2 as the paper: l2·w added to the gradient (loss + l2/2·Σw²)")
+    g.add_argument("--decoupled-weight-decay", type=float,
+                   default=TrainConfig.decoupled_weight_decay,
+                   help="AdamW's decay: each step w ← w − lr·λ·w, apart from the gradient")
+    g.add_argument("--clip-grad-norm", type=float, default=TrainConfig.clip_grad_norm,
+                   help="largest global gradient norm (0: no clipping)")
+    g.add_argument("--lr-schedule", metavar="constant|plateau", default=TrainConfig.lr_schedule,
+                   help="plateau: lr × --lr-factor after more than --lr-patience epochs "
+                        "without a better dev CCC")
+    g.add_argument("--lr-factor", type=float, default=TrainConfig.lr_factor)
+    g.add_argument("--lr-patience", type=int, default=TrainConfig.lr_patience)
+    g.add_argument("--min-lr", type=float, default=TrainConfig.min_lr)
+    g.add_argument("--selection", metavar="patience|budget", default=TrainConfig.selection,
+                   help="stop after --patience epochs without improvement, or train the whole "
+                        "--epochs budget; both keep the best dev epoch")
+    g.add_argument("--input-noise", type=float, default=TrainConfig.input_noise,
+                   help="std of Gaussian noise added to the training features (z-units)")
+    g.add_argument("--time-masks", type=int, default=TrainConfig.time_masks,
+                   help="time masks per training recording and epoch")
+    g.add_argument("--time-mask-seconds", type=float, default=TrainConfig.time_mask_seconds,
+                   help="longest time mask")
+    g.add_argument("--normalise", metavar="speaker|recording", default="speaker",
+                   help="z-normalise features per speaker (the paper) or per recording")
     p.add_argument("--out", type=Path, help="output folder (default runs/<arch>, or the next free)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -90,17 +133,21 @@ def train_main(argv=None) -> int:
         raise SystemExit("--resume needs --out (the folder to continue)")
     _configure_process(args.threads)
     try:
-        examples, data_info = _load_examples(args, say)
-        out = args.out or _free_out(args.arch)
         targets = ["arousal", "valence"] if args.target == "both" else [args.target]
-        cfg = TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
-                          weight_decay=args.weight_decay, loss=args.loss, device=args.device)
-        overrides = {"width": args.width, "kernel_size": args.kernel_size, "depth": args.depth,
-                     "filter_length": args.filter_length, "up_kernel_size": args.up_kernel_size}
-        say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
+        train_fields = ("epochs", "patience", "lr", "l2", "loss", "device", "selection",
+                        "decoupled_weight_decay", "clip_grad_norm", "lr_schedule", "lr_factor",
+                        "lr_patience", "min_lr", "input_noise", "time_masks", "time_mask_seconds")
+        cfg = TrainConfig(**{k: getattr(args, k) for k in train_fields})
+        model_fields = ("width", "kernel_size", "depth", "filter_length", "up_kernel_size",
+                        "pool", "activation", "init", "dropout", "dropout_mode", "input_average")
+        overrides = {k: getattr(args, k) for k in model_fields}
         config = ExperimentConfig(arch=args.arch, targets=tuple(targets),
                                   seeds=tuple(range(args.seed, args.seed + args.runs)), train=cfg,
-                                  model={k: v for k, v in overrides.items() if v is not None})
+                                  model={k: v for k, v in overrides.items() if v is not None},
+                                  normalise=args.normalise)   # checks every setting
+        examples, data_info = _load_examples(args, say)
+        out = args.out or _free_out(args.arch)
+        say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
         results = train_experiment(examples, config, out, data_info=data_info, resume=args.resume,
                                    say=say, progress=_progress(args.quiet))
     except (ValueError, RuntimeError) as exc:

@@ -19,7 +19,7 @@ from .fileio import write_json, write_text
 from .frontend import FbankOptions
 from .metrics import score
 from .models import ModelConfig
-from .pipeline import Example, check_targets
+from .pipeline import NORMALISATIONS, Example, check_targets
 from .training import TrainConfig, train_run
 
 __all__ = ["ExperimentConfig", "train_experiment", "results_table", "PARTITIONS"]
@@ -30,7 +30,9 @@ PARTITIONS = ("train", "dev", "test")
 @dataclass(frozen=True)
 class ExperimentConfig:
     """What an experiment trains: ``arch`` with the paper's defaults for each target, changed
-    by ``model`` (ModelConfig field → value), for every target × seed, with ``train``."""
+    by ``model`` (ModelConfig field → value), for every target × seed, with ``train``, on
+    features z-normalised per ``normalise`` (``speaker`` or ``recording``; the examples must
+    have been prepared that way, and predict/evaluate prepare new audio the same way)."""
 
     arch: str = "downup"
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -38,6 +40,12 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     model: dict = field(default_factory=dict)
     fbank: FbankOptions = field(default_factory=FbankOptions)
+    normalise: str = "speaker"
+
+    def __post_init__(self):
+        if self.normalise not in NORMALISATIONS:
+            raise ValueError(f"normalise must be one of {NORMALISATIONS}, got {self.normalise!r}")
+        self.model_configs(in_channels=160)   # every model setting checked before any work
 
     def model_configs(self, in_channels: int) -> dict[str, ModelConfig]:
         """Each target's model configuration for inputs of ``in_channels`` channels."""
@@ -54,13 +62,18 @@ def train_experiment(examples: dict[str, Example], config: ExperimentConfig, out
     out = Path(out)
     parts = {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
     root = data_info.get("root") if data_info else None
+    prepared = (data_info or {}).get("normalise", config.normalise)
+    if prepared != config.normalise:
+        raise ValueError(f"normalise: the experiment asks for per-{config.normalise} "
+                         f"z-normalisation but the examples were normalised per {prepared}")
     for target in config.targets:
         check_targets(parts["train"], target, "train", root)
         check_targets(parts["dev"], target, "dev", root)
     models = config.model_configs(next(iter(examples.values())).x.shape[0])
     saved = {"arch": config.arch, "targets": list(config.targets), "seeds": list(config.seeds),
              "train": asdict(config.train), "models": {t: m.to_dict() for t, m in models.items()},
-             "data": data_info or {}, "fbank": config.fbank.to_dict()}
+             "data": data_info or {}, "fbank": config.fbank.to_dict(),
+             "normalise": config.normalise}
     _write_config(out / "config.json", saved, resume)
     runs = {target: [train_run(models[target], config.train, parts["train"], parts["dev"], target,
                                seed, out / target / f"seed{seed}", resume, say, progress)

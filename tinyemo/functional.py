@@ -11,10 +11,11 @@ from .ops.ccc import CCCFn
 from .ops.conv1d import Conv1dFn
 from .ops.conv_transpose1d import ConvTranspose1dFn
 from .ops.max_pool1d import MaxPool1dFn
+from .ops.moving_average1d import MovingAverage1dFn
 from .ops.pad1d import Pad1dFn
 
 __all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "pad1d",
-           "ccc_loss", "mse_loss"]
+           "ccc_loss", "mse_loss", "moving_average1d"]
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
@@ -47,6 +48,12 @@ def tanh(x) -> Tensor:
 def pad1d(x, left: int, right: int) -> Tensor:
     """Zeros before/after the time axis; negative amounts crop instead."""
     return Pad1dFn.apply(x, left=left, right=right)
+
+
+def moving_average1d(x, window: int) -> Tensor:
+    """The mean over a centred window of ``window`` frames, same length; at the edges the mean
+    is over the frames present (see ``tinyemo.ops.moving_average1d``)."""
+    return MovingAverage1dFn.apply(x, window=window)
 
 
 def ccc(prediction, target) -> Tensor:

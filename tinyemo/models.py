@@ -7,6 +7,12 @@ one prediction per frame (1, T) and reports its parameter count and receptive fi
 - ``downup``: ``depth`` × (conv → ReLU → max-pool by ``pool``), one intermediate conv,
   ``depth`` × (transposed conv, stride ``pool`` → ReLU), then a 1×1 conv. Any input length:
   padded with zeros to a multiple of pool**depth inside, the output cropped back to T.
+
+Settings beyond the paper's (its defaults unchanged): the hidden ``activation`` (relu | tanh),
+``init`` (he | xavier), ``dropout`` after every hidden activation (element- or channel-wise),
+per-layer ``kernel_size`` lists, the transposed convs' ``up_kernel_size`` (≥ ``pool``), and
+``input_average``: a fixed moving average of the input over that many seconds ahead of any
+architecture (``tinyemo.ops.moving_average1d``).
 """
 from __future__ import annotations
 
@@ -18,65 +24,161 @@ import numpy as np
 
 from . import functional as F
 from . import nn
+from .data.grid import FRAME_S
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
 
 ARCHITECTURES = ("single", "dilated", "downup")
+DROPOUT_MODES = ("element", "channel")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
+_DOWNUP_ONLY = ("pool", "up_kernel_size")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that fixes a model's architecture (saved beside its weights)."""
+    """Everything that fixes a model's architecture (saved beside its weights).
+
+    ``kernel_size``: one width for every conv, or a list: dilated, one per layer (``depth``);
+    downup, one per down-sampling level (``depth``; the intermediate conv takes the last) or
+    ``depth + 1`` (the last for the intermediate conv). ``up_kernel_size`` defaults to
+    ``pool`` (non-overlapping up-sampling filters); wider overlaps them. ``activation``
+    defaults to tanh for ``single`` (the paper's Figure 1 model), relu otherwise.
+    ``input_average``: seconds of a centred moving average of the input (0: none).
+    """
 
     arch: str = "downup"
     in_channels: int = 160
     width: int = 32
-    kernel_size: int = 3          # dilated: 2 (the paper); downup: 3; single: filter_length
+    kernel_size: int | tuple[int, ...] = 3   # dilated: 2 (the paper); downup: 3; single: filter_length
     depth: int = 4                # dilated: 10; downup: 4
     dilation_base: int = 2
     pool: int = 3
-    up_kernel_size: int = 3
+    up_kernel_size: int | None = None
     filter_length: int = 512      # single only: L frames
+    activation: str | None = None
+    init: str = "he"
+    dropout: float = 0.0
+    dropout_mode: str = "element"
+    input_average: float = 0.0
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
+        for name in ("in_channels", "width", "depth", "dilation_base", "pool", "filter_length"):
+            _check_int(name, getattr(self, name), 1)
+        if isinstance(self.kernel_size, (list, tuple)):
+            sizes = tuple(_check_int("kernel_size", k, 1) for k in self.kernel_size)
+            allowed = {"dilated": (self.depth,), "downup": (self.depth, self.depth + 1)}
+            if len(sizes) not in allowed.get(self.arch, ()):
+                raise ValueError(
+                    f"kernel_size: a list needs the dilated (one per layer: {self.depth}) or "
+                    f"downup (one per level: {self.depth}, or {self.depth + 1} with the "
+                    f"intermediate conv) architecture; got {len(sizes)} for {self.arch}")
+            set_("kernel_size", sizes)
+        else:
+            _check_int("kernel_size", self.kernel_size, 1)
+        if self.up_kernel_size is None:
+            set_("up_kernel_size", self.pool)
+        _check_int("up_kernel_size", self.up_kernel_size, 1)
+        if self.arch == "downup" and self.up_kernel_size < self.pool:
+            raise ValueError(
+                f"up_kernel_size ({self.up_kernel_size}) must be >= pool ({self.pool}): a "
+                f"transposed conv narrower than its stride leaves output frames that no weight "
+                f"reaches (they would hold the bias alone)")
+        if self.activation is None:
+            set_("activation", "tanh" if self.arch == "single" else "relu")
+        if self.activation not in nn.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(nn.ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
+        if self.init not in nn.INITS:
+            raise ValueError(f"init must be one of {nn.INITS}, got {self.init!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
+        if self.dropout_mode not in DROPOUT_MODES:
+            raise ValueError(f"dropout_mode must be one of {DROPOUT_MODES}, "
+                             f"got {self.dropout_mode!r}")
+        if not (isinstance(self.input_average, (int, float)) and
+                0 <= self.input_average < math.inf):
+            raise ValueError(f"input_average must be >= 0 seconds, got {self.input_average!r}")
 
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
         """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``."""
         if arch not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHITECTURES}")
+            raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        known = {f.name for f in dataclasses.fields(cls)} - {"arch"}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a model setting (known: {', '.join(sorted(known))})")
+        if arch != "downup":
+            misplaced = sorted(set(overrides) & set(_DOWNUP_ONLY))
+            if misplaced:
+                raise ValueError(f"{misplaced[0]}: only the downup architecture has it "
+                                 f"(arch is {arch})")
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
                 "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
                                ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
-        base.update({k: v for k, v in overrides.items() if v is not None})
+        base.update(overrides)
         if arch == "single":
             base["filter_length"] = base.pop("filter_length", base["kernel_size"])
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)
 
+    def kernel_sizes(self, n: int) -> tuple[int, ...]:
+        """The kernel width of each of ``n`` convs in order (a list's last entry repeats)."""
+        sizes = self.kernel_size if isinstance(self.kernel_size, tuple) else (self.kernel_size,)
+        return tuple(sizes[min(i, len(sizes) - 1)] for i in range(n))
+
+    @property
+    def average_frames(self) -> int:
+        """The input moving average's window in frames (0: none)."""
+        return max(1, round(self.input_average / FRAME_S)) if self.input_average > 0 else 0
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as JSON-ready values (a kernel list as a list, as JSON reads it back)."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _hidden(cfg: ModelConfig, rng: np.random.Generator) -> list[nn.Module]:
+    """The activation after a hidden layer, and its dropout when there is one."""
+    layers = [nn.activation(cfg.activation)]
+    if cfg.dropout > 0:
+        layers.append(nn.Dropout(cfg.dropout, cfg.dropout_mode, rng=rng))
+    return layers
 
 
 class DownUp(nn.Module):
     """The down-sampling/up-sampling net; see the module docstring."""
 
-    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype):
-        w, k, p = cfg.width, cfg.kernel_size, cfg.pool
+    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype, noise):
+        w, p = cfg.width, cfg.pool
+        kernels = cfg.kernel_sizes(cfg.depth + 1)
         layers: list[nn.Module] = []
         c_in = cfg.in_channels
-        for _ in range(cfg.depth):
-            layers += [nn.Conv1d(c_in, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU(),
-                       nn.MaxPool1d(p)]
+        for level in range(cfg.depth):
+            layers += [nn.Conv1d(c_in, w, kernels[level], padding="same", rng=rng, dtype=dtype,
+                                 init=cfg.init), *_hidden(cfg, noise), nn.MaxPool1d(p)]
             c_in = w
-        layers += [nn.Conv1d(w, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU()]
+        layers += [nn.Conv1d(w, w, kernels[cfg.depth], padding="same", rng=rng, dtype=dtype,
+                             init=cfg.init), *_hidden(cfg, noise)]
         extra = cfg.up_kernel_size - p           # frames a wider up-filter adds per level
         for _ in range(cfg.depth):
-            layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=p, rng=rng, dtype=dtype)]
+            layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=p, rng=rng,
+                                          dtype=dtype, init=cfg.init)]
             if extra:
                 layers += [nn.Pad1d(-(extra // 2), -(extra - extra // 2))]
-            layers += [nn.ReLU()]
+            layers += _hidden(cfg, noise)
         layers += [nn.Conv1d(w, 1, 1, rng=rng, dtype=dtype, init="zeros")]
         self.net = nn.Sequential(*layers)
         self.multiple = p ** cfg.depth
@@ -89,35 +191,49 @@ class DownUp(nn.Module):
         return F.pad1d(self.net(F.pad1d(x, 0, padded - t)), 0, t - padded)
 
 
+class Averaged(nn.Module):
+    """``model`` behind a fixed moving average of its input (``ModelConfig.input_average``);
+    the average sees the recording itself, before any padding the model adds inside."""
+
+    def __init__(self, window: int, model: nn.Module):
+        self.average = nn.MovingAverage1d(window)
+        self.model = model
+
+    def forward(self, x):
+        return self.model(self.average(x))
+
+
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
-    Hidden layers start He-uniform, the output regression at zero (see ``tinyemo.nn``)."""
-    if cfg.in_channels < 1 or cfg.width < 1 or cfg.kernel_size < 1 or cfg.depth < 1:
-        raise ValueError(f"invalid model configuration: {cfg}")
+    Hidden layers start He- or Xavier-uniform (``cfg.init``), the output regression at zero
+    (see ``tinyemo.nn``). Dropout draws from its own generator (seeded from ``seed`` too, so
+    turning dropout on leaves the initial weights unchanged); training reseeds it per step."""
     rng = np.random.default_rng(seed)
+    noise = np.random.default_rng([seed, 1])
     if cfg.arch == "single":
-        return nn.Sequential(
-            nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng, dtype=dtype),
-            nn.Tanh(), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
-    if cfg.arch == "dilated":
+        model: nn.Module = nn.Sequential(
+            nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng,
+                      dtype=dtype, init=cfg.init),
+            *_hidden(cfg, noise), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
+    elif cfg.arch == "dilated":
         layers: list[nn.Module] = []
         c_in = cfg.in_channels
-        for n in range(cfg.depth):
-            layers += [nn.Conv1d(c_in, cfg.width, cfg.kernel_size, padding="same",
-                                 dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype), nn.ReLU()]
+        for n, k in enumerate(cfg.kernel_sizes(cfg.depth)):
+            layers += [nn.Conv1d(c_in, cfg.width, k, padding="same",
+                                 dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype,
+                                 init=cfg.init), *_hidden(cfg, noise)]
             c_in = cfg.width
         layers += [nn.Conv1d(cfg.width, 1, 1, rng=rng, dtype=dtype, init="zeros")]
-        return nn.Sequential(*layers)
-    if cfg.arch == "downup":
-        return DownUp(cfg, rng, dtype)
-    raise ValueError(f"unknown architecture {cfg.arch!r}: expected one of {ARCHITECTURES}")
+        model = nn.Sequential(*layers)
+    else:
+        model = DownUp(cfg, rng, dtype, noise)
+    return Averaged(cfg.average_frames, model) if cfg.average_frames else model
 
 
 def receptive_field(model: nn.Module) -> int:
     """Input frames that can influence one output frame (walking the layers in order)."""
-    layers = model.net.layers if isinstance(model, DownUp) else list(model)
     rf, jump = 1.0, 1.0
-    for layer in layers:
+    for layer in model.modules():
         if isinstance(layer, nn.Conv1d):
             rf += (layer.weight.shape[2] - 1) * layer.dilation * jump
         elif isinstance(layer, nn.MaxPool1d):
@@ -126,4 +242,6 @@ def receptive_field(model: nn.Module) -> int:
         elif isinstance(layer, nn.ConvTranspose1d):
             rf += (math.ceil(layer.weight.shape[2] / layer.stride) - 1) * jump
             jump /= layer.stride
+        elif isinstance(layer, nn.MovingAverage1d):
+            rf += layer.window - 1
     return int(round(rf))

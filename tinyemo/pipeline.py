@@ -1,5 +1,6 @@
-"""Corpus → model inputs: log-mel features of every recording, speaker z-normalised,
-stacked to the 40 ms label rate, aligned to the label track, channels first.
+"""Corpus → model inputs: log-mel features of every recording, z-normalised per speaker (the
+paper) or per recording (the authors' later code), stacked to the 40 ms label rate, aligned to
+the label track, channels first.
 
     audio ─extract─▶ (T10, 40) ─z-norm per speaker─▶ ─stack 4─▶ (T, 160) ─align─▶ (160, T)
 """
@@ -15,7 +16,10 @@ from .data.grid import audio_duration, frames_for_duration
 from .frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
 from .frontend.cache import FeatureCache
 
-__all__ = ["Example", "prepare", "load_examples", "check_targets"]
+__all__ = ["Example", "prepare", "load_examples", "check_targets", "NORMALISATIONS"]
+
+# z-normalisation statistics pooled over all recordings of a speaker, or over each recording
+NORMALISATIONS = ("speaker", "recording")
 
 
 @dataclass(frozen=True)
@@ -33,17 +37,22 @@ class Example:
 
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
             cache: FeatureCache | bool | None = True, stack: int = 4,
-            progress=None) -> dict[str, Example]:
+            progress=None, normalise: str = "speaker") -> dict[str, Example]:
     """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
-    over all of a speaker's recordings). Labelled recordings are aligned to their label track
-    (all tracks of one recording must agree in length); unlabelled ones get
-    :func:`frames_for_duration` frames. ``progress``: an optional callable(done, total)."""
+    over all of a speaker's recordings; ``normalise="recording"``: each recording's own).
+    Labelled recordings are aligned to their label track (all tracks of one recording must
+    agree in length); unlabelled ones get :func:`frames_for_duration` frames. ``progress``: an
+    optional callable(done, total)."""
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {NORMALISATIONS}, got {normalise!r}")
     feats = {}
     for i, rec in enumerate(corpus):
         feats[rec.id] = extract(rec.audio, options, cache)
         if progress:
             progress(i + 1, len(corpus))
-    normed = speaker_normalise(feats, {r.id: r.speaker for r in corpus})
+    # a recording missing from the speaker map is its own speaker
+    speakers = {r.id: r.speaker for r in corpus} if normalise == "speaker" else {}
+    normed = speaker_normalise(feats, speakers)
     examples = {}
     for rec in corpus:
         lengths = {len(v) for v in rec.labels.values()}
@@ -57,14 +66,15 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     return examples
 
 
-def load_examples(source: Path, options: FbankOptions | None = None, progress=None
-                  ) -> tuple[dict[str, Example], dict]:
+def load_examples(source: Path, options: FbankOptions | None = None, progress=None,
+                  normalise: str = "speaker") -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
-    features from the on-disk cache; ``data_info`` says where they came from."""
+    features from the on-disk cache; ``data_info`` says where they came from and how they
+    were normalised."""
     from .data.loading import load_corpus
     corpus = load_corpus(source)
-    return prepare(corpus, options, progress=progress), {"root": str(source),
-                                                        "recordings": len(corpus)}
+    return prepare(corpus, options, progress=progress, normalise=normalise), {
+        "root": str(source), "recordings": len(corpus), "normalise": normalise}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

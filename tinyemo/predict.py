@@ -18,6 +18,11 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
     return FbankOptions(**ensemble.config.get("fbank", {}))
 
 
+def _normalise(ensemble: Ensemble) -> str:
+    """How the training features were z-normalised (folders from before the setting: speaker)."""
+    return ensemble.config.get("normalise", "speaker")
+
+
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu") -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
@@ -27,7 +32,8 @@ def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
     corpus = Corpus([Recording(s, s, "predict", Path(a)) for s, a in zip(stems, audio)])
-    examples = list(prepare(corpus, _fbank_options(ensemble)).values())
+    examples = list(prepare(corpus, _fbank_options(ensemble),
+                            normalise=_normalise(ensemble)).values())
     by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
     write_predictions(Path(out), examples, by_target)
     return [Path(out) / f"{s}.csv" for s in stems]
@@ -38,7 +44,8 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
     labelled corpus, ensemble of all seeds."""
     ensemble = Ensemble(model_dir, device)
     corpus = load_corpus(data)
-    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble)).values()
+    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble),
+                                     normalise=_normalise(ensemble)).values()
                 if ex.recording.partition == partition]
     if not examples:
         raise ValueError(f"{data}: the {partition!r} partition is empty")

@@ -1,14 +1,23 @@
 """One training run: Adam on whole recordings (batch size 1, order shuffled per epoch), loss
-1 − CCC (or MSE), early stopping on the development partition's CCC over its concatenated
+1 − CCC (or MSE), model selection on the development partition's CCC over its concatenated
 recordings, a checkpoint after every epoch, and resume from it.
 
-A run is a pure function of its seed: the initial weights come from ``seed`` and epoch e
-shuffles with ``default_rng([seed, e])``, so a resumed run ends where an uninterrupted one does.
+Selection keeps the weights of the best dev epoch, and stops either after ``patience`` epochs
+without improvement (``selection="patience"``) or only at the ``epochs`` budget
+(``selection="budget"``, the authors' rule: 300 epochs, keep the best). Optional: decoupled
+weight decay beside L2, gradient-norm clipping, reduce-on-plateau learning rate, input noise and
+time masks (``tinyemo.augment``), and the model's dropout. Dev scoring runs in eval mode.
+
+A run is a pure function of its seed: the initial weights come from ``seed``, epoch e shuffles
+with ``default_rng([seed, e])``, and each step's augmentation and dropout draw from
+``augment.step_rng(seed, e, recording, stream)``, so a resumed run ends where an uninterrupted
+one does, bit for bit.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,13 +27,14 @@ import numpy as np
 
 from . import backend
 from . import functional as F
+from .augment import AUGMENT_STREAM, DROPOUT_STREAM, augment, step_rng
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .fileio import write_text
 from .metrics import score
 from .models import ModelConfig, build_model
 from .nn import Module
-from .optim import Adam
+from .optim import Adam, clip_grad_norm, plateau_update
 from .pipeline import Example
 
 __all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples"]
@@ -34,22 +44,74 @@ BEST = "best.npz"
 LOG = "log.csv"
 
 
+SELECTIONS = ("patience", "budget")
+LR_SCHEDULES = ("constant", "plateau")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The optimisation settings of a run (the model's are in :class:`ModelConfig`)."""
+    """The optimisation settings of a run (the model's are in :class:`ModelConfig`).
+
+    ``l2``: λ with λ·w added to the gradient (loss + λ/2·Σw²: the paper's "L2", TensorFlow's
+    ``l2_regularizer(λ)``, ``torch.optim.Adam(weight_decay=λ)``). ``decoupled_weight_decay``:
+    AdamW's λ, each step shrinks w by lr·λ·w (``torch.optim.AdamW(weight_decay=λ)``).
+    ``clip_grad_norm``: the largest global gradient norm (0: no clipping). ``lr_schedule``:
+    ``constant`` or ``plateau`` (× ``lr_factor`` after more than ``lr_patience`` epochs without
+    a better dev CCC, not below ``min_lr``). ``selection``: ``patience`` (stop after
+    ``patience`` epochs without improvement) or ``budget`` (all ``epochs``); both keep the best
+    dev epoch. ``input_noise``: standard deviation of Gaussian noise on the (z-normalised)
+    training features; ``time_masks`` masks of up to ``time_mask_seconds`` each (training only).
+    """
 
     epochs: int = 60
     patience: int = 10
     lr: float = 1e-3
-    weight_decay: float = 1e-4
+    l2: float = 1e-4
     loss: str = "ccc"
     device: str = "cpu"
+    selection: str = "patience"
+    decoupled_weight_decay: float = 0.0
+    clip_grad_norm: float = 0.0
+    lr_schedule: str = "constant"
+    lr_factor: float = 0.5
+    lr_patience: int = 5
+    min_lr: float = 0.0
+    input_noise: float = 0.0
+    time_masks: int = 0
+    time_mask_seconds: float = 2.0
 
     def __post_init__(self):
-        if self.loss not in ("ccc", "mse"):
-            raise ValueError(f"loss must be 'ccc' or 'mse', got {self.loss!r}")
-        if self.epochs < 1 or self.patience < 1:
-            raise ValueError(f"epochs and patience must be >= 1 (got {self.epochs}, {self.patience})")
+        choices = {"loss": ("ccc", "mse"), "device": ("cpu", "cuda"), "selection": SELECTIONS,
+                   "lr_schedule": LR_SCHEDULES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name, minimum in (("epochs", 1), ("patience", 1), ("lr_patience", 0),
+                              ("time_masks", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        for name, low, high, low_open in (
+                ("lr", 0, math.inf, True), ("l2", 0, math.inf, False),
+                ("decoupled_weight_decay", 0, math.inf, False),
+                ("clip_grad_norm", 0, math.inf, False), ("lr_factor", 0, 1, True),
+                ("min_lr", 0, math.inf, False), ("input_noise", 0, math.inf, False),
+                ("time_mask_seconds", 0, math.inf, False)):
+            value = getattr(self, name)
+            ok = (isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+                  and (value > low if low_open else value >= low) and value < high)
+            if not ok:
+                bound = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high < math.inf
+                                                                else "")
+                raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+        if self.lr_schedule == "plateau" and self.min_lr > self.lr:
+            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
+
+    @property
+    def augments(self) -> bool:
+        """Whether training features are augmented (noise or masks)."""
+        return self.input_noise > 0 or (self.time_masks > 0 and self.time_mask_seconds > 0)
 
 
 @dataclass
@@ -63,6 +125,8 @@ class TrainState:
     bad_epochs: int = 0
     done: bool = False
     log: list[dict] = field(default_factory=list)
+    lr: float = 0.0                 # the learning rate of the next epoch
+    lr_bad_epochs: int = 0          # reduce-on-plateau's count (restarts at each reduction)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,19 +148,31 @@ class TrainState:
             self.best_epoch, self.best_ccc, self.bad_epochs = self.epoch, dev_ccc, 0
         else:
             self.bad_epochs += 1
-        self.done = self.epoch >= cfg.epochs or self.bad_epochs >= cfg.patience
+        if cfg.lr_schedule == "plateau":
+            self.lr, self.lr_bad_epochs = plateau_update(self.lr, self.lr_bad_epochs, improved,
+                                                         cfg.lr_factor, cfg.lr_patience,
+                                                         cfg.min_lr)
+        self.done = self.epoch >= cfg.epochs or (cfg.selection == "patience"
+                                                 and self.bad_epochs >= cfg.patience)
         self.log.append(log_row)
         return improved
 
 
 def predict_examples(model: Module, examples: list[Example], device: str = "cpu") -> list[np.ndarray]:
-    """The model's (T,) float32 prediction for each example, without recording gradients."""
+    """The model's (T,) float32 prediction for each example, in eval mode (no dropout),
+    without recording gradients."""
     return _predict(model, [Tensor(backend.to_device(ex.x, device)) for ex in examples])
 
 
 def _predict(model: Module, inputs: list[Tensor]) -> list[np.ndarray]:
-    with no_grad():
-        return [model(x).numpy().reshape(-1) for x in inputs]
+    """Predictions in eval mode; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return [model(x).numpy().reshape(-1) for x in inputs]
+    finally:
+        model.train(was_training)
 
 
 def _loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
@@ -120,9 +196,10 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
     run_dir.mkdir(parents=True, exist_ok=True)
     identity = {"model": model_cfg.to_dict(), "train": asdict(cfg), "target": target, "seed": seed}
     model = build_model(model_cfg, seed=seed).to(cfg.device)
-    opt = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2,
+               decoupled_weight_decay=cfg.decoupled_weight_decay)
     best_state = model.state_dict()
-    state = TrainState()
+    state = TrainState(lr=cfg.lr)
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():
         if not resume:
@@ -140,17 +217,23 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         order = np.random.default_rng([seed, epoch]).permutation(len(train))
         items = [train[i] for i in order]
         losses = []
+        opt.lr = lr = state.lr
+        model.train()
         for ex in (progress(items, f"{target} seed {seed} epoch {epoch}") if progress else items):
             opt.zero_grad()
-            loss = _loss(model(x_train[ex.id]), y_train[ex.id], cfg.loss)
+            model.reseed(step_rng(seed, epoch, ex.id, DROPOUT_STREAM))
+            loss = _loss(model(_train_input(ex, x_train, cfg, seed, epoch)), y_train[ex.id],
+                         cfg.loss)
             loss.backward()
+            if cfg.clip_grad_norm > 0:
+                clip_grad_norm(model.parameters(), cfg.clip_grad_norm)
             opt.step()
             losses.append(loss.item())
         dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
         seconds = time.perf_counter() - start
         improved = state.record({"epoch": epoch, "train_loss": float(np.mean(losses)),
                                  "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
-                                 "seconds": round(seconds, 4)}, dev_scores["ccc"], cfg)
+                                 "seconds": round(seconds, 4), "lr": lr}, dev_scores["ccc"], cfg)
         if improved:
             best_state = model.state_dict()
         _save(run_dir, model, opt, best_state, improved, identity, state)
@@ -161,6 +244,16 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             on_epoch(state)
     return {"seed": seed, "best_epoch": state.best_epoch, "best_dev_ccc": state.best_ccc,
             "epochs": state.epoch}
+
+
+def _train_input(ex: Example, x_train: dict, cfg: TrainConfig, seed: int, epoch: int) -> Tensor:
+    """The recording's features as this step sees them: augmented afresh when augmentation is
+    on (drawn on the host, then moved), else the copy already on the device."""
+    if not cfg.augments:
+        return x_train[ex.id]
+    x = augment(ex.x, step_rng(seed, epoch, ex.id, AUGMENT_STREAM), cfg.input_noise,
+                cfg.time_masks, cfg.time_mask_seconds)
+    return Tensor(backend.to_device(x, cfg.device))
 
 
 def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: bool,
