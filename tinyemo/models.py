@@ -124,6 +124,9 @@ class ModelConfig:
                                ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
         base.update(overrides)
         if arch == "single":
+            if isinstance(base["kernel_size"], (list, tuple)):
+                raise ValueError("kernel_size: a list needs the dilated or downup architecture "
+                                 "(single has one filter)")
             base["filter_length"] = base.pop("filter_length", base["kernel_size"])
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)

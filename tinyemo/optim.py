@@ -52,10 +52,14 @@ class Adam:
             if p.grad is None:
                 continue
             k = backend.kernels(p.data)
+            grad, l2 = p.grad, self.weight_decay
             if self.decoupled_weight_decay:
+                if l2:   # the L2 term belongs to the loss: taken at the weights before the decay
+                    grad = backend.empty(p.shape, p.dtype, p.data)
+                    k.axpby(1.0, p.grad, l2, p.data, grad)
+                    l2 = 0.0
                 k.axpby(shrink, p.data, 0.0, p.data, p.data)      # w ← (1 − lr·λ)·w, in place
-            k.adam_step(p.data, p.grad, m, v, self.lr, b1, b2, self.eps, self.weight_decay,
-                        self.step_count)
+            k.adam_step(p.data, grad, m, v, self.lr, b1, b2, self.eps, l2, self.step_count)
 
     def state_dict(self) -> dict:
         return {"step": self.step_count,
