@@ -25,11 +25,11 @@ import numpy as np
 from . import functional as F
 from . import nn
 from .data.grid import FRAME_S
+from .ops.dropout import DROPOUT_MODES
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
 
 ARCHITECTURES = ("single", "dilated", "downup")
-DROPOUT_MODES = ("element", "channel")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
 _DOWNUP_ONLY = ("pool", "up_kernel_size")

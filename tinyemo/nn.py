@@ -20,7 +20,7 @@ from . import functional as F
 from .autograd import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "Conv1d", "ConvTranspose1d", "MaxPool1d",
-           "ReLU", "Tanh", "Pad1d", "MovingAverage1d", "activation", "INITS"]
+           "ReLU", "Tanh", "Pad1d", "MovingAverage1d", "Dropout", "activation", "INITS"]
 
 INITS = ("he", "xavier")
 
@@ -197,6 +197,18 @@ class MovingAverage1d(Module):
 
     def forward(self, x):
         return F.moving_average1d(x, self.window)
+
+
+class Dropout(Module):
+    """Dropout with probability ``p`` in training mode, the identity in eval mode. ``mode``:
+    ``"element"`` (each value) or ``"channel"`` (each channel of a recording, for all frames).
+    Draws from ``rng``; ``Module.reseed`` replaces it (training does so at every step)."""
+
+    def __init__(self, p: float, mode: str = "element", *, rng: np.random.Generator):
+        self.p, self.mode, self.rng = p, mode, rng
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.mode, rng=self.rng, training=self.training)
 
 
 class ReLU(Module):
