@@ -74,6 +74,8 @@ def _signatures():
         ("conv_transpose1d", "_add_bias_kernel"): lambda F: (f1(F), f3(F)),
         ("max_pool1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F), i3),
         ("max_pool1d", "_scatter_kernel"): lambda F: (f3(F), i3, f3(F)),
+        ("moving_average1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),
+        ("moving_average1d", "_backward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),
         ("pad1d", "_pad_kernel"): lambda F: (f3(F), int64, f3(F)),
     }
 
