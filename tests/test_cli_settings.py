@@ -94,7 +94,7 @@ def test_downup_options_end_to_end_and_predict(corpus, tmp_path, spy_normalise):
     (["--pool", "3", "--up-kernel-size", "2"], "up_kernel_size (2) must be >= pool (3)"),
     (["--arch", "dilated", "--pool", "2"], "pool: only the downup architecture has it"),
     (["--activation", "sigmoid"], "activation must be one of"),
-    (["--dropout", "1.5"], "dropout must be a probability"),
+    (["--dropout", "1.5"], "dropout must be a number >= 0 and < 1"),
     (["--lr-schedule", "cosine"], "lr_schedule must be one of"),
     (["--normalise", "corpus"], "normalise must be one of"),
     (["--selection", "last"], "selection must be one of"),

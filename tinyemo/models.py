@@ -26,6 +26,7 @@ from . import functional as F
 from . import nn
 from .data.grid import FRAME_S
 from .ops.dropout import DROPOUT_MODES
+from .validate import choice, integer, number
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
 
@@ -64,12 +65,11 @@ class ModelConfig:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
+        choice("arch", self.arch, ARCHITECTURES)
         for name in ("in_channels", "width", "depth", "dilation_base", "pool", "filter_length"):
-            _check_int(name, getattr(self, name), 1)
+            integer(name, getattr(self, name), 1)
         if isinstance(self.kernel_size, (list, tuple)):
-            sizes = tuple(_check_int("kernel_size", k, 1) for k in self.kernel_size)
+            sizes = tuple(integer("kernel_size", k, 1) for k in self.kernel_size)
             allowed = {"dilated": (self.depth,), "downup": (self.depth, self.depth + 1)}
             if len(sizes) not in allowed.get(self.arch, ()):
                 raise ValueError(
@@ -78,10 +78,10 @@ class ModelConfig:
                     f"intermediate conv) architecture; got {len(sizes)} for {self.arch}")
             set_("kernel_size", sizes)
         else:
-            _check_int("kernel_size", self.kernel_size, 1)
+            integer("kernel_size", self.kernel_size, 1)
         if self.up_kernel_size is None:
             set_("up_kernel_size", self.pool)
-        _check_int("up_kernel_size", self.up_kernel_size, 1)
+        integer("up_kernel_size", self.up_kernel_size, 1)
         if self.arch == "downup" and self.up_kernel_size < self.pool:
             raise ValueError(
                 f"up_kernel_size ({self.up_kernel_size}) must be >= pool ({self.pool}): a "
@@ -89,19 +89,11 @@ class ModelConfig:
                 f"reaches (they would hold the bias alone)")
         if self.activation is None:
             set_("activation", "tanh" if self.arch == "single" else "relu")
-        if self.activation not in nn.ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(nn.ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
-        if self.init not in nn.INITS:
-            raise ValueError(f"init must be one of {nn.INITS}, got {self.init!r}")
-        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
-        if self.dropout_mode not in DROPOUT_MODES:
-            raise ValueError(f"dropout_mode must be one of {DROPOUT_MODES}, "
-                             f"got {self.dropout_mode!r}")
-        if not (isinstance(self.input_average, (int, float)) and
-                0 <= self.input_average < math.inf):
-            raise ValueError(f"input_average must be >= 0 seconds, got {self.input_average!r}")
+        choice("activation", self.activation, tuple(nn.ACTIVATIONS))
+        choice("init", self.init, nn.INITS)
+        choice("dropout_mode", self.dropout_mode, DROPOUT_MODES)
+        number("dropout", self.dropout, 0, 1)
+        number("input_average", self.input_average, 0)
 
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
@@ -145,12 +137,6 @@ class ModelConfig:
         """The fields as JSON-ready values (a kernel list as a list, as JSON reads it back)."""
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _hidden(cfg: ModelConfig, rng: np.random.Generator) -> list[nn.Module]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -36,6 +35,7 @@ from .models import ModelConfig, build_model
 from .nn import Module
 from .optim import Adam, clip_grad_norm, plateau_update
 from .pipeline import Example
+from .validate import choice, integer, number
 
 __all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples"]
 
@@ -81,30 +81,17 @@ class TrainConfig:
     time_mask_seconds: float = 2.0
 
     def __post_init__(self):
-        choices = {"loss": ("ccc", "mse"), "device": ("cpu", "cuda"), "selection": SELECTIONS,
-                   "lr_schedule": LR_SCHEDULES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name, allowed in (("loss", ("ccc", "mse")), ("device", ("cpu", "cuda")),
+                              ("selection", SELECTIONS), ("lr_schedule", LR_SCHEDULES)):
+            choice(name, getattr(self, name), allowed)
         for name, minimum in (("epochs", 1), ("patience", 1), ("lr_patience", 0),
                               ("time_masks", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                    or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        for name, low, high, low_open in (
-                ("lr", 0, math.inf, True), ("l2", 0, math.inf, False),
-                ("decoupled_weight_decay", 0, math.inf, False),
-                ("clip_grad_norm", 0, math.inf, False), ("lr_factor", 0, 1, True),
-                ("min_lr", 0, math.inf, False), ("input_noise", 0, math.inf, False),
-                ("time_mask_seconds", 0, math.inf, False)):
-            value = getattr(self, name)
-            ok = (isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-                  and (value > low if low_open else value >= low) and value < high)
-            if not ok:
-                bound = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high < math.inf
-                                                                else "")
-                raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+            integer(name, getattr(self, name), minimum)
+        number("lr", self.lr, 0, low_open=True)
+        number("lr_factor", self.lr_factor, 0, 1, low_open=True)
+        for name in ("l2", "decoupled_weight_decay", "clip_grad_norm", "min_lr", "input_noise",
+                     "time_mask_seconds"):
+            number(name, getattr(self, name), 0)
         if self.lr_schedule == "plateau" and self.min_lr > self.lr:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
 
