@@ -11,6 +11,6 @@ NAMES = (
     "conv_transpose1d_backward_weight", "conv_transpose1d_forward",
     "max_pool1d_backward", "max_pool1d_forward", "pad1d",
     "moving_average1d_backward", "moving_average1d_forward",
-    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward",
+    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward", "dropout",
     "empty", "zeros", "fill", "to_device", "to_host", "contiguous",
 )

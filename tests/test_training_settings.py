@@ -1,6 +1,7 @@
 """The training settings in a run: best-of-budget selection, the plateau schedule in the log,
-augmentation (seeded per seed, epoch and recording), a resumed run with all of them on equal
-to an uninterrupted one, and the z-normalisation per speaker or per recording."""
+augmentation (seeded per seed, epoch and recording), a resumed run with all of them (and
+dropout) on equal to an uninterrupted one, and the z-normalisation per speaker or per
+recording."""
 from __future__ import annotations
 
 import csv
@@ -85,7 +86,7 @@ AUGMENTED = TrainConfig(epochs=5, patience=5, lr=3e-3, input_noise=0.3, time_mas
 def test_resume_with_every_training_setting_on_equals_an_uninterrupted_run(tmp_path):
     train, dev = _split(_examples())
     model = ModelConfig.for_arch("dilated", "arousal", in_channels=8, width=4, depth=2,
-                                 input_average=0.2)
+                                 input_average=0.2, dropout=0.2, dropout_mode="element")
     train_run(model, AUGMENTED, train, dev, "arousal", 3, tmp_path / "a", **QUIET)
 
     def interrupt_after_epoch_2(line):
@@ -103,10 +104,13 @@ def test_resume_with_every_training_setting_on_equals_an_uninterrupted_run(tmp_p
                     np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa
     assert strip(_log(tmp_path / "a")) == strip(_log(tmp_path / "b"))
-    # and the augmentation is really there: without it the same run ends elsewhere
+    # and the augmentation and dropout are really there: without either the run ends elsewhere
     plain = TrainConfig(**{**AUGMENTED.__dict__, "input_noise": 0.0, "time_masks": 0})
     train_run(model, plain, train, dev, "arousal", 3, tmp_path / "c", **QUIET)
-    assert _log(tmp_path / "a")[-1]["train_loss"] != _log(tmp_path / "c")[-1]["train_loss"]
+    no_dropout = ModelConfig(**{**model.to_dict(), "dropout": 0.0})
+    train_run(no_dropout, AUGMENTED, train, dev, "arousal", 3, tmp_path / "d", **QUIET)
+    for other in ("c", "d"):
+        assert _log(tmp_path / "a")[-1]["train_loss"] != _log(tmp_path / other)[-1]["train_loss"]
 
 
 @pytest.fixture(scope="module")

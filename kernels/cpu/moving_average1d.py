@@ -4,19 +4,21 @@ Window of ``left + 1 + right`` frames centred on each output frame: y[t] is the 
 x[t − left … t + right] over the frames *present* (at the edges the window shrinks and the mean
 is over fewer frames: 'same' length, no zero padding). It is linear, so the backward is its
 adjoint: gx[s] = Σ_t gy[t] / n_t over the outputs t whose window holds s, i.e. a box *sum* of
-gy / n with the window mirrored (``right`` frames before s, ``left`` after).
+gy / n over the mirrored window (``right`` frames before s, ``left`` after). The window is the
+formula ``formulas.box_bounds``, shared with the CUDA twin.
 
 Both run on prefix sums accumulated in float64: O(T) per row whatever the window.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from . import formulas as F
 
 __all__ = ["moving_average1d_forward", "moving_average1d_backward"]
 
 
-@njit(cache=True)
+@F.kernel()
 def moving_average1d_forward(x, left, right, y):
     """y (N, C, T) ← the mean of x (N, C, T) over each frame's window (see the module)."""
     n_seq, n_ch, t_len = x.shape
@@ -27,12 +29,11 @@ def moving_average1d_forward(x, left, right, y):
             for t in range(t_len):
                 prefix[t + 1] = prefix[t] + x[n, c, t]
             for t in range(t_len):
-                lo = max(0, t - left)
-                hi = min(t_len, t + right + 1)
+                lo, hi = F.box_bounds(t, left, right, t_len)
                 y[n, c, t] = (prefix[hi] - prefix[lo]) / (hi - lo)
 
 
-@njit(cache=True)
+@F.kernel()
 def moving_average1d_backward(gy, left, right, gx):
     """gx (N, C, T) ← the adjoint of the forward applied to gy (N, C, T)."""
     n_seq, n_ch, t_len = gy.shape
@@ -41,9 +42,8 @@ def moving_average1d_backward(gy, left, right, gx):
         for c in range(n_ch):
             prefix[0] = 0.0
             for t in range(t_len):
-                count = min(t_len, t + right + 1) - max(0, t - left)
-                prefix[t + 1] = prefix[t] + gy[n, c, t] / count
+                lo, hi = F.box_bounds(t, left, right, t_len)
+                prefix[t + 1] = prefix[t] + gy[n, c, t] / (hi - lo)
             for s in range(t_len):
-                lo = max(0, s - right)
-                hi = min(t_len, s + left + 1)
+                lo, hi = F.box_bounds(s, right, left, t_len)   # the mirrored window
                 gx[n, c, s] = prefix[hi] - prefix[lo]

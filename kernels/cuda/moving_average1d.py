@@ -1,10 +1,12 @@
 """A moving average (box filter) over the time axis on CUDA, and its adjoint: the twins of
-``kernels/cpu/moving_average1d.py`` (see there for the definition, incl. the edges). One thread
-per output element, summing its window in float64: O(window) per thread, no scan."""
+``kernels/cpu/moving_average1d.py`` (see there for the definition, incl. the edges; the window
+is the shared formula ``formulas.box_bounds``). One thread per output element, summing its
+window in float64: O(window) per thread, no scan."""
 from __future__ import annotations
 
 from numba import cuda
 
+from . import formulas as F
 from .device_functions import unravel3
 from .launch import per_element
 
@@ -18,8 +20,7 @@ def _forward_kernel(x, left, right, y):
     if j >= n_seq * n_ch * t_len:
         return
     n, c, t = unravel3(j, n_ch, t_len)
-    lo = max(0, t - left)
-    hi = min(t_len, t + right + 1)
+    lo, hi = F.box_bounds(t, left, right, t_len)
     acc = 0.0
     for i in range(lo, hi):
         acc += float(x[n, c, i])  # float64, as on the CPU
@@ -33,10 +34,11 @@ def _backward_kernel(gy, left, right, gx):
     if j >= n_seq * n_ch * t_len:
         return
     n, c, s = unravel3(j, n_ch, t_len)
+    first, last = F.box_bounds(s, right, left, t_len)   # the outputs whose window holds s
     acc = 0.0
-    for t in range(max(0, s - right), min(t_len, s + left + 1)):
-        count = min(t_len, t + right + 1) - max(0, t - left)
-        acc += float(gy[n, c, t]) / count
+    for t in range(first, last):
+        lo, hi = F.box_bounds(t, left, right, t_len)
+        acc += float(gy[n, c, t]) / (hi - lo)
     gx[n, c, s] = acc
 
 

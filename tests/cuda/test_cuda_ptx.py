@@ -97,6 +97,7 @@ def _elementwise_signatures():
         "zip.tanh_grad": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
         "zip.axpby": lambda F: (f1(F), int64, f1(F), int64, f1(F), two),
         "zip.mul": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
+        "zip.dropout": lambda F: (f1(F), int64, f1(F), int64, f1(F), two),
     }
 
 
