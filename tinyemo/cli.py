@@ -54,8 +54,12 @@ def _free_out(arch: str) -> Path:
 
 def _kernel_sizes(text: str):
     """``--kernel-size``: one width (``4``) or one per layer/level (``5,5,3,3``)."""
-    sizes = tuple(int(k) for k in text.split(","))
-    return sizes[0] if len(sizes) == 1 and "," not in text else sizes
+    try:
+        sizes = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K or K1,K2,… (integers), got {text!r}") \
+            from None
+    return sizes[0] if "," not in text else sizes
 
 
 def train_main(argv=None) -> int:
