@@ -91,14 +91,14 @@ def test_downup_options_end_to_end_and_predict(corpus, tmp_path, spy_normalise):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--pool", "3", "--up-kernel-size", "2"], "up_kernel_size (2) must be >= pool (3)"),
-    (["--arch", "dilated", "--pool", "2"], "pool: only the downup architecture has it"),
-    (["--activation", "sigmoid"], "activation must be one of"),
-    (["--dropout", "1.5"], "dropout must be a number >= 0 and < 1"),
-    (["--lr-schedule", "cosine"], "lr_schedule must be one of"),
-    (["--normalise", "corpus"], "normalise must be one of"),
-    (["--selection", "last"], "selection must be one of"),
-    (["--kernel-size", "3,3"], "kernel_size: a list needs"),
+    (["--pool", "3", "--up-kernel-size", "2"], "error: --up-kernel-size: must be >= 3"),
+    (["--arch", "dilated", "--pool", "2"], "error: --pool: the dilated architecture does not"),
+    (["--activation", "sigmoid"], "error: --activation: must be one of relu, tanh"),
+    (["--dropout", "1.5"], "error: --dropout: must be in [0, 1), got 1.5"),
+    (["--lr-schedule", "cosine"], "error: --lr-schedule: must be one of constant, plateau"),
+    (["--normalise", "corpus"], "error: --normalise: must be one of speaker, recording"),
+    (["--selection", "last"], "error: --selection: must be one of patience, budget"),
+    (["--kernel-size", "3,3"], "error: --kernel-size: a list needs"),
 ])
 def test_bad_settings_are_refused_before_anything_is_created(tmp_path, monkeypatch, capsys,
                                                              options, message):

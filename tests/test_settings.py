@@ -8,6 +8,7 @@ import pytest
 
 from tinyemo import nn, optim
 from tinyemo.models import ModelConfig, build_model, receptive_field
+from tinyemo.settings import SettingError
 from tinyemo.training import TrainConfig
 
 torch = pytest.importorskip("torch")
@@ -128,52 +129,54 @@ def test_widths_and_depths_down_to_four_channels_and_two_layers():
 
 # -- validation ----------------------------------------------------------------------------
 @pytest.mark.parametrize("arch, overrides, message", [
-    ("downup", dict(up_kernel_size=2), r"up_kernel_size \(2\) must be >= pool \(3\).*no weight"),
+    ("downup", dict(up_kernel_size=2), r"up_kernel_size: must be >= 3, the up-sampling stride "
+                                       r"\(pool\), got 2: .*no input reaches"),
     ("downup", dict(pool=4, kernel_size=3), None),
-    ("dilated", dict(pool=2), r"pool: only the downup architecture"),
+    ("dilated", dict(pool=2), r"pool: the dilated architecture does not use it"),
     ("dilated", dict(kernel_size=(2, 2)), r"kernel_size: a list needs .* got 2 for dilated"),
     ("downup", dict(kernel_size=(3, 3)), r"kernel_size: a list needs"),
     ("single", dict(kernel_size=(3,)), r"kernel_size: a list needs"),
-    ("dilated", dict(kernel_size=(2, 0, 2, 2, 2, 2, 2, 2, 2, 2)), r"kernel_size must be an "
-                                                                  r"integer >= 1, got 0"),
-    ("dilated", dict(activation="gelu"), r"activation must be one of \('relu', 'tanh'\)"),
-    ("dilated", dict(init="orthogonal"), r"init must be one of \('he', 'xavier'\)"),
-    ("dilated", dict(dropout=1.0), r"dropout must be a number >= 0 and < 1, got 1.0"),
-    ("dilated", dict(dropout_mode="time"), r"dropout_mode must be one of"),
-    ("dilated", dict(input_average=-1.0), r"input_average must be a number >= 0"),
-    ("dilated", dict(input_average=float("nan")), r"input_average must be a number >= 0"),
-    ("dilated", dict(width=0), r"width must be an integer >= 1, got 0"),
-    ("dilated", dict(depth=2.5), r"depth must be an integer >= 1, got 2.5"),
-    ("downup", dict(pool=0), r"pool must be an integer >= 1"),
+    ("dilated", dict(kernel_size=(2, 0, 2, 2, 2, 2, 2, 2, 2, 2)), r"kernel_size: must be >= 1"),
+    ("dilated", dict(activation="gelu"), r"activation: must be one of relu, tanh, got 'gelu'"),
+    ("dilated", dict(init="orthogonal"), r"init: must be one of he, xavier"),
+    ("dilated", dict(dropout=1.0), r"dropout: must be in \[0, 1\), got 1.0"),
+    ("dilated", dict(dropout_mode="time"), r"dropout_mode: must be one of element, channel"),
+    ("dilated", dict(input_average=-1.0), r"input_average: must be >= 0, got -1.0"),
+    ("dilated", dict(input_average=float("nan")), r"input_average: must be a finite number"),
+    ("dilated", dict(width=0), r"width: must be >= 1, got 0"),
+    ("dilated", dict(depth=2.5), r"depth: must be an integer, got 2.5"),
+    ("downup", dict(pool=0), r"pool: must be >= 1"),
     ("dilated", dict(dropuot=0.1), r"dropuot: not a model setting"),
 ])
 def test_model_settings_are_validated_with_the_field_named(arch, overrides, message):
     if message is None:        # pool 4 with the default up-sampling width (= pool) is fine
         assert ModelConfig.for_arch(arch, **overrides).up_kernel_size == 4
         return
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(SettingError, match=message) as info:
         ModelConfig.for_arch(arch, **overrides)
+    assert info.value.field == message.split(":")[0]
 
 
 @pytest.mark.parametrize("fields, message", [
-    (dict(l2=-1.0), r"l2 must be a number >= 0, got -1.0"),
-    (dict(decoupled_weight_decay=-0.1), r"decoupled_weight_decay must be a number >= 0"),
-    (dict(clip_grad_norm=-1.0), r"clip_grad_norm must be a number >= 0"),
-    (dict(lr=0.0), r"lr must be a number > 0, got 0.0"),
-    (dict(lr_schedule="cosine"), r"lr_schedule must be one of \('constant', 'plateau'\)"),
-    (dict(lr_factor=1.0), r"lr_factor must be a number > 0 and < 1, got 1.0"),
-    (dict(lr_patience=-1), r"lr_patience must be an integer >= 0"),
-    (dict(lr_schedule="plateau", min_lr=0.1), r"min_lr \(0.1\) must not exceed lr"),
-    (dict(selection="last"), r"selection must be one of \('patience', 'budget'\)"),
-    (dict(input_noise=float("inf")), r"input_noise must be a number >= 0"),
-    (dict(time_masks=-2), r"time_masks must be an integer >= 0"),
-    (dict(time_mask_seconds=-1.0), r"time_mask_seconds must be a number >= 0"),
-    (dict(epochs=0), r"epochs must be an integer >= 1, got 0"),
-    (dict(loss="mae"), r"loss must be one of \('ccc', 'mse'\)"),
+    (dict(l2=-1.0), r"l2: must be >= 0, got -1.0"),
+    (dict(decoupled_weight_decay=-0.1), r"decoupled_weight_decay: must be >= 0"),
+    (dict(clip_grad_norm=-1.0), r"clip_grad_norm: must be >= 0"),
+    (dict(lr=0.0), r"lr: must be > 0, got 0.0"),
+    (dict(lr_schedule="cosine"), r"lr_schedule: must be one of constant, plateau"),
+    (dict(lr_factor=1.0), r"lr_factor: must be in \(0, 1\), got 1.0"),
+    (dict(lr_patience=-1), r"lr_patience: must be >= 0"),
+    (dict(lr_schedule="plateau", min_lr=0.1), r"min_lr: must not exceed lr \(0.001\), got 0.1"),
+    (dict(selection="last"), r"selection: must be one of patience, budget"),
+    (dict(input_noise=float("inf")), r"input_noise: must be a finite number"),
+    (dict(time_masks=-2), r"time_masks: must be >= 0"),
+    (dict(time_mask_seconds=-1.0), r"time_mask_seconds: must be >= 0"),
+    (dict(epochs=0), r"epochs: must be >= 1, got 0"),
+    (dict(loss="mae"), r"loss: must be one of ccc, mse"),
 ])
 def test_training_settings_are_validated_with_the_field_named(fields, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(SettingError, match=message) as info:
         TrainConfig(**fields)
+    assert info.value.field == message.split(":")[0]
 
 
 # -- optimisation --------------------------------------------------------------------------

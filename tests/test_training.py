@@ -121,3 +121,19 @@ def test_empty_partition_and_constant_labels_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"train_0\.wav: the arousal labels .* are constant"):
         train_experiment({e.id: e for e in examples}, ONE_EPOCH, tmp_path / "y")
     assert not (tmp_path / "y").exists()
+
+
+def test_mse_loss_takes_a_prediction_and_a_flat_target():
+    """The trainer's alternative loss: (1, T) predictions against a (T,) track."""
+    from tinyemo import functional as F
+    from tinyemo.autograd import Tensor
+    rng = np.random.default_rng(0)
+    p, t = rng.standard_normal((1, 50)), rng.standard_normal(50)
+    prediction = Tensor(p, requires_grad=True)
+    loss = F.mse_loss(prediction, t)
+    loss.backward()
+    assert loss.item() == pytest.approx(np.mean((p[0] - t) ** 2), rel=1e-12)
+    np.testing.assert_allclose(prediction.grad, 2 * (p - t) / 50, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"prediction \(1, 50\) and target \(49,\) hold "
+                                         r"different numbers of elements"):
+        F.mse_loss(prediction, t[:-1])

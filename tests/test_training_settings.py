@@ -137,18 +137,37 @@ def test_normalisation_per_speaker_or_per_recording(shared_speaker_corpus, tmp_p
     np.testing.assert_allclose(pooled.mean(axis=1), 0, atol=0.02)
     assert np.abs(bins(by_speaker["train_1"]).mean(axis=1)).max() > 0.1   # not per recording
     np.testing.assert_allclose(by_speaker["dev_1"].x, by_recording["dev_1"].x, atol=1e-5)
-    with pytest.raises(ValueError, match="normalise must be one of"):
+    with pytest.raises(ValueError, match="normalise must be one of speaker, recording"):
         prepare(corpus, cache=False, normalise="corpus")
     examples = prepare(corpus, cache=False)
     config = ExperimentConfig("dilated", ("arousal",), (0,), TrainConfig(epochs=1),
                               {"width": 4, "depth": 2}, normalise="recording")
-    with pytest.raises(ValueError, match="normalise: the experiment asks for per-recording"):
+    with pytest.raises(ValueError, match="z-normalised per speaker, the configuration asks for "
+                                         "per recording"):
         train_experiment(examples, config, tmp_path / "x",
                          data_info={"root": "c", "normalise": "speaker"}, **QUIET)
     assert not (tmp_path / "x").exists()
-    with pytest.raises(ValueError, match="normalise must be one of"):
+    with pytest.raises(ValueError, match="normalise: must be one of speaker, recording"):
         ExperimentConfig(normalise="global")
-    with pytest.raises(ValueError, match=r"up_kernel_size \(1\) must be >= pool"):
+    with pytest.raises(ValueError, match=r"up_kernel_size: must be >= 3"):
         ExperimentConfig(model={"up_kernel_size": 1})
     listed = ExperimentConfig(model={"kernel_size": (5, 3, 3, 3)}).model_configs(8)["arousal"]
     assert ModelConfig(**json.loads(json.dumps(listed.to_dict()))) == listed   # config.json
+
+
+def test_a_folder_saved_with_weight_decay_reads_as_l2(tmp_path):
+    """Before ``l2`` had its name, config.json said ``weight_decay`` (the same L2): such a folder
+    still predicts, and resumes with the same setting."""
+    from tinyemo.ensemble import Ensemble
+    from tinyemo.runfolder import read_config
+    examples = {e.id: e for e in _examples()}
+    config = ExperimentConfig("dilated", ("arousal",), (0,), TrainConfig(epochs=1, l2=0.03),
+                              {"width": 4, "depth": 2})
+    out = tmp_path / "old"
+    train_experiment(examples, config, out, **QUIET)
+    path = out / "config.json"
+    path.write_text(path.read_text().replace('"l2": 0.03', '"weight_decay": 0.03'))
+    assert '"weight_decay"' in path.read_text()
+    assert read_config(out)["train"]["l2"] == 0.03
+    assert len(Ensemble(out).predict([examples["dev_4"]], "arousal")[0][0]) == 243
+    train_experiment(examples, config, out, resume=True, **QUIET)     # the same settings

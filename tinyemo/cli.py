@@ -1,56 +1,148 @@
 """Command-line entry points: ``tinyemo train|predict|evaluate|plot`` (and the thin
-``scripts/*.py`` wrappers). Thread counts are set here and only here."""
+``scripts/*.py`` wrappers). Thread counts are set here and only here.
+
+Each command checks every option, path and file it will touch before it creates anything
+(settings objects check themselves; their field names map to options: ``up_kernel_size`` →
+``--up-kernel-size``), and reports every failure as one ``error:`` line on stderr with exit
+status 2, warnings as ``warning:`` lines, and Ctrl-C as one line (status 130) saying how to
+continue.
+"""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main"]
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "COMMANDS"]
+
+# Settings fields whose command-line option is not ``--<field-name>``.
+_OPTION_OF = {"seeds": "--seed/--runs", "targets": "--target"}
 
 
-def _configure_process(threads: int | None) -> None:
-    from .runtime import configure_process
+# ---------------------------------------------------------------- the boundary
+
+def _option(parser: argparse.ArgumentParser, field: str) -> str:
+    """The option that sets ``field`` (an argparse dest or a settings field), or the field."""
+    for action in parser._actions:
+        if action.dest == field and action.option_strings:
+            return max(action.option_strings, key=len)
+    return _OPTION_OF.get(field, field)
+
+
+def _os_error(exc: OSError) -> str:
+    cause = exc.strerror or str(exc)
+    return f"{exc.filename}: {cause}" if exc.filename else cause
+
+
+def _boundary(parser: argparse.ArgumentParser, run: Callable[[], int],
+              interrupted: Callable[[], str] = lambda: "interrupted") -> int:
+    """Run a command: its failures become one line each (never a traceback), its warnings
+    ``warning:`` lines, Ctrl-C a line from ``interrupted`` and status 130."""
+    from .notices import TinyemoWarning
+    from .settings import SettingError
+
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TinyemoWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TinyemoWarning)
+        warnings.showwarning = show
+        try:
+            return run()
+        except KeyboardInterrupt:
+            print(interrupted(), file=sys.stderr)
+            return 130
+        except SettingError as exc:
+            print(f"error: {_option(parser, exc.field)}: {exc.problem}", file=sys.stderr)
+        except OSError as exc:
+            print(f"error: {_os_error(exc)}", file=sys.stderr)
+        except (ValueError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        except MemoryError:
+            print("error: out of memory", file=sys.stderr)
+    return 2
+
+
+class _Progress:
+    """Progress bars on stderr when it is a terminal (tqdm), nothing with --quiet or when it
+    is not; notes (``say``) go to stdout unless --quiet."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars = not quiet and sys.stderr.isatty()
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def counter(self, desc: str, unit: str = "rec") -> Callable[[int, int], None] | None:
+        """A ``progress(done, total)`` callback drawing one bar, or None."""
+        if not self.bars:
+            return None
+        from tqdm import tqdm
+        state: dict = {}
+
+        def progress(done: int, total: int) -> None:
+            if "bar" not in state:
+                state["bar"] = tqdm(total=total, desc=desc, unit=unit, leave=False)
+            bar = state["bar"]
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+        return progress
+
+    def epochs(self):
+        """A ``progress(items, desc)`` wrapper for a training epoch's recordings: no ETA (the
+        first epoch includes compiling, and early stopping makes the epoch count unknown)."""
+        if not self.bars:
+            return None
+        from tqdm import tqdm
+        return lambda items, desc: tqdm(items, desc=desc, leave=False, unit="rec",
+                                        bar_format="{desc}: {n_fmt}/{total_fmt} {unit} "
+                                                   "[{elapsed}]")
+
+
+def _check_threads(threads: int | None) -> None:
+    from .runtime import check_threads
+    from .settings import SettingError
     try:
-        configure_process(threads)
+        check_threads(threads)
     except ValueError as exc:
-        raise SystemExit(f"--threads: {exc}") from None
+        raise SettingError("threads", str(exc)) from None
 
 
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-    return lambda items, desc: tqdm(items, desc=desc, leave=False, unit="rec")
+def _check_device(device: str) -> None:
+    """``--device cuda`` needs a usable GPU: known before anything is created."""
+    if device == "cuda":
+        from .backend import cuda_module
+        from .settings import SettingError
+        try:
+            cuda_module()
+        except RuntimeError as exc:
+            raise SettingError("device", str(exc)) from None
 
 
-def _load_examples(args, say):
-    from .data import default_corpus
-    from .pipeline import load_examples
-    if args.data and args.manifest:
-        raise SystemExit("give --data or --manifest, not both")
-    if args.manifest or args.data:
-        source = Path(args.manifest or args.data)
-    else:
-        say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
-            f"--data DIR or --manifest FILE for your own")
-        source = default_corpus(args.preset, args.data_seed)
-    start = time.perf_counter()
-    examples, data_info = load_examples(source, normalise=getattr(args, "normalise", "speaker"))
-    say(f"{data_info['recordings']} recordings from {source}: features ready in "
-        f"{time.perf_counter() - start:.1f} s")
-    return examples, data_info
+def _check_out_path(out: Path, option: str = "out") -> None:
+    """A folder the command will write into: absent or a folder, never a file."""
+    from .settings import SettingError
+    if out.exists() and not out.is_dir():
+        raise SettingError(option, f"{out} exists and is not a folder")
 
 
-def _free_out(arch: str) -> Path:
-    base = Path("runs") / arch
-    out, n = base, 1
-    while (out / "config.json").exists():
-        n += 1
-        out = base.with_name(f"{arch}-{n}")
-    return out
-
+# ---------------------------------------------------------------- train
 
 def _kernel_sizes(text: str):
     """``--kernel-size``: one width (``4``) or one per layer/level (``5,5,3,3``)."""
@@ -62,8 +154,7 @@ def _kernel_sizes(text: str):
     return sizes[0] if "," not in text else sizes
 
 
-def train_main(argv=None) -> int:
-    from .experiment import ExperimentConfig, results_table, train_experiment
+def train_parser() -> argparse.ArgumentParser:
     from .models import ARCHITECTURES
     from .training import TrainConfig
     p = argparse.ArgumentParser(prog="tinyemo train", description="Train arousal/valence models "
@@ -124,46 +215,146 @@ def train_main(argv=None) -> int:
                    help="longest time mask")
     g.add_argument("--normalise", metavar="speaker|recording", default="speaker",
                    help="z-normalise features per speaker (the paper) or per recording")
+    p.add_argument("--sample-rate", type=int,
+                   help="the front end's rate in Hz; other audio is resampled to it (default: "
+                        "the corpus's most common rate)")
     p.add_argument("--out", type=Path, help="output folder (default runs/<arch>, or the next free)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-    say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    if args.runs < 1:
-        raise SystemExit("--runs must be >= 1")
-    if args.resume and args.out is None:
-        raise SystemExit("--resume needs --out (the folder to continue)")
-    _configure_process(args.threads)
+    return p
+
+
+def _free_out(arch: str) -> Path:
+    """runs/<arch>, or the first runs/<arch>-N that is absent or an empty folder."""
+    base = Path("runs") / arch
+    out, n = base, 1
+    while out.exists() and (not out.is_dir() or any(out.iterdir())):
+        n += 1
+        out = base.with_name(f"{arch}-{n}")
+    return out
+
+
+def _data_source(args) -> Path | None:
+    """The corpus path of --data/--manifest (checked), or None for the synthetic corpus."""
+    from .data import PRESETS
+    from .settings import SettingError
+    if args.data and args.manifest:
+        raise SettingError("data", "give --data or --manifest, not both")
+    if args.manifest:
+        path = Path(args.manifest)
+        if not path.is_file():
+            raise SettingError("manifest", f"{path}: no such file")
+        return path
+    if args.data:
+        path = Path(args.data)
+        if not path.exists():
+            raise SettingError("data", f"{path}: no such corpus folder or manifest")
+        return path
+    if args.preset not in PRESETS:
+        raise SettingError("preset", f"unknown preset {args.preset!r}; choose one of "
+                           f"{', '.join(PRESETS)}")
+    if args.data_seed < 0:
+        raise SettingError("data_seed", f"must be >= 0, got {args.data_seed}")
+    return None
+
+
+def _load_examples(args, source: Path | None, ui: _Progress):
+    from .data.cached import synthetic_corpus
+    from .pipeline import load_examples
+    if source is None:
+        ui.say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
+               f"--data DIR or --manifest FILE for your own")
+        bar = ui.counter("generating the synthetic corpus")
+
+        def generating(done, total):
+            if done == 0:
+                ui.note(f"generating the synthetic corpus: {total} recordings (once; reused "
+                        f"afterwards)")
+            if bar:
+                bar(done, total)
+        source = synthetic_corpus(args.preset, args.data_seed, progress=generating)
+    start = time.perf_counter()
+    examples, data_info = load_examples(source, progress=ui.counter("features"),
+                                        sample_rate=args.sample_rate, normalise=args.normalise)
+    ui.say(f"{data_info['recordings']} recordings from {source} at {data_info['sample_rate']} "
+           f"Hz: features ready in {time.perf_counter() - start:.1f} s")
+    return examples, data_info
+
+
+def _train(args, state: dict) -> int:
+    from .compile_notice import announce_compilation
+    from .experiment import (ExperimentConfig, check_resume, results_table, run_record,
+                             train_experiment)
+    from .runfolder import CONFIG, check_out_folder
+    from .runtime import configure_process
+    from .settings import SettingError
+    from .training import TrainConfig
+    ui = _Progress(args.quiet)
+    # check everything: settings objects first, then the process, the data, the output folder
+    targets = ("arousal", "valence") if args.target == "both" else (args.target,)
+    model_fields = ("width", "kernel_size", "depth", "filter_length", "up_kernel_size", "pool",
+                    "activation", "init", "dropout", "dropout_mode", "input_average")
+    train_fields = ("epochs", "patience", "lr", "l2", "loss", "device", "selection",
+                    "decoupled_weight_decay", "clip_grad_norm", "lr_schedule", "lr_factor",
+                    "lr_patience", "min_lr", "input_noise", "time_masks", "time_mask_seconds")
+    config = ExperimentConfig(
+        arch=args.arch, targets=targets, seeds=tuple(range(args.seed, args.seed + args.runs)),
+        train=TrainConfig(**{k: getattr(args, k) for k in train_fields}),
+        model={k: getattr(args, k) for k in model_fields if getattr(args, k) is not None},
+        sample_rate=args.sample_rate, normalise=args.normalise)
+    _check_threads(args.threads)
+    _check_device(args.device)
+    source = _data_source(args)
+    out = args.out or _free_out(args.arch)
     try:
-        targets = ["arousal", "valence"] if args.target == "both" else [args.target]
-        train_fields = ("epochs", "patience", "lr", "l2", "loss", "device", "selection",
-                        "decoupled_weight_decay", "clip_grad_norm", "lr_schedule", "lr_factor",
-                        "lr_patience", "min_lr", "input_noise", "time_masks", "time_mask_seconds")
-        cfg = TrainConfig(**{k: getattr(args, k) for k in train_fields})
-        model_fields = ("width", "kernel_size", "depth", "filter_length", "up_kernel_size",
-                        "pool", "activation", "init", "dropout", "dropout_mode", "input_average")
-        overrides = {k: getattr(args, k) for k in model_fields}
-        config = ExperimentConfig(arch=args.arch, targets=tuple(targets),
-                                  seeds=tuple(range(args.seed, args.seed + args.runs)), train=cfg,
-                                  model={k: v for k, v in overrides.items() if v is not None},
-                                  normalise=args.normalise)   # checks every setting
-        examples, data_info = _load_examples(args, say)
-        out = args.out or _free_out(args.arch)
-        say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
-        results = train_experiment(examples, config, out, data_info=data_info, resume=args.resume,
-                                   say=say, progress=_progress(args.quiet))
-    except (ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        saved = check_out_folder(out, args.resume, require_run=True)
+    except ValueError as exc:
+        raise SettingError("out", str(exc)) from None
+    if saved is not None:   # the settings must match now; the corpus is compared once read
+        channels = next(iter(saved["models"].values()))["in_channels"]
+        check_resume(saved, run_record(config, channels, None), out / CONFIG)
+    # then create
+    state["out"] = out
+    configure_process(args.threads)
+    with announce_compilation(ui.note):
+        examples, data_info = _load_examples(args, source, ui)
+        ui.say(f"training {args.arch} for {', '.join(targets)}: {args.runs} run(s) into {out}")
+        results = train_experiment(examples, config, out, data_info=data_info,
+                                   resume=args.resume, say=ui.say, progress=ui.epochs())
     print(results_table({args.arch: results}))
     print(f"results in {out}")
     return 0
 
 
-def predict_main(argv=None) -> int:
-    from .predict import predict_files
+def _train_interrupted(argv: list[str], state: dict) -> str:
+    out = state.get("out")
+    if out is None or not (Path(out) / "config.json").is_file():
+        return "interrupted before training started; nothing to resume"
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not (arg.startswith("--out=") or arg == "--resume"):
+            rest.append(arg)
+    return ("interrupted; continue with: "
+            + shlex.join(["tinyemo", "train", *rest, "--resume", "--out", str(out)]))
+
+
+def train_main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = train_parser()
+    args = parser.parse_args(argv)
+    state: dict = {}
+    return _boundary(parser, lambda: _train(args, state), lambda: _train_interrupted(argv, state))
+
+
+# ---------------------------------------------------------------- predict, evaluate, plot
+
+def predict_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinyemo predict", description="Predict arousal and valence "
                                 "every 40 ms for audio files with a trained model folder.")
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
@@ -171,63 +362,144 @@ def predict_main(argv=None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
-    args = p.parse_args(argv)
-    _configure_process(args.threads)
-    try:
-        for path in predict_files(args.model, args.audio, args.out, args.device):
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    return p
+
+
+def predict_main(argv=None) -> int:
+    parser = predict_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .compile_notice import announce_compilation
+        from .predict import predict_files
+        from .runfolder import read_config
+        from .runtime import configure_process
+        ui = _Progress(args.quiet)
+        _check_threads(args.threads)
+        _check_device(args.device)
+        read_config(args.model)
+        _check_out_path(args.out)
+        for audio in args.audio:
+            if not audio.is_file():
+                raise ValueError(f"{audio}: no such audio file")
+        configure_process(args.threads)
+        with announce_compilation(ui.note):
+            paths = predict_files(args.model, args.audio, args.out, args.device,
+                                  progress=ui.counter("features"))
+        for path in paths:
             print(path)
-    except (ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+    return _boundary(parser, run)
 
 
-def evaluate_main(argv=None) -> int:
-    from .predict import evaluate
+def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinyemo evaluate", description="Score a trained model "
-                                "folder on a labelled corpus partition (AVEC-style CCC).")
+                                "folder on a labelled corpus partition (AVEC-style CCC over "
+                                "the concatenated recordings, and per recording).")
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--data", required=True, type=Path, help="AVEC 2016 folder or .csv manifest")
     p.add_argument("--partition", default="dev")
+    p.add_argument("--target", help="score only this target (default: every target of the model)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
-    args = p.parse_args(argv)
-    _configure_process(args.threads)
-    try:
-        print(evaluate(args.model, args.data, args.partition, args.device))
-    except (ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    return p
 
 
-def plot_main(argv=None) -> int:
-    from .plot import plot_prediction_csv
+def evaluate_main(argv=None) -> int:
+    parser = evaluate_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .compile_notice import announce_compilation
+        from .predict import evaluate
+        from .runfolder import read_config
+        from .runtime import configure_process
+        ui = _Progress(args.quiet)
+        _check_threads(args.threads)
+        _check_device(args.device)
+        read_config(args.model)
+        if not args.data.exists():
+            raise ValueError(f"{args.data}: no such corpus folder or manifest")
+        configure_process(args.threads)
+        with announce_compilation(ui.note):
+            print(evaluate(args.model, args.data, args.partition, args.device, args.target,
+                           progress=ui.counter("features")))
+        return 0
+    return _boundary(parser, run)
+
+
+def plot_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinyemo plot", description="Plot predictions against the "
-                                "gold standard (the paper's Figure 5) from a predictions CSV.")
-    p.add_argument("csv", nargs="+", type=Path, help="predictions/<partition>/<id>.csv, one per model")
+                                "gold standard (the paper's Figure 5) from prediction CSVs.")
+    p.add_argument("csv", nargs="+", type=Path,
+                   help="predictions/<partition>/<id>.csv; several models of one recording "
+                        "share its panels, other recordings get their own")
     p.add_argument("--out", required=True, type=Path, help="PNG file")
     p.add_argument("--start", type=float, default=0.0, help="seconds")
     p.add_argument("--duration", type=float, default=60.0, help="seconds")
     p.add_argument("--labels", nargs="*", help="a legend name per CSV")
-    args = p.parse_args(argv)
-    try:
-        plot_prediction_csv(args.csv, args.out, args.start, args.duration, args.labels)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(args.out)
-    return 0
+    return p
 
+
+def plot_main(argv=None) -> int:
+    parser = plot_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from .plot import plot_prediction_csv
+        from .settings import SettingError
+        if args.out.is_dir():
+            raise SettingError("out", f"{args.out} is a folder; give a .png file name")
+        if not args.duration > 0:
+            raise SettingError("duration", f"must be > 0 seconds, got {args.duration}")
+        plot_prediction_csv(args.csv, args.out, args.start, args.duration, args.labels)
+        print(args.out)
+        return 0
+    return _boundary(parser, run)
+
+
+# ---------------------------------------------------------------- tinyemo COMMAND
 
 COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
             "plot": plot_main}
+SUMMARIES = {
+    "train": "train arousal/valence models on a corpus (default: the synthetic one) and print "
+             "the paper's table",
+    "predict": "write arousal and valence every 40 ms for audio files with a trained model",
+    "evaluate": "score a trained model on a labelled corpus partition (CCC, RMSE)",
+    "plot": "plot prediction CSVs against the gold standard (the paper's Figure 5)",
+}
+
+
+def _usage() -> str:
+    from . import __version__
+    width = max(map(len, COMMANDS))
+    lines = ["usage: tinyemo COMMAND [options]   (tinyemo COMMAND --help for its options)", "",
+             f"tinyemo {__version__}: continuous speech emotion recognition (Khorram et al., "
+             f"Interspeech 2017)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {SUMMARIES[name]}" for name in COMMANDS]
+    lines += ["", "options:", "  -h, --help  this list", "  --version   the version"]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if argv and argv[0] == "--version":
+        from . import __version__
+        print(f"tinyemo {__version__}")
+        return 0
     if not argv or argv[0] not in COMMANDS:
-        print(f"usage: tinyemo {{{','.join(COMMANDS)}}} [options]  (tinyemo COMMAND --help)",
-              file=sys.stderr)
+        print(_usage(), file=sys.stderr)
+        if argv:
+            print(f"error: unknown command {argv[0]!r}", file=sys.stderr)
         return 2
     return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

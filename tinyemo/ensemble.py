@@ -6,7 +6,6 @@ the seeds (the paper's 5-run ensemble). ``write_predictions`` writes one CSV per
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +24,10 @@ class Ensemble:
     """The best weights of every seed of every target in an experiment folder."""
 
     def __init__(self, out: Path, device: str = "cpu"):
+        from .runfolder import read_config
         out = Path(out)
         self.device = device
-        cfg_path = out / "config.json"
-        try:
-            self.config = json.loads(cfg_path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"{cfg_path}: not a tinyemo model folder (no config.json)") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{cfg_path}: corrupt configuration ({exc})") from None
+        self.config = read_config(out)     # every key checked: errors name the file and key
         self.models: dict[str, list] = {}
         for target, mcfg in self.config["models"].items():
             runs = []
@@ -47,6 +41,12 @@ class Ensemble:
     @property
     def targets(self) -> list[str]:
         return list(self.models)
+
+    @property
+    def sample_rate(self) -> int | None:
+        """The front end's sample rate (Hz) the models were trained at; None for a folder
+        saved before tinyemo recorded it."""
+        return self.config.get("sample_rate")
 
     def predict(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
         """(mean over seeds, per-seed predictions), each a list of (T,) arrays per example."""

@@ -5,6 +5,8 @@ Shapes are channels first: a sequence is (C, T), a batch (N, C, T).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .autograd import Tensor
 from .ops.activations import ReluFn, TanhFn
 from .ops.ccc import CCCFn
@@ -81,8 +83,14 @@ def ccc_loss(prediction, target) -> Tensor:
 
 
 def mse_loss(prediction, target) -> Tensor:
-    """Mean squared error (the alternative loss)."""
-    diff = _tensor(prediction) - _tensor(target)
+    """Mean squared error over all elements (the alternative loss), like :func:`ccc`: the
+    shapes may differ ((1, T) against (T,)) as long as the element counts agree."""
+    p, t = _tensor(prediction), _tensor(target)
+    n_p, n_t = int(np.prod(p.shape)), int(np.prod(t.shape))
+    if n_p != n_t:
+        raise ValueError(f"mse_loss: prediction {tuple(p.shape)} and target {tuple(t.shape)} "
+                         f"hold different numbers of elements")
+    diff = p.reshape((n_p,)) - t.reshape((n_t,))
     return (diff * diff).mean()
 
 

@@ -26,14 +26,18 @@ from . import functional as F
 from . import nn
 from .data.grid import FRAME_S
 from .ops.dropout import DROPOUT_MODES
-from .validate import choice, integer, number
+from .settings import SettingError, at_least, check_fields, one_of
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
 
 ARCHITECTURES = ("single", "dilated", "downup")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
-_DOWNUP_ONLY = ("pool", "up_kernel_size")
+# ModelConfig fields each architecture has no use for: setting one is an error, not a no-op.
+# (single: ``kernel_size`` is another name for its ``filter_length``.)
+IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size"),
+           "dilated": ("pool", "up_kernel_size", "filter_length"),
+           "downup": ("dilation_base", "filter_length")}
 
 
 @dataclass(frozen=True)
@@ -63,62 +67,58 @@ class ModelConfig:
     dropout_mode: str = "element"
     input_average: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        choice("arch", self.arch, ARCHITECTURES)
-        for name in ("in_channels", "width", "depth", "dilation_base", "pool", "filter_length"):
-            integer(name, getattr(self, name), 1)
+        check_fields(self, arch=one_of(*ARCHITECTURES), in_channels=at_least(1),
+                     width=at_least(1), kernel_size=_kernel_sizes_rule, depth=at_least(1),
+                     dilation_base=at_least(1), pool=at_least(1), up_kernel_size=at_least(1),
+                     filter_length=at_least(1), activation=one_of(*nn.ACTIVATIONS),
+                     init=one_of(*nn.INITS), dropout=_probability_rule,
+                     dropout_mode=one_of(*DROPOUT_MODES), input_average=at_least(0))
         if isinstance(self.kernel_size, (list, tuple)):
-            sizes = tuple(integer("kernel_size", k, 1) for k in self.kernel_size)
             allowed = {"dilated": (self.depth,), "downup": (self.depth, self.depth + 1)}
-            if len(sizes) not in allowed.get(self.arch, ()):
-                raise ValueError(
-                    f"kernel_size: a list needs the dilated (one per layer: {self.depth}) or "
+            if len(self.kernel_size) not in allowed.get(self.arch, ()):
+                raise SettingError(
+                    "kernel_size", f"a list needs the dilated (one per layer: {self.depth}) or "
                     f"downup (one per level: {self.depth}, or {self.depth + 1} with the "
-                    f"intermediate conv) architecture; got {len(sizes)} for {self.arch}")
-            set_("kernel_size", sizes)
-        else:
-            integer("kernel_size", self.kernel_size, 1)
+                    f"intermediate conv) architecture; got {len(self.kernel_size)} for "
+                    f"{self.arch}")
+            set_("kernel_size", tuple(int(k) for k in self.kernel_size))
         if self.up_kernel_size is None:
             set_("up_kernel_size", self.pool)
-        integer("up_kernel_size", self.up_kernel_size, 1)
         if self.arch == "downup" and self.up_kernel_size < self.pool:
-            raise ValueError(
-                f"up_kernel_size ({self.up_kernel_size}) must be >= pool ({self.pool}): a "
-                f"transposed conv narrower than its stride leaves output frames that no weight "
-                f"reaches (they would hold the bias alone)")
+            raise SettingError("up_kernel_size", f"must be >= {self.pool}, the up-sampling "
+                               f"stride (pool), got {self.up_kernel_size}: a narrower filter "
+                               f"leaves output frames that no input reaches")
         if self.activation is None:
             set_("activation", "tanh" if self.arch == "single" else "relu")
-        choice("activation", self.activation, tuple(nn.ACTIVATIONS))
-        choice("init", self.init, nn.INITS)
-        choice("dropout_mode", self.dropout_mode, DROPOUT_MODES)
-        number("dropout", self.dropout, 0, 1)
-        number("input_average", self.input_average, 0)
 
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
-        """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``."""
+        """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``.
+        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error."""
         if arch not in ARCHITECTURES:
-            raise ValueError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
-        overrides = {k: v for k, v in overrides.items() if v is not None}
+            raise SettingError("arch", f"unknown architecture {arch!r}: expected one of "
+                               f"{', '.join(ARCHITECTURES)}")
         known = {f.name for f in dataclasses.fields(cls)} - {"arch"}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: not a model setting (known: {', '.join(sorted(known))})")
-        if arch != "downup":
-            misplaced = sorted(set(overrides) & set(_DOWNUP_ONLY))
-            if misplaced:
-                raise ValueError(f"{misplaced[0]}: only the downup architecture has it "
-                                 f"(arch is {arch})")
+        for name, value in overrides.items():
+            if name not in known:
+                raise SettingError(name, f"not a model setting (known: {', '.join(sorted(known))})")
+            if value is not None and name in IGNORED.get(arch, ()):
+                raise SettingError(name, f"the {arch} architecture does not use it")
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
                 "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
                                ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
-        base.update(overrides)
+        base.update({k: v for k, v in overrides.items() if v is not None})
         if arch == "single":
             if isinstance(base["kernel_size"], (list, tuple)):
-                raise ValueError("kernel_size: a list needs the dilated or downup architecture "
-                                 "(single has one filter)")
+                raise SettingError("kernel_size", "a list needs the dilated or downup "
+                                   "architecture (single has one filter)")
+            if None not in (overrides.get("kernel_size"), overrides.get("filter_length")) and \
+                    overrides["kernel_size"] != overrides["filter_length"]:
+                raise SettingError("kernel_size", "the single architecture's kernel is its "
+                                   "filter length: give the filter length only")
             base["filter_length"] = base.pop("filter_length", base["kernel_size"])
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)
@@ -137,6 +137,15 @@ class ModelConfig:
         """The fields as JSON-ready values (a kernel list as a list, as JSON reads it back)."""
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
+
+
+def _kernel_sizes_rule(value) -> str | None:
+    sizes = value if isinstance(value, (list, tuple)) else (value,)
+    return None if sizes and all(k >= 1 for k in sizes) else f"must be >= 1, got {value!r}"
+
+
+def _probability_rule(value) -> str | None:
+    return None if 0 <= value < 1 else f"must be in [0, 1), got {value!r}"
 
 
 def _hidden(cfg: ModelConfig, rng: np.random.Generator) -> list[nn.Module]:

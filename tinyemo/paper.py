@@ -52,8 +52,8 @@ def settle(args) -> argparse.Namespace:
 
 
 def corpus_path(args) -> Path:
-    from .data import default_corpus
-    return Path(args.data) if args.data else default_corpus(args.preset, args.data_seed)
+    from .data.cached import synthetic_corpus
+    return Path(args.data) if args.data else synthetic_corpus(args.preset, args.data_seed)
 
 
 def setting(args) -> dict:

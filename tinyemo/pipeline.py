@@ -6,18 +6,23 @@ the label track, channels first.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .data.corpus import Corpus, Recording
-from .data.grid import audio_duration, frames_for_duration
+from .data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from .frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
+from .frontend.audio import audio_rate
 from .frontend.cache import FeatureCache
+from .notices import warn
 
-__all__ = ["Example", "prepare", "load_examples", "check_targets", "NORMALISATIONS"]
+__all__ = ["Example", "prepare", "load_examples", "check_targets", "corpus_rate",
+           "NORMALISATIONS"]
 
+_LISTED = 5   # recordings named in one warning before "and N more"
 # z-normalisation statistics pooled over all recordings of a speaker, or over each recording
 NORMALISATIONS = ("speaker", "recording")
 
@@ -37,17 +42,28 @@ class Example:
 
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
             cache: FeatureCache | bool | None = True, stack: int = 4,
-            progress=None, normalise: str = "speaker") -> dict[str, Example]:
+            progress=None, sample_rate: int | None = None,
+            normalise: str = "speaker") -> dict[str, Example]:
     """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
-    over all of a speaker's recordings; ``normalise="recording"``: each recording's own).
-    Labelled recordings are aligned to their label track (all tracks of one recording must
-    agree in length); unlabelled ones get :func:`frames_for_duration` frames. ``progress``: an
+    over all of a speaker's recordings; ``normalise="recording"``: each recording's own). Labelled recordings are aligned to their label track
+    (all tracks of one recording must agree in length); unlabelled ones get
+    :func:`frames_for_duration` frames. ``sample_rate``: the front end's rate; audio at
+    another rate is resampled to it, with one warning naming those recordings (and another
+    for audio recorded at a lower rate, whose upper band is missing). ``progress``: an
     optional callable(done, total)."""
     if normalise not in NORMALISATIONS:
-        raise ValueError(f"normalise must be one of {NORMALISATIONS}, got {normalise!r}")
+        raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, "
+                         f"got {normalise!r}")
+    for rec in corpus:         # before any work: the tracks of a recording agree in length
+        check_tracks_agree(rec.id, {t: (v, rec.label_files.get(t, rec.audio))
+                                    for t, v in rec.labels.items()})
+    if cache is True:
+        cache = FeatureCache()   # one for all recordings: a read-only cache warns once
+    if sample_rate is not None:
+        _warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
     feats = {}
     for i, rec in enumerate(corpus):
-        feats[rec.id] = extract(rec.audio, options, cache)
+        feats[rec.id] = extract(rec.audio, options, cache, sample_rate=sample_rate)
         if progress:
             progress(i + 1, len(corpus))
     # a recording missing from the speaker map is its own speaker
@@ -56,9 +72,6 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     examples = {}
     for rec in corpus:
         lengths = {len(v) for v in rec.labels.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"{rec.audio}: label tracks of recording {rec.id!r} differ in "
-                             f"length ({sorted(lengths)} frames)")
         n = lengths.pop() if lengths else frames_for_duration(audio_duration(rec.audio))
         x = align_to_labels(stack_frames(normed[rec.id], stack), n, name=str(rec.audio))
         examples[rec.id] = Example(rec, np.ascontiguousarray(x.T, dtype=np.float32),
@@ -66,15 +79,54 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     return examples
 
 
+def _warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
+    """One warning for the recordings resampled to ``sample_rate``, one for those whose own
+    rate is lower (their band above rate/2 is empty: the model never saw such audio)."""
+    def listing(ids):
+        shown = ", ".join(f"{i} ({rates[i]} Hz)" for i in ids[:_LISTED])
+        return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
+
+    other = [i for i, r in rates.items() if r != sample_rate]
+    if other:
+        warn(f"resampling {len(other)} of {len(rates)} recording(s) to {sample_rate} Hz, the "
+             f"front end's rate: {listing(other)}")
+    low = [i for i in other if rates[i] < sample_rate]
+    if low:
+        warn(f"{listing(low)}: recorded below the front end's {sample_rate} Hz, so the band "
+             f"above {min(rates[i] for i in low) // 2} Hz is missing (the model expects "
+             f"{sample_rate} Hz audio); their predictions may be poor")
+
+
+def corpus_rate(corpus: Corpus, declared: int | None = None) -> int:
+    """The rate to compute a corpus's features at: ``declared``, else the most common sample
+    rate of its audio (the highest among equally common ones), stated in a warning when the
+    corpus mixes rates."""
+    rates = Counter(audio_rate(rec.audio) for rec in corpus)
+    if declared is not None:
+        return int(declared)
+    chosen = max(rates, key=lambda r: (rates[r], r))
+    if len(rates) > 1:
+        mix = ", ".join(f"{r} Hz: {n}" for r, n in sorted(rates.items()))
+        warn(f"the corpus mixes sample rates ({mix} recordings); using {chosen} Hz, the most "
+             f"common (--sample-rate to choose another)")
+    return chosen
+
+
 def load_examples(source: Path, options: FbankOptions | None = None, progress=None,
-                  normalise: str = "speaker") -> tuple[dict[str, Example], dict]:
+                  sample_rate: int | None = None, normalise: str = "speaker"
+                  ) -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
-    features from the on-disk cache; ``data_info`` says where they came from and how they
-    were normalised."""
+    features from the on-disk cache at ``sample_rate`` (None: :func:`corpus_rate`).
+    ``data_info`` says where they came from: root, number of recordings, sample rate, the
+    z-normalisation (per ``normalise``) and a fingerprint of every recording's audio and
+    labels (``runfolder.corpus_fingerprint``)."""
     from .data.loading import load_corpus
+    from .runfolder import corpus_fingerprint
     corpus = load_corpus(source)
-    return prepare(corpus, options, progress=progress, normalise=normalise), {
-        "root": str(source), "recordings": len(corpus), "normalise": normalise}
+    rate = corpus_rate(corpus, sample_rate)
+    examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
+    return examples, {"root": str(source), "recordings": len(corpus), "sample_rate": rate,
+                      "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

@@ -1,4 +1,5 @@
-"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``)."""
+"""Prediction and evaluation with a trained experiment folder (``tinyemo train --out DIR``).
+Audio at another sample rate than the model's front end is resampled to it (with a warning)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,8 @@ from .data.corpus import Corpus, Recording
 from .ensemble import Ensemble, write_predictions
 from .experiment import results_table
 from .frontend import FbankOptions
-from .metrics import score
+from .metrics import score, score_per_recording
+from .notices import warn
 from .pipeline import prepare
 
 __all__ = ["predict_files", "evaluate"]
@@ -23,36 +25,64 @@ def _normalise(ensemble: Ensemble) -> str:
     return ensemble.config.get("normalise", "speaker")
 
 
-def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu") -> list[Path]:
+def _sample_rate(ensemble: Ensemble, model_dir: Path) -> int | None:
+    if ensemble.sample_rate is None:
+        warn(f"{Path(model_dir) / 'config.json'} records no sample rate (saved by an older "
+             f"tinyemo): audio is used at its own rate")
+    return ensemble.sample_rate
+
+
+def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
+                  progress=None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
-    z-normalisation. Returns the CSV paths."""
+    z-normalisation. ``progress(done, total)``: called as each file's features are ready.
+    Returns the CSV paths."""
     ensemble = Ensemble(model_dir, device)
     stems = [Path(a).stem for a in audio]
     if len(set(stems)) != len(stems):
         raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
     corpus = Corpus([Recording(s, s, "predict", Path(a)) for s, a in zip(stems, audio)])
-    examples = list(prepare(corpus, _fbank_options(ensemble),
+    examples = list(prepare(corpus, _fbank_options(ensemble), progress=progress,
+                            sample_rate=_sample_rate(ensemble, model_dir),
                             normalise=_normalise(ensemble)).values())
     by_target = {t: ensemble.predict(examples, t)[0] for t in ensemble.targets}
     write_predictions(Path(out), examples, by_target)
     return [Path(out) / f"{s}.csv" for s in stems]
 
 
-def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu") -> str:
+def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu",
+             target: str | None = None, progress=None) -> str:
     """The paper's table (RMSE and CCC over the concatenated partition) for ``partition`` of a
-    labelled corpus, ensemble of all seeds."""
+    labelled corpus, ensemble of all seeds, for ``target`` (default: every target of the
+    model), then each target's per-recording CCC (mean ± std over the partition's
+    recordings), reported beside the concatenated one, never mixed into it."""
     ensemble = Ensemble(model_dir, device)
+    if target is not None and target not in ensemble.targets:
+        raise ValueError(f"{model_dir}: no {target} model here (it has "
+                         f"{', '.join(ensemble.targets)})")
+    targets = [target] if target else ensemble.targets
     corpus = load_corpus(data)
-    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble),
+    partition = partition.lower()
+    if not corpus.partition(partition):
+        found = ", ".join(f"{p} ({len(corpus.partition(p))})" for p in corpus.partitions)
+        raise ValueError(f"{data}: no recordings in partition {partition!r}; it has {found}")
+    examples = [ex for ex in prepare(corpus, _fbank_options(ensemble), progress=progress,
+                                     sample_rate=_sample_rate(ensemble, model_dir),
                                      normalise=_normalise(ensemble)).values()
                 if ex.recording.partition == partition]
-    if not examples:
-        raise ValueError(f"{data}: the {partition!r} partition is empty")
     res: dict = {}
-    for target in ensemble.targets:
-        if not all(target in ex.y for ex in examples):
-            raise ValueError(f"{data}: recordings of {partition!r} lack {target} labels")
-        mean, _ = ensemble.predict(examples, target)
-        res[target] = {partition: score(mean, [ex.y[target] for ex in examples])}
-    return results_table({ensemble.config["arch"]: res}, (partition,))
+    per_recording = []
+    for t in targets:
+        unlabelled = [ex.id for ex in examples if t not in ex.y]
+        if unlabelled:
+            raise ValueError(f"{data}: recordings of {partition!r} lack {t} labels: "
+                             f"{', '.join(unlabelled[:8])}")
+        mean, _ = ensemble.predict(examples, t)
+        gold = [ex.y[t] for ex in examples]
+        res[t] = {partition: score(mean, gold)}
+        each = score_per_recording(mean, gold)
+        per_recording.append(f"{t} {each['ccc_mean']:.3f} ± {each['ccc_std']:.3f}")
+    return (results_table({ensemble.config["arch"]: res}, (partition,))
+            + f"\nper-recording CCC over the {len(examples)} {partition} recordings (mean ± "
+              f"std; the table's CCC is over them concatenated): {', '.join(per_recording)}\n")

@@ -3,9 +3,11 @@ never at import, since they affect everything else running in the process."""
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
-__all__ = ["configure_process", "set_threads", "keep_freed_memory"]
+__all__ = ["configure_process", "check_threads", "set_threads", "keep_freed_memory",
+           "available_cores"]
 
 _M_TRIM_THRESHOLD = -1   # glibc mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -18,12 +20,30 @@ def configure_process(threads: int | None) -> None:
     set_threads(threads)
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_threads(n: int | None) -> None:
+    """ValueError unless ``n`` is None or 1 … :func:`available_cores` (more threads than
+    cores only slow a run down). Changes nothing: entry points call it before any work."""
+    if n is None:
+        return
+    cores = available_cores()
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cores:
+        raise ValueError(f"thread count must be between 1 and {cores} (the cores available "
+                         f"here), got {n}")
+
+
 def set_threads(n: int | None) -> None:
     """Numba's parallel loops and every BLAS/OpenMP/FFT pool use ``n`` threads (None: leave)."""
     if n is None:
         return
-    if n < 1:
-        raise ValueError(f"thread count must be >= 1, got {n}")
+    check_threads(n)
     import numba
     from threadpoolctl import threadpool_limits
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))

@@ -35,9 +35,9 @@ from .models import ModelConfig, build_model
 from .nn import Module
 from .optim import Adam, clip_grad_norm, plateau_update
 from .pipeline import Example
-from .validate import choice, integer, number
+from .settings import SettingError, at_least, check_fields, greater_than, one_of
 
-__all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples"]
+__all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples", "DivergedError"]
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"
@@ -81,19 +81,15 @@ class TrainConfig:
     time_mask_seconds: float = 2.0
 
     def __post_init__(self):
-        for name, allowed in (("loss", ("ccc", "mse")), ("device", ("cpu", "cuda")),
-                              ("selection", SELECTIONS), ("lr_schedule", LR_SCHEDULES)):
-            choice(name, getattr(self, name), allowed)
-        for name, minimum in (("epochs", 1), ("patience", 1), ("lr_patience", 0),
-                              ("time_masks", 0)):
-            integer(name, getattr(self, name), minimum)
-        number("lr", self.lr, 0, low_open=True)
-        number("lr_factor", self.lr_factor, 0, 1, low_open=True)
-        for name in ("l2", "decoupled_weight_decay", "clip_grad_norm", "min_lr", "input_noise",
-                     "time_mask_seconds"):
-            number(name, getattr(self, name), 0)
+        check_fields(self, epochs=at_least(1), patience=at_least(1), lr=greater_than(0),
+                     l2=at_least(0), loss=one_of("ccc", "mse"), device=one_of("cpu", "cuda"),
+                     selection=one_of(*SELECTIONS), decoupled_weight_decay=at_least(0),
+                     clip_grad_norm=at_least(0), lr_schedule=one_of(*LR_SCHEDULES),
+                     lr_factor=lambda v: None if 0 < v < 1 else f"must be in (0, 1), got {v!r}",
+                     lr_patience=at_least(0), min_lr=at_least(0), input_noise=at_least(0),
+                     time_masks=at_least(0), time_mask_seconds=at_least(0))
         if self.lr_schedule == "plateau" and self.min_lr > self.lr:
-            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
+            raise SettingError("min_lr", f"must not exceed lr ({self.lr}), got {self.min_lr}")
 
     @property
     def augments(self) -> bool:
@@ -211,12 +207,19 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             model.reseed(step_rng(seed, epoch, ex.id, DROPOUT_STREAM))
             loss = _loss(model(_train_input(ex, x_train, cfg, seed, epoch)), y_train[ex.id],
                          cfg.loss)
+            value = loss.item()
+            if not np.isfinite(value):
+                raise DivergedError(_diverged(target, seed, epoch, f"the training loss is "
+                                              f"{value} on recording {ex.id}", state, run_dir))
             loss.backward()
             if cfg.clip_grad_norm > 0:
                 clip_grad_norm(model.parameters(), cfg.clip_grad_norm)
             opt.step()
-            losses.append(loss.item())
+            losses.append(value)
         dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
+        if not np.isfinite(dev_scores["ccc"]):
+            raise DivergedError(_diverged(target, seed, epoch, "the dev predictions are not "
+                                          "finite", state, run_dir))
         seconds = time.perf_counter() - start
         improved = state.record({"epoch": epoch, "train_loss": float(np.mean(losses)),
                                  "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
@@ -241,6 +244,18 @@ def _train_input(ex: Example, x_train: dict, cfg: TrainConfig, seed: int, epoch:
     x = augment(ex.x, step_rng(seed, epoch, ex.id, AUGMENT_STREAM), cfg.input_noise,
                 cfg.time_masks, cfg.time_mask_seconds)
     return Tensor(backend.to_device(x, cfg.device))
+
+
+class DivergedError(RuntimeError):
+    """Training produced a NaN or infinite loss (or predictions)."""
+
+
+def _diverged(target: str, seed: int, epoch: int, what: str, state: TrainState,
+              run_dir: Path) -> str:
+    kept = (f"the checkpoint of epoch {state.epoch} is kept in {run_dir}" if state.epoch
+            else "no epoch finished, nothing was saved")
+    return (f"{target}, seed {seed}, epoch {epoch}: training diverged ({what}); {kept}; try "
+            f"a smaller --lr in a new --out folder")
 
 
 def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: bool,

@@ -208,7 +208,7 @@ def read_avec2016(root: str | Path) -> Corpus:
             check_label_duration(len(track), wav, p, last_line)
             labels[t] = track
         recordings.append(Recording(wav.stem, speakers.get(wav.stem, wav.stem), m.group(1).lower(),
-                                    wav, labels))
+                                    wav, labels, present))
     return Corpus(recordings, root)
 
 

@@ -23,16 +23,19 @@ __all__ = ["Recording", "Corpus"]
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Recording:
-    """One recording: ``labels`` maps a target name to a (T,) float32 track on the 40 ms grid."""
+    """One recording: ``labels`` maps a target name to a (T,) float32 track on the 40 ms grid;
+    ``label_files`` names the file each track was read from (for error messages)."""
 
     id: str
     speaker: str
     partition: str
     audio: Path
     labels: dict[str, np.ndarray] = field(default_factory=dict)
+    label_files: dict[str, Path] = field(default_factory=dict)   # target → the file it came from
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "audio", Path(self.audio))
+        object.__setattr__(self, "label_files", {k: Path(v) for k, v in self.label_files.items()})
         tracks = {}
         for name, track in self.labels.items():
             track = np.ascontiguousarray(track, dtype=np.float32)

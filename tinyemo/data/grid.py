@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["FRAME_S", "LABEL_TOLERANCE_S", "GRID_TOLERANCE_S", "frames_for_duration",
-           "resample_to_grid", "parse_number", "audio_duration", "check_label_duration"]
+           "resample_to_grid", "parse_number", "audio_duration", "check_label_duration",
+           "check_tracks_agree"]
 
 FRAME_S = 0.04
 """Seconds between label frames (25 Hz)."""
@@ -59,9 +60,12 @@ def parse_number(token: str, path: Path, line: int, column: str, missing: str | 
 
 
 def audio_duration(path: Path) -> float:
-    """Duration in seconds of an audio file, from its header (``soundfile.info``)."""
+    """Duration in seconds of an audio file, from its header (``soundfile.info``); a WAV
+    whose data chunk is cut short is a ValueError saying so."""
     import soundfile as sf
 
+    from ..frontend.audio import check_wav_complete
+    check_wav_complete(Path(path))   # a cut-off WAV is truncated audio, not labels too long
     try:
         info = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError) as e:
@@ -81,3 +85,14 @@ def check_label_duration(n_frames: int, audio: Path, label_file: Path, line: int
     if end < dur - LABEL_TOLERANCE_S:
         raise ValueError(f"{where}: label track ends at {end:.2f} s but the audio {audio.name} "
                          f"lasts {dur:.2f} s (more than {LABEL_TOLERANCE_S:g} s shorter)")
+
+
+def check_tracks_agree(rec_id: str, tracks: dict[str, tuple[np.ndarray, Path]]) -> None:
+    """All label tracks of one recording must have the same number of frames (to train on
+    them together); ValueError naming the label files otherwise. ``tracks``: target →
+    (track, the file it was read from)."""
+    if len({len(track) for track, _ in tracks.values()}) > 1:
+        detail = ", ".join(f"{t} {path} has {len(track)} frames"
+                           for t, (track, path) in tracks.items())
+        raise ValueError(f"recording {rec_id!r}: its label files differ in length ({detail}); "
+                         f"every target needs the same 40 ms frames")

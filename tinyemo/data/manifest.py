@@ -8,7 +8,8 @@
 
 Required columns: ``audio``, ``speaker``, ``partition``; optional ``id`` (default: the audio
 file's stem). Every other column is a target whose cell names a label CSV (empty: no label).
-Relative paths are resolved against the manifest's folder.
+Relative paths are resolved against the manifest's folder. Partition names are read in any case
+(``Train`` is ``train``), as the AVEC 2016 reader reads file names.
 
 A label CSV has a header and two columns, ``time,value``: seconds and rating, at any regular
 rate. **Resampling rule**: the track is linearly interpolated (``np.interp``) at
@@ -113,7 +114,7 @@ def read_manifest(path: str | Path) -> Corpus:
             raise ValueError(f"{path}, line {no}: duplicate recording id {rid!r} "
                              f"(first on line {first_line[rid]})")
         first_line[rid] = no
-        labels = {}
+        labels, files = {}, {}
         for t in targets:
             cell = row[names.index(t.lower())]
             if not cell:
@@ -123,8 +124,9 @@ def read_manifest(path: str | Path) -> Corpus:
                 raise ValueError(f"{path}, line {no}: {t} label file {label_file} does not exist")
             track, last = read_label_csv(label_file)
             check_label_duration(len(track), audio, label_file, last)
-            labels[t] = track
-        recordings.append(Recording(rid, row[col["speaker"]], row[col["partition"]], audio, labels))
+            labels[t], files[t] = track, label_file
+        recordings.append(Recording(rid, row[col["speaker"]], row[col["partition"]].lower(),
+                                    audio, labels, files))
     if not recordings:
         raise ValueError(f"{path}: no recordings listed")
     return Corpus(recordings, path)

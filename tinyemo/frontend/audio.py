@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_audio", "resample", "INT16_SCALE"]
+__all__ = ["read_audio", "resample", "check_wav_complete", "audio_rate", "INT16_SCALE", "RESAMPLER"]
 
 INT16_SCALE = 32768.0   # soundfile's float samples lie in [-1, 1); Kaldi reads raw int16 values
+RESAMPLER = "scipy.signal.resample_poly/kaiser5"   # what :func:`resample` computes (cache keys)
 
 
 def read_audio(path: str | os.PathLike, channel: int | None = None,
@@ -28,7 +29,7 @@ def read_audio(path: str | os.PathLike, channel: int | None = None,
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such audio file")
-    _check_wav_not_truncated(path)
+    check_wav_complete(path)
     try:
         with sf.SoundFile(str(path)) as f:
             rate, frames_declared = int(f.samplerate), int(f.frames)
@@ -61,7 +62,7 @@ def read_audio(path: str | os.PathLike, channel: int | None = None,
     return samples, rate
 
 
-def _check_wav_not_truncated(path: Path) -> None:
+def check_wav_complete(path: Path) -> None:
     """libsndfile silently shortens a WAV whose data chunk is cut off; refuse it instead.
 
     Walks the RIFF chunks up to ``data`` and compares its declared size with the bytes present.
@@ -85,6 +86,16 @@ def _check_wav_not_truncated(path: Path) -> None:
                                      f"{declared} bytes, {available} present)")
                 return
             pos += 8 + declared + (declared & 1)
+
+
+def audio_rate(path: str | os.PathLike) -> int:
+    """The sample rate (Hz) in an audio file's header; ValueError naming the file."""
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(path)).samplerate)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise ValueError(f"{path}: cannot read audio header ({exc})") from None
 
 
 def resample(samples: np.ndarray, rate: int, target_rate: int,

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import cache_root, save_npz
-from .audio import read_audio
+from ..notices import warn
+from .audio import RESAMPLER, read_audio
 from .filterbank import fbank
 from .options import FbankOptions
 
@@ -20,28 +21,41 @@ FORMAT_VERSION = 1          # bump when the features computed for the same key w
 HASH_CHUNK_BYTES = 1 << 20
 
 
+_digests: dict[tuple, str] = {}   # (path, size, mtime_ns, inode) → digest, this process
+
+
 def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, hex."""
+    """SHA-256 of a file's bytes, hex. Remembered for the process while the file's size,
+    modification time and inode stay the same (the cache key and the corpus fingerprint both
+    need it)."""
+    st = os.stat(path)
+    stamp = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if stamp in _digests:
+        return _digests[stamp]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(HASH_CHUNK_BYTES), b""):
             h.update(chunk)
-    return h.hexdigest()
+    _digests[stamp] = h.hexdigest()
+    return _digests[stamp]
 
 
 class FeatureCache:
     """Features on disk under ``root`` (default ``tinyemo.fileio.cache_root() / "features"``).
 
     Each entry is ``<root>/<key[:2]>/<key>.npz`` holding one array ``feats``; the key hashes
-    the audio file's bytes, the :class:`FbankOptions`, the channel and resampling choice and
+    the audio file's bytes, the :class:`FbankOptions`, the channel, the target sample rate with
+    the resampler (:data:`~tinyemo.frontend.audio.RESAMPLER`) and
     :data:`FORMAT_VERSION`, so a changed file or option never reuses stale features. Entries
-    are written atomically; an unreadable entry counts as a miss and is rewritten.
+    are written atomically; an unreadable entry counts as a miss and is rewritten. A cache
+    that cannot be written (read-only, full, not a folder) warns once and is only read.
     """
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else cache_root() / "features"
         self.hits = 0
         self.misses = 0
+        self.writable = True
 
     def key(self, path: str | os.PathLike, options: FbankOptions, channel: int | None = None,
             sample_rate: int | None = None) -> str:
@@ -52,6 +66,8 @@ class FeatureCache:
             raise ValueError(f"{path}: cannot read audio ({exc})") from exc
         spec = {"format_version": FORMAT_VERSION, "audio_sha256": digest,
                 "options": options.to_dict(), "channel": channel, "sample_rate": sample_rate}
+        if sample_rate is not None:
+            spec["resampler"] = RESAMPLER
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
     def path_of(self, key: str) -> Path:
@@ -70,7 +86,16 @@ class FeatureCache:
         return feats
 
     def put(self, key: str, feats: np.ndarray) -> None:
-        save_npz(self.path_of(key), feats=np.asarray(feats, dtype=np.float32))
+        """Store ``feats``; on an OSError, warn once and stop writing (features are still
+        computed, just not kept)."""
+        if not self.writable:
+            return
+        try:
+            save_npz(self.path_of(key), feats=np.asarray(feats, dtype=np.float32))
+        except OSError as exc:
+            self.writable = False
+            warn(f"feature cache {self.root} cannot be written ({exc.strerror or exc}); "
+                 f"computing features without it (set TINYEMO_CACHE to a writable folder)")
 
 
 def extract(path: str | os.PathLike, options: FbankOptions | None = None,
