@@ -9,8 +9,15 @@ An epoch is the paper's: 9 recordings × 7500 frames (5 minutes each), batch siz
 recording forward + backward (1 − CCC) + one Adam step (L2 weight decay), float32. Prediction
 is the forward pass alone over the same 9 recordings, reported as frames per second. Models:
 dilated (width 32, kernel 2, 10 layers), down/up width 32 and down/up width 128 (the paper's
-arousal and valence nets). Both sides get the same input; timing interleaves them (see
+arousal and valence nets), and the BLSTM reference model at its default size and with 64 units
+per direction (bidirectional LSTM layers + a linear output per frame; PyTorch's peer is
+``nn.LSTM`` of the same size and ``nn.Linear``). Both sides get the same input; timing interleaves them (see
 ``timing.time_interleaved``) so a shared machine's load hits both alike.
+
+The paper's speed claim is one epoch in ≈ 13 s for the conv nets and ≈ 10 min for a BLSTM, a
+ratio of ≈ 46; the run reports tinyemo's BLSTM epoch over each conv epoch measured in it, at
+the same thread count (``paper_ratio`` in the JSON). ``--rows blstm`` (or any subset of
+dilated, downup32, downup128, blstm, blstm64) runs fewer models.
 """
 from __future__ import annotations
 
@@ -31,8 +38,14 @@ from tinyemo.models import ModelConfig, build_model  # noqa: E402
 from tinyemo.optim import Adam  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "epoch.json")
-ROWS = [("dilated, width 32, kernel 2", "dilated", 32), ("down/up, width 32", "downup", 32),
-        ("down/up, width 128", "downup", 128)]
+_BLSTM = ModelConfig.for_arch("blstm")
+ROWS = {"dilated": ("dilated, width 32, kernel 2", "dilated", 32),
+        "downup32": ("down/up, width 32", "downup", 32),
+        "downup128": ("down/up, width 128", "downup", 128),
+        "blstm": (f"BLSTM, {_BLSTM.num_layers} × {_BLSTM.hidden_size} per direction", "blstm",
+                  _BLSTM.hidden_size),
+        "blstm64": (f"BLSTM, {_BLSTM.num_layers} × 64 per direction", "blstm", 64)}
+PAPER_RATIO = 600.0 / 13.0  # 10 min / 13 s
 
 
 def _data(n, t, seed=0):
@@ -71,9 +84,31 @@ def _tinyemo(cfg, xs, ys, device):
     return epoch, predict
 
 
+class _TorchBLSTM:
+    """nn.LSTM (bidirectional) + nn.Linear per frame, on (1, C, T) like tinyemo's BLSTM."""
+
+    def __init__(self, torch, cfg):
+        self.lstm = torch.nn.LSTM(cfg.in_channels, cfg.hidden_size, cfg.num_layers,
+                                  bidirectional=True, batch_first=True)
+        self.out = torch.nn.Linear(2 * cfg.hidden_size, 1)
+
+    def to(self, device):
+        self.lstm, self.out = self.lstm.to(device), self.out.to(device)
+        return self
+
+    def parameters(self):
+        return list(self.lstm.parameters()) + list(self.out.parameters())
+
+    def __call__(self, x):
+        h, _ = self.lstm(x.transpose(1, 2))   # (1, T, 2H)
+        return self.out(h).transpose(1, 2)    # (1, 1, T)
+
+
 def _torch_model(torch, cfg):
     nn = torch.nn
     w, k = cfg.width, cfg.kernel_size
+    if cfg.arch == "blstm":
+        return _TorchBLSTM(torch, cfg), 1
     if cfg.arch == "dilated":
         layers, c = [], cfg.in_channels
         for n in range(cfg.depth):
@@ -131,6 +166,8 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=7500, help="frames per recording (7500 = 5 min)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS),
+                   help="models to time (default: all)")
     p.add_argument("--out", default=RESULTS)
     args = p.parse_args(argv)
     keep_freed_memory()  # for both libraries: freed activations are reused, not page-faulted anew
@@ -148,7 +185,8 @@ def main(argv=None) -> int:
     rounds, calls = (1, 1) if args.quick else (3, 2)
     xs, ys = _data(n, t)
     rows = []
-    for label, arch, width in ROWS:
+    for key in args.rows:
+        label, arch, width = ROWS[key]
         cfg = ModelConfig.for_arch(arch, "arousal", width=width)
         for nt in args.threads:
             with threads(nt):
@@ -157,7 +195,8 @@ def main(argv=None) -> int:
                 if torch is not None:
                     fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys, args.device)
                 stats = time_interleaved(fns, rounds=rounds, calls=calls)
-            row = {"model": label, "device": args.device, "threads": nt, "recordings": n,
+            row = {"model": label, "key": key, "device": args.device, "threads": nt,
+                   "recordings": n,
                    "frames": t, **{
                 k.replace(" ", "_"): v for k, v in stats.items()}}
             for side in ("tinyemo", "torch"):
@@ -168,10 +207,29 @@ def main(argv=None) -> int:
                 row["ratio_predict"] = row["tinyemo_predict"]["median"] / row["torch_predict"]["median"]
             rows.append(row)
             print(_line(row), flush=True)
+    ratios = paper_ratios(rows)
     write_json_atomic(args.out, {"machine": machine_info(), "device": args.device,
-                                 "quick": args.quick, "rows": rows})
+                                 "quick": args.quick, "rows": rows, "paper_ratio": ratios,
+                                 "command": " ".join(["python"] + sys.argv)})
     print("\n" + table(rows))
+    for r in ratios:
+        print(f"{r['blstm']} epoch / {r['conv']} epoch, {r['threads']} thread(s): {r['ratio']:.1f}× "
+              f"(paper: ≈ {PAPER_RATIO:.0f}×, 10 min / 13 s)")
     return 0
+
+
+def paper_ratios(rows) -> list[dict]:
+    """tinyemo's BLSTM epoch over each conv epoch measured in the same run, per thread count."""
+    out = []
+    for b in (r for r in rows if r["key"].startswith("blstm")):
+        for c in (r for r in rows if not r["key"].startswith("blstm")
+                  and r["threads"] == b["threads"]):
+            out.append({"blstm": b["model"], "conv": c["model"], "threads": b["threads"],
+                        "blstm_epoch_s": b["tinyemo_epoch"]["median"],
+                        "conv_epoch_s": c["tinyemo_epoch"]["median"],
+                        "ratio": b["tinyemo_epoch"]["median"] / c["tinyemo_epoch"]["median"],
+                        "paper": PAPER_RATIO})
+    return out
 
 
 def _line(row) -> str:

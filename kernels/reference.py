@@ -12,7 +12,7 @@ import numpy as np
 from .shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
 
 __all__ = ["conv1d", "conv_matrix", "transposed_conv_matrix", "conv_transpose1d", "max_pool1d",
-           "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step",
+           "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step", "lstm",
            "moving_average_matrix", "moving_average1d", "dropout"]
 
 
@@ -173,3 +173,32 @@ def dropout(x, keep_draws, p):
     column drops whole channels)."""
     keep = np.broadcast_to(np.asarray(keep_draws) >= p, x.shape)
     return np.where(keep, x / (1 - p), 0).astype(x.dtype)
+
+
+def lstm(x, w_ih, w_hh, b_ih, b_hh, reverse=False):
+    """y (N, H, T): one LSTM direction over x (N, C, T), frame by frame and unit by unit, with
+    PyTorch's equations and gate order (i, f, g, o), h_0 = c_0 = 0:
+    z = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh; i, f, o = σ(z_i, z_f, z_o); g = tanh(z_g);
+    c_t = f·c_{t−1} + i·g; h_t = o·tanh(c_t). ``reverse`` runs t from T − 1 down to 0."""
+    n_seq, c_in, t_len = x.shape
+    h = w_hh.shape[1]
+    y = np.zeros((n_seq, h, t_len), dtype=x.dtype)
+
+    def sigmoid(v):
+        return 1.0 / (1.0 + np.exp(-v))
+    for n in range(n_seq):
+        h_prev = np.zeros(h, dtype=x.dtype)
+        c_prev = np.zeros(h, dtype=x.dtype)
+        for t in (range(t_len - 1, -1, -1) if reverse else range(t_len)):
+            h_new = np.zeros(h, dtype=x.dtype)
+            c_new = np.zeros(h, dtype=x.dtype)
+            for j in range(h):
+                z = [b_ih[k * h + j] + b_hh[k * h + j]
+                     + sum(w_ih[k * h + j, c] * x[n, c, t] for c in range(c_in))
+                     + sum(w_hh[k * h + j, u] * h_prev[u] for u in range(h)) for k in range(4)]
+                i, f, g, o = sigmoid(z[0]), sigmoid(z[1]), np.tanh(z[2]), sigmoid(z[3])
+                c_new[j] = f * c_prev[j] + i * g
+                h_new[j] = o * np.tanh(c_new[j])
+            y[n, :, t] = h_new
+            h_prev, c_prev = h_new, c_new
+    return y

@@ -9,7 +9,7 @@ NAMES = (
     "conv1d_kernels",
     "conv_transpose1d_backward_bias", "conv_transpose1d_backward_input",
     "conv_transpose1d_backward_weight", "conv_transpose1d_forward",
-    "max_pool1d_backward", "max_pool1d_forward", "pad1d",
+    "lstm_backward", "lstm_forward", "max_pool1d_backward", "max_pool1d_forward", "pad1d",
     "moving_average1d_backward", "moving_average1d_forward",
     "relu_backward", "relu_forward", "tanh_backward", "tanh_forward", "dropout",
     "empty", "zeros", "fill", "to_device", "to_host", "contiguous",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """The paper's Tables 1 and 2: dev and test RMSE and CCC for arousal and valence of the
-single-filter, dilated and down/up models and a frame-wise floor with no context, the runs'
-predictions averaged, each with and without AVEC 2016 post-processing chosen on dev.
+single-filter, dilated and down/up models, the BLSTM reference model and a frame-wise floor
+with no context, the runs' predictions averaged, each with and without AVEC 2016
+post-processing chosen on dev.
 
 The no-context floor ("framewise") is the ``dilated`` architecture with depth 1 and kernel 1:
 a 160 → 32 frame-wise linear map, ReLU, 1×1 conv, i.e. a per-frame MLP (receptive field 1).
@@ -30,7 +31,8 @@ def models(filter_length: int) -> dict:
     return {"framewise": ("dilated", {"depth": 1, "kernel_size": 1}),
             f"single-L{filter_length}": ("single", {"filter_length": filter_length}),
             "dilated": ("dilated", {}),
-            "downup": ("downup", {})}
+            "downup": ("downup", {}),
+            "blstm": ("blstm", {})}
 
 
 def postprocessed(folder, targets) -> tuple[dict, dict]:
@@ -95,7 +97,8 @@ def main(argv=None) -> int:
     p = paper.parser("Tables 1 and 2: RMSE and CCC of each model, with and without "
                       "post-processing.")
     p.add_argument("--filter-length", type=int, help="single-filter L (default 512; --quick: 16)")
-    p.add_argument("--models", nargs="+", help="a subset of framewise single-L<L> dilated downup")
+    p.add_argument("--models", nargs="+",
+                   help="a subset of framewise single-L<L> dilated downup blstm")
     args = paper.settle(p.parse_args(argv))
     length = args.filter_length or (16 if args.quick else 512)
     todo = models(length)

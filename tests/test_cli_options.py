@@ -53,6 +53,10 @@ TRAIN = [
     ("arch-downup", ["--arch", "downup", "--width", "4", "--depth", "2", "--up-kernel-size", "5"],
      lambda o, c, out, err, rc: c["models"]["arousal"]["up_kernel_size"] == 5
      and "dev" in json.loads((o / "results.json").read_text())["arousal"]),
+    ("arch-blstm", ["--arch", "blstm", "--width", "3", "--depth", "1"],
+     lambda o, c, out, err, rc: {k: c["models"]["arousal"][k] for k in ("arch", "hidden_size",
+                                                                        "num_layers")}
+     == {"arch": "blstm", "hidden_size": 3, "num_layers": 1}),
     ("data", [*NET, "--data", "{corpus}"],
      lambda o, c, out, err, rc: c["data"]["root"] == str(o.parent / "corpus")),
     ("manifest", [*NET, "--manifest", "{manifest}"],

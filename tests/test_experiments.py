@@ -85,7 +85,7 @@ def test_fig4_label_smoothness(env, tmp_path):
 
 def test_tables(tables_out):
     res = json.loads((tables_out / "tables.json").read_text())
-    names = ["framewise", "single-L16", "dilated", "downup"]
+    names = ["framewise", "single-L16", "dilated", "downup", "blstm"]
     assert list(res["raw"]) == names and res["models"]["framewise"]["overrides"] == {
         "depth": 1, "kernel_size": 1}
     for n in names:
@@ -102,7 +102,7 @@ def test_tables(tables_out):
             assert len(res["run_dev_ccc"][n][t]) == 1
     md = (tables_out / "tables.md").read_text()
     assert md.count("| Dev RMSE | Dev CCC | Test RMSE | Test CCC |") == 4   # 2 targets × 2
-    assert "| downup |" in md and "post-processing" in md
+    assert "| downup |" in md and "| blstm |" in md and "post-processing" in md
     assert (tables_out / "dilated" / "predictions" / "dev" / "dev_1.csv").is_file()
     _png(tables_out / "tables.png")
 

@@ -12,7 +12,7 @@ from .fileio import save_npz
 from .nn import Module
 from .optim import Adam
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_meta"]
 
 
 def save_checkpoint(path: Path, weights: dict, meta: dict, optimizer: Adam | None = None,
@@ -67,3 +67,17 @@ def load_checkpoint(path: Path, model: Module, optimizer: Adam | None = None,
         optimizer.load_state_dict({"step": meta["adam_step"], "m": [m[i] for i in order],
                                    "v": [v[i] for i in order]})
     return meta, groups
+
+
+def read_meta(path: Path) -> dict:
+    """The JSON metadata of the checkpoint at ``path`` without loading its arrays (a sweep reads
+    where each seed stands this way). ValueError naming the file when it is unreadable."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            raw = data["meta"]
+        return json.loads(raw.tobytes().decode())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such checkpoint") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: corrupt or truncated checkpoint ({exc})") from None

@@ -1,4 +1,4 @@
-"""Command-line entry points: ``tinyemo train|predict|evaluate|plot`` (and the thin
+"""Command-line entry points: ``tinyemo train|predict|evaluate|plot|sweep`` (and the thin
 ``scripts/*.py`` wrappers). Thread counts are set here and only here.
 
 Each command checks every option, path and file it will touch before it creates anything
@@ -17,7 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "COMMANDS"]
+__all__ = ["main", "train_main", "predict_main", "evaluate_main", "plot_main", "sweep_main",
+           "COMMANDS"]
 
 # Settings fields whose command-line option is not ``--<field-name>``.
 _OPTION_OF = {"seeds": "--seed/--runs", "targets": "--target"}
@@ -460,16 +461,23 @@ def plot_main(argv=None) -> int:
     return _boundary(parser, run)
 
 
+def sweep_main(argv=None) -> int:
+    """``tinyemo sweep``: see tinyemo/sweep/command.py."""
+    from .sweep.command import sweep_main as run
+    return run(argv)
+
+
 # ---------------------------------------------------------------- tinyemo COMMAND
 
 COMMANDS = {"train": train_main, "predict": predict_main, "evaluate": evaluate_main,
-            "plot": plot_main}
+            "plot": plot_main, "sweep": sweep_main}
 SUMMARIES = {
     "train": "train arousal/valence models on a corpus (default: the synthetic one) and print "
              "the paper's table",
     "predict": "write arousal and valence every 40 ms for audio files with a trained model",
     "evaluate": "score a trained model on a labelled corpus partition (CCC, RMSE)",
     "plot": "plot prediction CSVs against the gold standard (the paper's Figure 5)",
+    "sweep": "choose settings on the dev partition (Optuna), then train the best and score test",
 }
 
 

@@ -13,11 +13,12 @@ from .ops.ccc import CCCFn
 from .ops.conv1d import Conv1dFn
 from .ops.conv_transpose1d import ConvTranspose1dFn
 from .ops.dropout import DropoutFn, dropout_draws
+from .ops.lstm import LSTMFn
 from .ops.max_pool1d import MaxPool1dFn
 from .ops.moving_average1d import MovingAverage1dFn
 from .ops.pad1d import Pad1dFn
 
-__all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "pad1d",
+__all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "pad1d", "lstm",
            "ccc_loss", "mse_loss", "moving_average1d", "dropout"]
 
 
@@ -38,6 +39,21 @@ def max_pool1d(x, kernel_size, stride=None) -> Tensor:
     """Max over windows of ``kernel_size`` every ``stride`` frames (default: kernel_size);
     trailing frames that do not fill a window are dropped, as PyTorch does."""
     return MaxPool1dFn.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def lstm(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse_weights=None) -> Tensor:
+    """One LSTM layer over x (C, T) or (N, C, T) with zero initial states: PyTorch's equations,
+    gate order (i, f, g, o) and layout, weight_ih (4H, C), weight_hh (4H, H), biases (4H,) or
+    None. ``reverse_weights`` = (weight_ih, weight_hh, bias_ih, bias_hh) of a second direction
+    that reads the sequence backwards (a bidirectional layer). Output (D·H, T) or (N, D·H, T),
+    the reverse direction in the last H channels."""
+    weights = (weight_ih, weight_hh, bias_ih, bias_hh)
+    if reverse_weights is not None:
+        if len(reverse_weights) != 4:
+            raise ValueError("reverse_weights must be (weight_ih, weight_hh, bias_ih, bias_hh), "
+                             f"got {len(reverse_weights)} entries")
+        weights += tuple(reverse_weights)
+    return LSTMFn.apply(x, *weights)
 
 
 def relu(x) -> Tensor:

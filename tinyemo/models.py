@@ -1,5 +1,5 @@
-"""The paper's three models, built from the engine's layers. Each maps features (160, T) to
-one prediction per frame (1, T) and reports its parameter count and receptive field.
+"""The paper's models, built from the engine's layers. Each maps features (160, T) to one
+prediction per frame (1, T) and reports its parameter count and receptive field.
 
 - ``single``: one conv filter of length L over the input → tanh → linear regression (Fig. 1).
 - ``dilated``: ``depth`` conv layers of ``width`` channels, kernel ``kernel_size``, dilation
@@ -7,9 +7,13 @@ one prediction per frame (1, T) and reports its parameter count and receptive fi
 - ``downup``: ``depth`` × (conv → ReLU → max-pool by ``pool``), one intermediate conv,
   ``depth`` × (transposed conv, stride ``pool`` → ReLU), then a 1×1 conv. Any input length:
   padded with zeros to a multiple of pool**depth inside, the output cropped back to T.
+- ``blstm``: the paper's reference model: ``num_layers`` bidirectional LSTM layers of
+  ``hidden_size`` units per direction (``nn.LSTM``), then a linear output layer per frame (a 1×1
+  conv over the 2·hidden_size channels). Its receptive field is the whole sequence.
 
-Settings beyond the paper's (its defaults unchanged): the hidden ``activation`` (relu | tanh),
-``init`` (he | xavier), ``dropout`` after every hidden activation (element- or channel-wise),
+Settings beyond the paper's (its defaults unchanged): the conv nets' hidden ``activation``
+(relu | tanh), ``init`` (he | xavier), ``dropout`` after every hidden activation (element- or
+channel-wise),
 per-layer ``kernel_size`` lists, the transposed convs' ``up_kernel_size`` (≥ ``pool``), and
 ``input_average``: a fixed moving average of the input over that many seconds ahead of any
 architecture (``tinyemo.ops.moving_average1d``).
@@ -28,16 +32,20 @@ from .data.grid import FRAME_S
 from .ops.dropout import DROPOUT_MODES
 from .settings import SettingError, at_least, check_fields, one_of
 
-__all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH"]
+__all__ = ["ModelConfig", "build_model", "receptive_field", "ARCHITECTURES", "DEFAULT_WIDTH",
+           "BLSTM"]
 
-ARCHITECTURES = ("single", "dilated", "downup")
+ARCHITECTURES = ("single", "dilated", "downup", "blstm")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
 # ModelConfig fields each architecture has no use for: setting one is an error, not a no-op.
 # (single: ``kernel_size`` is another name for its ``filter_length``.)
-IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size"),
-           "dilated": ("pool", "up_kernel_size", "filter_length"),
-           "downup": ("dilation_base", "filter_length")}
+_RECURRENT = ("hidden_size", "num_layers")
+IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size") + _RECURRENT,
+           "dilated": ("pool", "up_kernel_size", "filter_length") + _RECURRENT,
+           "downup": ("dilation_base", "filter_length") + _RECURRENT,
+           "blstm": ("kernel_size", "dilation_base", "pool", "up_kernel_size", "filter_length",
+                     "activation", "init", "dropout", "dropout_mode")}
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,16 @@ class ModelConfig:
     dropout: float = 0.0
     dropout_mode: str = "element"
     input_average: float = 0.0
+    hidden_size: int = 16         # blstm only: units per direction (--width; docs/RESULTS.md)
+    num_layers: int = 2           # blstm only: stacked bidirectional layers (--depth sets it)
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         check_fields(self, arch=one_of(*ARCHITECTURES), in_channels=at_least(1),
                      width=at_least(1), kernel_size=_kernel_sizes_rule, depth=at_least(1),
                      dilation_base=at_least(1), pool=at_least(1), up_kernel_size=at_least(1),
-                     filter_length=at_least(1), activation=one_of(*nn.ACTIVATIONS),
+                     filter_length=at_least(1), hidden_size=at_least(1), num_layers=at_least(1),
+                     activation=one_of(*nn.ACTIVATIONS),
                      init=one_of(*nn.INITS), dropout=_probability_rule,
                      dropout_mode=one_of(*DROPOUT_MODES), input_average=at_least(0))
         if isinstance(self.kernel_size, (list, tuple)):
@@ -96,7 +107,9 @@ class ModelConfig:
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
         """The paper's defaults for ``arch`` (and ``target``'s width), then ``overrides``.
-        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error."""
+        An override of a field that ``arch`` does not use (:data:`IGNORED`) is an error. For
+        ``blstm`` the generic ``width`` and ``depth`` (``--width``, ``--depth``) set
+        ``hidden_size`` and ``num_layers``."""
         if arch not in ARCHITECTURES:
             raise SettingError("arch", f"unknown architecture {arch!r}: expected one of "
                                f"{', '.join(ARCHITECTURES)}")
@@ -106,6 +119,15 @@ class ModelConfig:
                 raise SettingError(name, f"not a model setting (known: {', '.join(sorted(known))})")
             if value is not None and name in IGNORED.get(arch, ()):
                 raise SettingError(name, f"the {arch} architecture does not use it")
+        if arch == "blstm":
+            given = {k: v for k, v in overrides.items() if v is not None}
+            for generic, own in (("width", "hidden_size"), ("depth", "num_layers")):
+                if generic in given:
+                    if own in given and given[own] != given[generic]:
+                        raise SettingError(generic, f"the blstm architecture's {generic} is its "
+                                           f"{own}: give one of them")
+                    given[own] = given.pop(generic)
+            return cls(arch=arch, **given)
         base = {"single": dict(width=1, kernel_size=512, depth=1),
                 "dilated": dict(width=32, kernel_size=2, depth=10),
                 "downup": dict(width=DEFAULT_WIDTH[("downup", target)] if target in
@@ -201,15 +223,31 @@ class Averaged(nn.Module):
         return self.model(self.average(x))
 
 
+class BLSTM(nn.Module):
+    """Bidirectional LSTM layers, then a linear output per frame; see the module docstring."""
+
+    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype):
+        self.lstm = nn.LSTM(cfg.in_channels, cfg.hidden_size, cfg.num_layers, bidirectional=True,
+                            rng=rng, dtype=dtype)
+        self.out = nn.Conv1d(2 * cfg.hidden_size, 1, 1, rng=rng, dtype=dtype, init="zeros")
+
+    def forward(self, x):
+        return self.out(self.lstm(x))
+
+
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
-    Hidden layers start He- or Xavier-uniform (``cfg.init``), the output regression at zero
-    (see ``tinyemo.nn``). Dropout draws from its own generator (seeded from ``seed`` too, so
-    turning dropout on leaves the initial weights unchanged); training reseeds it per step."""
+    Hidden layers start He- or Xavier-uniform (``cfg.init``; the LSTM as PyTorch's), the
+    output regression at zero (see ``tinyemo.nn``). Dropout draws from its own generator
+    (seeded from ``seed`` too, so turning dropout on leaves the initial weights unchanged);
+    training reseeds it per step. ``input_average`` puts the moving average ahead of any
+    architecture."""
     rng = np.random.default_rng(seed)
     noise = np.random.default_rng([seed, 1])
-    if cfg.arch == "single":
-        model: nn.Module = nn.Sequential(
+    if cfg.arch == "blstm":
+        model: nn.Module = BLSTM(cfg, rng, dtype)
+    elif cfg.arch == "single":
+        model = nn.Sequential(
             nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng,
                       dtype=dtype, init=cfg.init),
             *_hidden(cfg, noise), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
@@ -228,8 +266,11 @@ def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     return Averaged(cfg.average_frames, model) if cfg.average_frames else model
 
 
-def receptive_field(model: nn.Module) -> int:
-    """Input frames that can influence one output frame (walking the layers in order)."""
+def receptive_field(model: nn.Module) -> float:
+    """Input frames that can influence one output frame (walking the layers in order);
+    ``math.inf`` for the BLSTM, whose every output frame depends on the whole sequence."""
+    if any(isinstance(m, BLSTM) for m in model.modules()):
+        return math.inf
     rf, jump = 1.0, 1.0
     for layer in model.modules():
         if isinstance(layer, nn.Conv1d):

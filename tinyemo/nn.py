@@ -20,7 +20,7 @@ from . import functional as F
 from .autograd import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "Conv1d", "ConvTranspose1d", "MaxPool1d",
-           "ReLU", "Tanh", "Pad1d", "MovingAverage1d", "Dropout", "activation", "INITS"]
+           "ReLU", "Tanh", "Pad1d", "MovingAverage1d", "Dropout", "LSTM", "activation", "INITS"]
 
 INITS = ("he", "xavier")
 
@@ -168,6 +168,46 @@ class ConvTranspose1d(Module):
 
     def forward(self, x):
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride)
+
+
+class LSTM(Module):
+    """``torch.nn.LSTM`` for channels-first sequences: x (C, T) or (N, C, T) → (D·H, T) or
+    (N, D·H, T), D = 2 when ``bidirectional`` (the reverse direction in the last H channels),
+    zero initial states. Parameters carry PyTorch's names and shapes, in its order
+    (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, then ``…_reverse``,
+    then layer 1 …), so a PyTorch state dict loads as it is. Initialised as PyTorch does:
+    every weight and bias U(−1/√H, 1/√H)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False,
+                 *, rng: np.random.Generator, dtype=np.float32):
+        if min(input_size, hidden_size, num_layers) < 1:
+            raise ValueError(f"LSTM sizes must be >= 1, got input_size={input_size}, "
+                             f"hidden_size={hidden_size}, num_layers={num_layers}")
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.bias, self.bidirectional = bias, bidirectional
+        bound = 1.0 / np.sqrt(hidden_size)
+        directions = ("", "_reverse") if bidirectional else ("",)
+        for layer in range(num_layers):
+            c_in = input_size if layer == 0 else hidden_size * len(directions)
+            for suffix in directions:
+                shapes = [("weight_ih", (4 * hidden_size, c_in)),
+                          ("weight_hh", (4 * hidden_size, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (4 * hidden_size,)), ("bias_hh", (4 * hidden_size,))]
+                for name, shape in shapes:
+                    setattr(self, f"{name}_l{layer}{suffix}",
+                            Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype)))
+
+    def _weights(self, layer: int, suffix: str):
+        return tuple(getattr(self, f"{name}_l{layer}{suffix}", None)
+                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def forward(self, x):
+        for layer in range(self.num_layers):
+            x = F.lstm(x, *self._weights(layer, ""),
+                       reverse_weights=self._weights(layer, "_reverse") if self.bidirectional
+                       else None)
+        return x
 
 
 class MaxPool1d(Module):

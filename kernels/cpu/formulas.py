@@ -13,13 +13,15 @@ process (a Numba dispatcher pickles with a per-process id, so a kernel closing o
 miss the cache on every run).
 
 Numba's cache only tracks the kernel's own file. :func:`kernel` therefore puts a digest of
-``kernels/formulas.py`` into the cached kernel's name: editing a formula recompiles every CPU
-kernel that calls one, instead of silently running the old code.
+``kernels/formulas.py`` and of this file into the cached kernel's name: editing a formula (or how
+they are built) recompiles every CPU kernel that calls one, instead of silently running the old
+code.
 """
 from __future__ import annotations
 
 import hashlib
 import inspect
+import sys
 
 from numba import njit
 from numba.extending import register_jitable
@@ -30,10 +32,17 @@ from ..formulas import __all__ as _names
 
 __all__ = list(_names) + ["kernel", "SOURCE_DIGEST"]
 
+# Inlined in Numba's IR: LLVM alone does not inline formulas this large (a call left in the loop
+# over the units stops it vectorising; the window scan, not inlined, made max-pool 2.4× slower),
+# and Numba prunes the branch on the cell formulas' ``fast`` flag when a kernel passes a
+# constant. (Formulas the map/zip factories call take ``*params``, which Numba cannot inline.)
+_INLINED = ("lstm_cell", "lstm_cell_grad", "window_argmax")
 for _name in _names:
-    register_jitable(getattr(_source, _name))
+    register_jitable(inline="always" if _name in _INLINED else "never")(getattr(_source, _name))
 
-SOURCE_DIGEST = hashlib.sha256(inspect.getsource(_source).encode()).hexdigest()[:12]
+# The formulas and how they are built here (the inlining policy changes the compiled code too).
+SOURCE_DIGEST = hashlib.sha256((inspect.getsource(_source) + inspect.getsource(
+    sys.modules[__name__])).encode()).hexdigest()[:12]
 
 
 def kernel(**options):

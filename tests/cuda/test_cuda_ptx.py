@@ -53,8 +53,14 @@ def _signatures():
     def f1(t):
         return t[::1]
 
+    def f2(t):
+        return t[:, ::1]
+
     def f3(t):
         return t[:, :, ::1]
+
+    def a3(t):  # any strides: a channel slice of a bidirectional layer's output
+        return t[:, :, :]
 
     i3 = int64[:, :, ::1]
     d1 = float64[::1]
@@ -72,6 +78,16 @@ def _signatures():
                                                           f3(F)),
         ("conv1d", "_backward_bias_kernel"): lambda F: (f3(F), f1(F)),
         ("conv_transpose1d", "_add_bias_kernel"): lambda F: (f1(F), f3(F)),
+        ("lstm", "_project_kernel"): lambda F: (f3(F), f2(F), f3(F)),
+        ("lstm", "_step_kernel"): lambda F: (f2(F), f1(F), int64, int64, int64, int64, f3(F),
+                                             f3(F), f3(F)),
+        ("lstm", "_output_kernel"): lambda F: (f3(F), a3(F)),
+        ("lstm", "_step_backward_kernel"): lambda F: (f2(F),) + (int64,) * 6 + (
+            f3(F), f3(F), a3(F), f3(F), f2(F)),
+        ("lstm", "_grad_w_hh_kernel"): lambda F: (f3(F), f3(F), int64, f2(F)),
+        ("lstm", "_grad_w_ih_kernel"): lambda F: (f3(F), f3(F), f2(F)),
+        ("lstm", "_grad_b_kernel"): lambda F: (f3(F), f1(F)),
+        ("lstm", "_grad_x_kernel"): lambda F: (f3(F), f2(F), int64, f3(F)),
         ("max_pool1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F), i3),
         ("max_pool1d", "_scatter_kernel"): lambda F: (f3(F), i3, f3(F)),
         ("moving_average1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),

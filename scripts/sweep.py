@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""`python scripts/sweep.py SPACE.toml --help`: a thin wrapper over `tinyemo sweep`
+(tinyemo/sweep/command.py)."""
+import sys
+
+from tinyemo.cli import sweep_main
+
+if __name__ == "__main__":
+    sys.exit(sweep_main())

@@ -1,0 +1,378 @@
+"""The sweep's driver: Optuna's ask/tell loop over an executor, then the chosen settings
+trained with ``runs`` seeds into an ordinary experiment folder, test scored once.
+
+Optuna (``pip install 'tinyemo[sweep]'``) samples the settings (grid, random, TPE), decides
+pruning from the dev CCC reported after each epoch (successive halving, Hyperband) and keeps
+every trial in ``OUT/optuna.journal``. Only this process touches that file; workers report
+through their executor. One study per target. Sampling for trial n is seeded with (seed, n), so
+a resumed sweep draws what an uninterrupted one would.
+
+    OUT/sweep.json          what defines the sweep (compared on --resume)
+    OUT/space.toml          the space file as given
+    OUT/optuna.journal      Optuna's storage: every trial, its settings, reports, outcome
+    OUT/trials/<target>/<n>/  the trial's seeds (see objective.py)
+    OUT/trials.csv, trials.md, best.json, best-<target>.toml, results.md  (report.py)
+    OUT/final-<target>-trial<n>/   the chosen settings, ``runs`` seeds: a train output folder
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..fileio import write_json, write_text
+from ..pipeline import Example, check_targets
+from . import report
+from .objective import TrialData, TrialTask
+from .space import Space
+
+__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS"]
+
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("none", "halving", "hyperband")
+JOURNAL = "optuna.journal"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """How to search ``space``: per target ``trials`` trials of ``seeds_per_trial`` seeds each,
+    then the best settings trained with ``runs`` seeds (0: none). ``threads``: per trial."""
+
+    space: Space
+    targets: tuple[str, ...] = ("arousal", "valence")
+    trials: int = 20
+    sampler: str = "tpe"
+    pruner: str = "none"
+    seeds_per_trial: int = 3
+    runs: int = 5
+    seed: int = 0
+    device: str = "cpu"
+    threads: int | None = None
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+        for name, value, least in (("--trials", self.trials, 1), ("--runs", self.runs, 0), ("--seed", self.seed, 0),
+                                   ("--seeds-per-trial", self.seeds_per_trial, 1)):
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {value}")
+        if not self.targets or len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets must be distinct and at least one, got {self.targets}")
+        if self.sampler == "grid":
+            self.space.grid()          # ValueError for a range a grid cannot walk
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(range(self.seed, self.seed + self.seeds_per_trial))
+
+    def budget(self) -> int:
+        """Trials per target (a grid: at most its size)."""
+        if self.sampler != "grid":
+            return self.trials
+        return min(self.trials, int(np.prod([len(v) for v in self.space.grid().values()])))
+
+    def identity(self, data_info: dict | None) -> dict:
+        """What a resumed sweep must share with the saved one (``trials`` may grow)."""
+        return json.loads(json.dumps({
+            "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
+            "pruner": self.pruner, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
+            "seed": self.seed, "device": self.device,
+            "data": {k: v for k, v in (data_info or {}).items()
+                     if k in ("root", "recordings", "fingerprint")}}))
+
+
+def _optuna():
+    try:
+        import optuna
+    except ModuleNotFoundError:
+        raise ValueError("tinyemo sweep needs Optuna: pip install 'tinyemo[sweep]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume: bool) -> None:
+    """Refuse, before anything is written, a folder that holds something else, a sweep without
+    --resume, or a saved sweep that differs from ``config`` (naming what changed)."""
+    saved_path = out / "sweep.json"
+    if not saved_path.exists():
+        if resume:
+            raise ValueError(f"{out}: no sweep to resume here (no sweep.json)")
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ValueError(f"{out}: exists and is not an empty folder; choose another --out")
+        return
+    if not resume:
+        raise ValueError(f"{saved_path}: this folder already holds a sweep; pass --resume to "
+                         f"continue it or choose another --out folder")
+    try:
+        saved = json.loads(saved_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{saved_path}: corrupt ({exc})") from None
+    now = config.identity(data_info)
+    changes = [f"space: {c}" for c in config.space.changes(saved.get("space", {}))]
+    changes += [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now
+                if k not in ("space", "data") and saved.get(k) != now[k]]
+    old_data, new_data = saved.get("data", {}), now["data"]
+    if old_data != new_data:
+        from ..runfolder import fingerprint_changes
+        said = [f"data: {c}" for c in fingerprint_changes(old_data.get("fingerprint", {}),
+                                                          new_data.get("fingerprint", {}))]
+        said += [f"data: {k} {old_data.get(k)!r} -> {new_data.get(k)!r}" for k in
+                 ("root", "recordings") if old_data.get(k) != new_data.get(k)]
+        changes += said or ["data: the corpus changed"]
+    if changes:
+        raise ValueError(f"{saved_path}: --resume with a changed sweep ({'; '.join(changes)}); "
+                         f"resume with the same space file and options, or use another --out")
+
+
+def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, executor=None,
+              data_info: dict | None = None, resume: bool = False,
+              say: Callable[[str], None] = print, progress: bool = False,
+              on_report: Callable | None = None) -> dict:
+    """Search ``config.space`` on ``examples`` (train partition to fit, dev to score; test is
+    used only by the final runs) into ``out``, then train the best settings per target.
+    ``executor``: where trials run (default: this process; the caller closes one it passes).
+    ``on_report(task, epoch, value)`` sees every epoch's report. Returns the summary
+    written to ``best.json``."""
+    optuna = _optuna()
+    out = Path(out)
+    parts = {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in ("train", "dev")}
+    root = data_info.get("root") if data_info else None
+    for target in config.targets:
+        check_targets(parts["train"], target, "train", root)
+        check_targets(parts["dev"], target, "dev", root)
+    check_folder(out, config, data_info, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _lock_folder(out)
+    try:
+        if not (out / "sweep.json").exists():
+            if Path(config.space.path).is_file():
+                write_text(out / "space.toml", Path(config.space.path).read_text())
+            write_json(out / "sweep.json", config.identity(data_info))
+        executor = executor or _in_process()
+        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"])))
+        driver = _Driver(optuna, config, out, say, progress, on_report)
+        start = time.perf_counter()
+        driver.run(executor)
+        seconds = time.perf_counter() - start
+        summary = report.choose(driver.studies(), config, out, examples, data_info, say)
+        report.write_summary(out, config, driver.studies(), summary, seconds)
+        return summary
+    finally:
+        lock.close()
+
+
+def _in_process():
+    from .executors import InProcess
+    return InProcess()
+
+
+def _lock_folder(out: Path):
+    """Hold ``out/.lock`` while the sweep runs (the OS frees it if the process dies); then any
+    lock Optuna's journal left behind is stale and goes."""
+    f = open(out / ".lock", "a")
+    try:
+        import fcntl
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:          # not POSIX: no guard against two sweeps in one folder
+        pass
+    except OSError:
+        f.close()
+        raise ValueError(f"{out}: another sweep is running in this folder") from None
+    with_suffix = out / (JOURNAL + ".lock")
+    if with_suffix.exists() or with_suffix.is_symlink():
+        os.unlink(with_suffix)
+    return f
+
+
+class _Driver:
+    """Asks Optuna for settings, hands trials to the executor, answers reports, tells outcomes."""
+
+    def __init__(self, optuna, config: SweepConfig, out: Path, say, progress: bool, on_report):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+        self.optuna, self.config, self.out, self.say, self.on_report = optuna, config, out, say, on_report
+        journal = str(out / JOURNAL)
+        self.storage = JournalStorage(JournalFileBackend(journal, JournalFileOpenLock(journal)))
+        self.pruner = _pruner(optuna, config)
+        for target in config.targets:
+            optuna.create_study(study_name=target, storage=self.storage, direction="maximize",
+                                load_if_exists=True)
+        self.lock = threading.Lock()
+        self.live: dict[str, object] = {}          # task key -> optuna Trial
+        self.reported: dict[str, set] = {}
+        self.bar = _bar(progress, len(config.targets) * config.budget())
+
+    def study(self, target: str, sampler=None):
+        return self.optuna.load_study(study_name=target, storage=self.storage,
+                                      sampler=sampler, pruner=self.pruner)
+
+    def studies(self) -> dict:
+        return {t: self.study(t) for t in self.config.targets}
+
+    def run(self, executor) -> None:
+        from optuna.trial import TrialState
+        queue = []
+        for target in self.config.targets:        # trials a killed sweep left running
+            study = self.study(target)
+            for frozen in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                queue.append(self._resume(study, target, frozen))
+        done = sum(len(self.study(t).trials) for t in self.config.targets) - len(queue)
+        self.bar.update(done)
+        running = 0
+        while True:
+            submitted = False
+            while running < executor.slots:
+                task = queue.pop(0) if queue else self._ask()
+                if task is None:
+                    break
+                executor.submit(task)
+                running += 1
+                submitted = True
+            if running == 0:
+                break
+            if submitted:                          # trials.csv lists the running ones too
+                report.write_trials(self.out, self.studies(), self.config)
+            for task, outcome in executor.wait(self.decide):
+                running -= 1
+                self.finish(task, outcome)
+        self.bar.close()
+
+    def _task(self, target: str, number: int, settings: dict) -> TrialTask:
+        folder = self.out / "trials" / target / f"{number:04d}"
+        return TrialTask(target, number, settings, self.config.seeds, str(folder),
+                         self.config.device, self.config.threads,
+                         ask=self.config.pruner != "none")
+
+    def _ask(self) -> TrialTask | None:
+        """A new trial of the target with the most budget left, or None when all is spent."""
+        left = {t: self.config.budget() - len(self.study(t).get_trials(deepcopy=False))
+                for t in self.config.targets}
+        target = max(self.config.targets, key=lambda t: left[t])
+        if left[target] <= 0:
+            return None
+        number = self.config.budget() - left[target]
+        study = self.study(target, _sampler(self.optuna, self.config, number))
+        with self.lock:
+            trial = study.ask()
+            settings = self.config.space.suggest(trial)
+            self.live[f"{target}-{trial.number}"] = trial
+        return self._task(target, trial.number, settings)
+
+    def _resume(self, study, target: str, frozen) -> TrialTask:
+        settings = {}
+        for p in self.config.space.params:
+            value = p.value if p.kind == "fixed" else frozen.params.get(p.name)
+            settings[p.name] = json.loads(value) if p.as_list and p.kind == "choice" else value
+        trial = self.optuna.trial.Trial(study, frozen._trial_id)
+        key = f"{target}-{frozen.number}"
+        self.live[key] = trial
+        self.reported[key] = set(frozen.intermediate_values)
+        return self._task(target, frozen.number, settings)
+
+    def decide(self, task: TrialTask, epoch: int, value: float) -> bool:
+        """A trial's report after ``epoch``: record it; True when the pruner stops the trial."""
+        with self.lock:
+            trial = self.live.get(task.key)
+            if trial is None:
+                return True
+            steps = self.reported.setdefault(task.key, set())
+            if epoch not in steps:
+                trial.report(value, epoch)
+                steps.add(epoch)
+            prune = trial.should_prune()
+        if self.on_report is not None:
+            self.on_report(task, epoch, value)
+        return prune
+
+    def finish(self, task: TrialTask, outcome: dict) -> None:
+        from optuna.trial import TrialState
+        with self.lock:
+            trial = self.live.pop(task.key)
+            steps = self.reported.pop(task.key, set())
+            for epoch, value in outcome.get("reports", []):   # any report that came late
+                if epoch not in steps:
+                    trial.report(value, epoch)
+                    steps.add(epoch)
+            for key, value in outcome.items():
+                if key not in ("status", "reports"):
+                    trial.set_user_attr(key, value)
+            status = outcome["status"]
+            if status == "complete":
+                trial.study.tell(trial, outcome["dev_ccc_mean"])
+            else:
+                trial.study.tell(trial, state=TrialState.PRUNED if status == "pruned"
+                                 else TrialState.FAIL)
+        self.say(report.trial_line(task, outcome, self.config.space))
+        report.write_trials(self.out, self.studies(), self.config)
+        best = {t: s.best_value for t, s in self.studies().items() if _has_complete(s)}
+        self.bar.set_postfix_str("  ".join(f"best {t} {v:.3f}" for t, v in best.items()))
+        self.bar.update(1)
+
+
+def _has_complete(study) -> bool:
+    from optuna.trial import TrialState
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _sampler(optuna, config: SweepConfig, number: int):
+    """The sampler that draws trial ``number``: seeded with (seed, number); a grid walks its
+    points in one order fixed by ``seed``."""
+    if config.sampler == "grid":
+        return _Grid(config.space.grid(), seed=config.seed)
+    seed = int(np.random.SeedSequence([config.seed, number]).generate_state(1)[0])
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, config.budget() // 3)))
+
+
+def _pruner(optuna, config: SweepConfig):
+    if config.pruner == "none":
+        return optuna.pruners.NopPruner()
+    if config.pruner == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource="auto", reduction_factor=3)
+    epochs = [v for v in config.space.values_of("epochs") if isinstance(v, (int, float))]
+    from ..training import TrainConfig
+    return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3,
+                                          max_resource=int(max(epochs or [TrainConfig.epochs])))
+
+
+def _grid_class():
+    import optuna
+
+    class Grid(optuna.samplers.GridSampler):
+        """Optuna's grid, without its end-of-grid ``study.stop()`` (which only works inside
+        ``study.optimize``); the driver stops asking at the grid's size itself."""
+
+        def after_trial(self, study, trial, state, values) -> None:
+            pass
+    return Grid
+
+
+def _Grid(search_space, seed):  # noqa: N802 - a class made on first use (Optuna is optional)
+    return _grid_class()(search_space, seed=seed)
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, s):
+        pass
+
+    def close(self):
+        pass
+
+
+def _bar(progress: bool, total: int):
+    if not progress:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, desc="sweep", unit="trial", leave=True)

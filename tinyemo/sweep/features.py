@@ -1,0 +1,51 @@
+"""Features for a sweep, extracted once, one task per recording on the sweep's executor.
+
+Each task reads one recording's audio (on a cluster: at the same path, e.g. NFS) and computes
+its log-mels into the feature cache where it runs, and returns them; the driver puts them in
+its own cache (nothing to do when the cache is shared), then :func:`tinyemo.pipeline.
+load_examples` normalises, stacks and aligns them from there exactly as ``tinyemo train`` does.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..pipeline import Example
+
+__all__ = ["load_examples_on", "describe"]
+
+
+def _extract(job: tuple[str, int]):
+    """One recording's (T10, 40) log-mels at the corpus's rate, from (or into) the feature
+    cache where this runs."""
+    from ..frontend.cache import extract
+    audio, rate = job
+    return extract(audio, sample_rate=rate)
+
+
+def describe(source: Path) -> tuple[object, dict]:
+    """(corpus, data_info) of ``source`` without computing features: the ``data_info`` that
+    :func:`tinyemo.pipeline.load_examples` gives (root, recordings, sample rate, fingerprint)."""
+    from ..data.loading import load_corpus
+    from ..pipeline import corpus_rate
+    from ..runfolder import corpus_fingerprint
+    corpus = load_corpus(source)
+    return corpus, {"root": str(source), "recordings": len(corpus),
+                    "sample_rate": corpus_rate(corpus), "fingerprint": corpus_fingerprint(corpus)}
+
+
+def load_examples_on(executor, source: Path) -> tuple[dict[str, Example], dict]:
+    """(examples, data_info) of the corpus at ``source``, as :func:`tinyemo.pipeline.
+    load_examples` gives them, with the extraction spread over ``executor``."""
+    from ..data.loading import load_corpus
+    from ..frontend import FbankOptions
+    from ..frontend.cache import FeatureCache
+    from ..pipeline import corpus_rate, load_examples
+    corpus = load_corpus(source)
+    rate = corpus_rate(corpus)
+    feats = executor.map(_extract, [(str(rec.audio), rate) for rec in corpus])
+    cache, options = FeatureCache(), FbankOptions()
+    for rec, f in zip(corpus, feats):
+        key = cache.key(rec.audio, options, None, rate)
+        if cache.get(key) is None:
+            cache.put(key, f)
+    return load_examples(source, sample_rate=rate)

@@ -1,0 +1,208 @@
+"""What a sweep writes: ``trials.csv`` (every trial: settings, dev CCC mean/std/ensemble, best
+epoch, wall time, status), ``trials.md`` (ranked per target), the chosen configuration
+(``best.json``, ``best-<target>.toml``: a space file of fixed values that reruns it), the final
+runs of the chosen settings, and ``results.md``."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import write_json, write_text
+from .objective import outcome_fields
+from .space import split_settings
+
+__all__ = ["write_trials", "trial_line", "choose", "write_summary"]
+
+STATUS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+          "WAITING": "waiting"}
+RANK = {"complete": 0, "pruned": 1, "running": 2, "waiting": 2, "failed": 3}
+
+
+def _settings(trial, space) -> dict:
+    out = {}
+    for p in space.params:
+        if p.kind == "fixed":
+            out[p.name] = p.value
+        else:
+            value = trial.params.get(p.name)
+            out[p.name] = json.loads(value) if p.as_list and value is not None else value
+    return out
+
+
+def rows(studies: dict, space) -> list[dict]:
+    """One dict per trial of every target, in trial order."""
+    out = []
+    for target, study in studies.items():
+        for t in study.get_trials(deepcopy=False):
+            row = {"target": target, "trial": t.number, "status": STATUS.get(t.state.name, t.state.name),
+                   "message": t.user_attrs.get("message", "")}
+            row["dev_ccc_mean"] = t.value if t.value is not None else t.user_attrs.get("dev_ccc_mean")
+            for key in outcome_fields()[1:]:
+                row[key] = t.user_attrs.get(key)
+            row.update(_settings(t, space))
+            out.append(row)
+    return out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.8g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return ";".join(_cell(v) for v in value)
+    return str(value)
+
+
+def write_trials(out: Path, studies: dict, config) -> list[dict]:
+    """``trials.csv`` and ``trials.md`` from the storage (rewritten whole after each trial)."""
+    table = rows(studies, config.space)
+    columns = ["target", "trial", "status"] + outcome_fields() + \
+        [p.name for p in config.space.params] + ["message"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in table:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    write_text(out / "trials.csv", buf.getvalue())
+    write_text(out / "trials.md", ranked_markdown(table, config))
+    return table
+
+
+def ranked_markdown(table: list[dict], config) -> str:
+    """Per target, the trials best first (complete by mean dev CCC, then pruned, failed)."""
+    varying = config.space.varying
+    fixed = config.space.fixed()
+    lines = [f"Fixed: {', '.join(f'{k} = {v}' for k, v in fixed.items()) or 'nothing'}; "
+             f"{config.seeds_per_trial} seed(s) per trial; dev CCC mean ± std over seeds, "
+             f"and of the seeds' ensemble.", ""]
+    for target in config.targets:
+        mine = [r for r in table if r["target"] == target]
+        mine.sort(key=lambda r: (RANK.get(r["status"], 4), -math.inf if r["dev_ccc_mean"] is None
+                                 else -r["dev_ccc_mean"]))
+        lines += [f"**{target}**", "",
+                  "| rank | trial | dev CCC | ensemble | best epoch | status | "
+                  + " | ".join(varying) + " |",
+                  "|---" * (6 + len(varying)) + "|"]
+        for i, r in enumerate(mine, 1):
+            mean, std = r["dev_ccc_mean"], r["dev_ccc_std"]
+            ccc = "" if mean is None else f"{mean:.3f}" + ("" if std is None else f" ± {std:.3f}")
+            ens = "" if r["dev_ccc_ensemble"] is None else f"{r['dev_ccc_ensemble']:.3f}"
+            epochs = "" if not r["best_epochs"] else _cell(r["best_epochs"])
+            status = r["status"] + (f": {r['message']}" if r["status"] == "failed" else "")
+            lines.append(f"| {i} | {r['trial']} | {ccc} | {ens} | {epochs} | {status} | "
+                         + " | ".join(_cell(r.get(k)) for k in varying) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def trial_line(task, outcome: dict, space) -> str:
+    """One line per finished trial for the console."""
+    what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying) or "fixed settings"
+    head = f"{task.target} trial {task.number}: {outcome['status']}"
+    if outcome["status"] == "failed":
+        return f"{head} ({outcome.get('message', '')})  {what}"
+    score = f"dev CCC {outcome['dev_ccc_mean']:.3f} ± {outcome['dev_ccc_std']:.3f}"
+    if outcome.get("dev_ccc_ensemble") is not None:
+        score += f" (ensemble {outcome['dev_ccc_ensemble']:.3f})"
+    return f"{head}  {score}  {outcome.get('seconds', 0):.1f} s  {what}"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if value != value else
+                                                         ("inf" if value > 0 else "-inf"))
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | None, say) -> dict:
+    """The best complete trial per target, its settings written out and (``runs`` > 0) trained
+    with ``runs`` seeds into ``OUT/final-<target>-trial<n>``, where test is scored once."""
+    from optuna.trial import TrialState
+    summary: dict = {}
+    for target, study in studies.items():
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not complete:
+            say(f"{target}: no trial completed (see {out / 'trials.csv'}); nothing to train")
+            summary[target] = {"trial": None}
+            continue
+        best = max(complete, key=lambda t: (t.value, -t.number))
+        settings = _settings(best, config.space)
+        lines = [f"# the settings of {target} trial {best.number} (dev CCC "
+                 f"{best.value:.4f}); a space file of fixed values"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in settings.items()]
+        write_text(out / f"best-{target}.toml", "\n".join(lines) + "\n")
+        entry = {"trial": best.number, "settings": settings, "dev_ccc_mean": best.value,
+                 **{k: best.user_attrs.get(k) for k in ("dev_ccc_std", "dev_ccc_ensemble",
+                                                         "dev_ccc_seeds", "best_epochs")}}
+        if config.runs:
+            entry["final"] = _train_final(examples, config, out, target, best.number, settings,
+                                          data_info, say)
+        summary[target] = entry
+    write_json(out / "best.json", summary)
+    return summary
+
+
+def _train_final(examples, config, out, target, number, settings, data_info, say) -> dict:
+    from ..experiment import ExperimentConfig, train_experiment
+    from ..training import TrainConfig
+    arch, model, train = split_settings(settings)
+    folder = out / f"final-{target}-trial{number}"
+    seeds = tuple(range(config.seed, config.seed + config.runs))
+    say(f"{target}: training trial {number}'s settings with {config.runs} seed(s) into {folder}")
+    exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds,
+                           train=TrainConfig(**_tuples(train), device=config.device),
+                           model=_tuples(model))
+    results = train_experiment(examples, exp, folder, data_info=data_info, resume=True,
+                               say=lambda s: None)
+    res = results[target]
+    return {"folder": str(folder), **{p: res[p] for p in ("dev", "test") if p in res},
+            "runs_dev_ccc": [r["dev"]["ccc"] for r in res["runs"] if "dev" in r]}
+
+
+def _tuples(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def write_summary(out: Path, config, studies: dict, summary: dict, seconds: float) -> None:
+    """``results.md``: the space, the trials, and per target the chosen settings and scores."""
+    table = rows(studies, config.space)
+    counts = {s: sum(r["status"] == s for r in table) for s in ("complete", "pruned", "failed")}
+    lines = ["# Sweep results", "",
+             f"Sampler {config.sampler}, pruner {config.pruner}, {config.budget()} trial(s) per "
+             f"target of {config.seeds_per_trial} seed(s); {counts['complete']} complete, "
+             f"{counts['pruned']} pruned, {counts['failed']} failed. Search time (this run): "
+             f"{seconds:.0f} s; trials' own wall time, summed: "
+             f"{sum(r['seconds'] or 0 for r in table):.0f} s.", "", "Space:", "", "```toml"]
+    lines += [f"{p.name} = {json.dumps(p.to_dict()['value'] if p.kind == 'fixed' else p.to_dict())}"
+              for p in config.space.params]
+    lines += ["```", "", "| target | trial | dev CCC (mean ± std over seeds) | dev ensemble | "
+              f"final dev CCC ({config.runs} seeds) | final test CCC | settings |",
+              "|---|---|---|---|---|---|---|"]
+    for target, entry in summary.items():
+        if entry.get("trial") is None:
+            lines.append(f"| {target} | none completed | | | | | |")
+            continue
+        final = entry.get("final", {})
+        cells = [f"{entry['dev_ccc_mean']:.3f} ± {entry['dev_ccc_std'] or 0:.3f}",
+                 _fmt(entry.get("dev_ccc_ensemble")), _fmt(final.get("dev", {}).get("ccc")),
+                 _fmt(final.get("test", {}).get("ccc"))]
+        what = ", ".join(f"{k}={_cell(v)}" for k, v in entry["settings"].items()
+                         if k in config.space.varying)
+        lines.append(f"| {target} | {entry['trial']} | " + " | ".join(cells) + f" | {what} |")
+    write_text(out / "results.md", "\n".join(lines) + "\n")
+
+
+def _fmt(v) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.3f}"
