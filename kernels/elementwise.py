@@ -20,10 +20,11 @@ __all__ = ["Elementwise"]
 
 
 class Elementwise:
-    """The element-wise kernels (relu, tanh, their gradients, axpby, mul, fill) of one target."""
+    """The element-wise kernels (relu, tanh, their gradients, axpby, mul, fill, dropout) of one
+    target."""
 
     NAMES = ("relu_forward", "relu_backward", "tanh_forward", "tanh_backward", "axpby", "mul",
-             "fill")
+             "fill", "dropout")
 
     def __init__(self, map_kernel, zip_kernel):
         self._relu = map_kernel(F.relu)
@@ -33,6 +34,7 @@ class Elementwise:
         self._axpby = zip_kernel(F.axpby)
         self._mul = zip_kernel(F.mul)
         self._constant = map_kernel(F.constant)
+        self._dropout = zip_kernel(F.dropout)
 
     def kernels(self) -> dict:
         """{name: kernel} for every name in ``NAMES`` (bound methods: the kernels' arguments)."""
@@ -65,3 +67,8 @@ class Elementwise:
     def fill(self, array, value):
         """Every element of ``array`` ← ``value`` (on the array's target: no copy)."""
         self._constant(array, array, (float(value),))
+
+    def dropout(self, x, draws, p, out):
+        """out ← x / (1 − p) where the uniform draw ≥ p, else 0 (the forward on x; the backward
+        is the same kernel on the upstream gradient with the same draws)."""
+        self._dropout(x, draws, out, (float(p), 1.0 / (1.0 - float(p))))

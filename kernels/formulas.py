@@ -19,7 +19,7 @@ import math
 __all__ = ["relu", "relu_grad", "tanh", "tanh_grad", "axpby", "mul", "constant",
            "adam_constants", "adam", "ccc_centred_products", "ccc_store", "ccc_grad_coefficients",
            "ccc_grad", "ccc_swap_source", "window_argmax", "pad_bounds", "sigmoid", "tanh_fast",
-           "sigmoid_fast", "lstm_cell", "lstm_cell_grad"]
+           "sigmoid_fast", "lstm_cell", "lstm_cell_grad", "dropout", "box_bounds"]
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -63,6 +63,13 @@ def mul(a, b):
 def constant(_x, value):
     """``value`` whatever the element (a fill is a map of this)."""
     return value
+
+
+# -- dropout ----------------------------------------------------------------------------------
+def dropout(x, u, p, scale):
+    """x·scale where the uniform draw u ≥ p, else 0 (scale = 1 / (1 − p)). Linear in x, so the
+    same formula applied to the upstream gradient, with the same draws, is the backward."""
+    return x * scale if u >= p else 0
 
 
 # -- Adam -------------------------------------------------------------------------------------
@@ -144,6 +151,12 @@ def pad_bounds(left, t_in, t_out):
     """(lo, hi): output frames lo ≤ t < hi copy x[t − left] when x has t_in frames and the
     output t_out; the others are zeros (hi ≤ lo: all zeros)."""
     return max(0, left), min(t_out, t_in + left)
+
+
+def box_bounds(t, left, right, t_len):
+    """(lo, hi): the frames lo ≤ s < hi of the window t − left … t + right that exist in a
+    sequence of t_len frames (the moving average's window, shrunk at the edges)."""
+    return max(0, t - left), min(t_len, t + right + 1)
 
 
 # -- LSTM cell --------------------------------------------------------------------------------

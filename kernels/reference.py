@@ -12,7 +12,8 @@ import numpy as np
 from .shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
 
 __all__ = ["conv1d", "conv_matrix", "transposed_conv_matrix", "conv_transpose1d", "max_pool1d",
-           "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step", "lstm"]
+           "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step", "lstm",
+           "moving_average_matrix", "moving_average1d", "dropout"]
 
 
 def conv1d(x, w, b, stride=1, dilation=1, pad_left=0, pad_right=0):
@@ -149,6 +150,29 @@ def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
     m_hat = m / (1 - beta1 ** step)
     v_hat = v / (1 - beta2 ** step)
     return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def moving_average_matrix(t_len, left, right):
+    """The literal (T, T) matrix A of the moving average, y = A x: row t holds 1/n_t on the
+    n_t frames t − left … t + right that exist (the window shrinks at the edges)."""
+    a = np.zeros((t_len, t_len))
+    for t in range(t_len):
+        lo, hi = max(0, t - left), min(t_len, t + right + 1)
+        a[t, lo:hi] = 1.0 / (hi - lo)
+    return a
+
+
+def moving_average1d(x, left, right):
+    """y[..., t] = mean of x[..., t − left … t + right] over the frames present."""
+    a = moving_average_matrix(x.shape[-1], left, right)
+    return (x @ a.T).astype(x.dtype)
+
+
+def dropout(x, keep_draws, p):
+    """x / (1 − p) where the draw u ≥ p, else 0; ``keep_draws`` broadcasts against x (a (C, 1)
+    column drops whole channels)."""
+    keep = np.broadcast_to(np.asarray(keep_draws) >= p, x.shape)
+    return np.where(keep, x / (1 - p), 0).astype(x.dtype)
 
 
 def lstm(x, w_ih, w_hh, b_ih, b_hh, reverse=False):

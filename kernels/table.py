@@ -10,6 +10,7 @@ NAMES = (
     "conv_transpose1d_backward_bias", "conv_transpose1d_backward_input",
     "conv_transpose1d_backward_weight", "conv_transpose1d_forward",
     "lstm_backward", "lstm_forward", "max_pool1d_backward", "max_pool1d_forward", "pad1d",
-    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward",
+    "moving_average1d_backward", "moving_average1d_forward",
+    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward", "dropout",
     "empty", "zeros", "fill", "to_device", "to_host", "contiguous",
 )

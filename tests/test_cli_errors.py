@@ -43,7 +43,7 @@ INVALID = [
     (["--lr", "nan"], "--lr: must be a finite number, got nan"),
     (["--lr", "inf"], "--lr: must be a finite number"),
     (["--lr", "0"], "--lr: must be > 0"),
-    (["--weight-decay", "-1"], "--weight-decay: must be >= 0"),
+    (["--l2", "-1"], "--l2: must be >= 0"),
     (["--epochs", "0"], "--epochs: must be >= 1"),
     (["--patience", "0"], "--patience: must be >= 1"),
     (["--threads", str(available_cores() + 1)], "--threads: thread count must be between 1 and"),
@@ -95,8 +95,8 @@ def test_settings_check_every_field_by_its_type_and_the_cli_names_the_option():
         assert info.value.field == field
     Later(activation="tanh", schedule=[5])      # a list read back from JSON is a sequence too
     with pytest.raises(SettingError) as info:
-        TrainConfig(weight_decay=float("inf"))
-    assert info.value.field == "weight_decay"
+        TrainConfig(l2=float("inf"))
+    assert info.value.field == "l2"
     # every settings field that has an option is reported under that option's name
     from tinyemo.cli import _option
     parser = train_parser()
@@ -236,8 +236,8 @@ def test_predict_out_that_is_a_file(run, tmp_path, capsys):
     (lambda c: c.replace('"width": 4', '"width": "wide"', 1),
      "key 'models.arousal.width': must be an integer, got 'wide'"),
     (lambda c: c.replace('"lr"', '"lrr"', 1), "key 'train.lrr': unknown setting"),
-    (lambda c: c.replace('"weight_decay": 0.0001', '"weight_decay": -1', 1),
-     "key 'train.weight_decay': must be >= 0, got -1"),
+    (lambda c: c.replace('"l2": 0.0001', '"l2": -1', 1),
+     "key 'train.l2': must be >= 0, got -1"),
     (lambda c: c.replace('"seeds"', '"seed"', 1), "key 'seeds': missing"),
 ], ids=["truncated", "width-string", "unknown-key", "negative", "missing-key"])
 def test_a_corrupt_or_hand_edited_config_names_the_file_and_key(run, edit, message, tmp_path,

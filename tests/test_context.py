@@ -15,7 +15,13 @@ CASES = [("downup", {"depth": 3}), ("downup", {"up_kernel_size": 4, "depth": 3})
          ("downup", {"up_kernel_size": 5, "depth": 2, "pool": 4}),
          ("downup", {}),
          ("dilated", {}), ("dilated", {"kernel_size": 3, "depth": 4}),
-         ("single", {"filter_length": 8}), ("single", {"filter_length": 9})]
+         ("single", {"filter_length": 8}), ("single", {"filter_length": 9}),
+         # the regularisation settings: a moving average ahead (its window widens the
+         # context), per-layer kernels, tanh, dropout (the identity in evaluation)
+         ("dilated", {"depth": 4, "kernel_size": [2, 3, 2, 3], "input_average": 0.2,
+                      "activation": "tanh", "dropout": 0.5}),
+         ("downup", {"depth": 2, "kernel_size": [3, 5, 3], "input_average": 0.16,
+                     "dropout": 0.3, "dropout_mode": "channel"})]
 
 
 def _randomised(arch, kw):
@@ -24,7 +30,7 @@ def _randomised(arch, kw):
     rng = np.random.default_rng(2)
     for p in model.parameters():   # no zero layer, no dead unit: every path carries signal
         p.data = (0.3 * rng.standard_normal(p.shape)).astype(np.float32)
-    return model
+    return model.eval()
 
 
 @pytest.mark.parametrize("arch, kw", CASES)

@@ -29,7 +29,12 @@ ATOL = 1e-4
 NO_DITHER = FbankOptions(dither=0.0)   # the graph has no dither (see tinyemo.export)
 
 ARCHS = [("single", {}), ("dilated", {}), ("downup", {}), ("downup", {"up_kernel_size": 4}),
-         ("downup", {"up_kernel_size": 5, "depth": 3}), ("blstm", {"width": 8, "depth": 2})]
+         ("downup", {"up_kernel_size": 5, "depth": 3}), ("blstm", {"width": 8, "depth": 2}),
+         # the regularisation settings: the input moving average (shrinking at the edges),
+         # tanh, per-layer kernels, dropout (the identity in evaluation)
+         ("dilated", {"input_average": 0.4, "activation": "tanh", "dropout": 0.3,
+                      "dropout_mode": "channel", "kernel_size": [2, 3] * 5}),
+         ("downup", {"input_average": 0.24, "kernel_size": [3, 5, 3, 3], "dropout": 0.2})]
 
 
 def _session(path):
@@ -68,7 +73,7 @@ def test_waveform_graph_equals_tinyemo(tmp_path, speech, arch, kw):
     assert min(np.std(v) for v in long.values()) > 0.05
 
 
-@pytest.mark.parametrize("arch, kw", ARCHS[:3])
+@pytest.mark.parametrize("arch, kw", ARCHS[:3] + ARCHS[-2:])
 def test_features_graph_equals_the_nets(tmp_path, arch, kw):
     ensemble = Ensemble(make_model_folder(tmp_path / "m", arch, **kw))
     export_onnx(ensemble, tmp_path / "f.onnx", features=True)

@@ -53,7 +53,8 @@ def test_moments_merge_blocks_like_two_passes():
 
 @pytest.mark.parametrize("arch, kw", [("downup", {}), ("dilated", {}), ("single", {"filter_length": 64}),
                                       ("downup", {"depth": 3, "up_kernel_size": 4}),
-                                      ("blstm", {"width": 8, "depth": 1})])
+                                      ("blstm", {"width": 8, "depth": 1}),
+                                      ("dilated", {"depth": 6, "input_average": 0.4})])
 def test_windows_and_blocks_equal_the_whole_file(tmp_path, long_speech, arch, kw):
     ensemble = Ensemble(make_model_folder(tmp_path / "m", arch, seeds=(0, 1), **kw))
     whole = _whole_file(ensemble, long_speech)

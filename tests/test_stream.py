@@ -31,7 +31,8 @@ MAX_PUSHES = 200
 # small variants of each architecture (context ≤ 25 rows): the speech (4 s = 101 rows) then
 # spans several windows, and the down/up net several cells of its pooling grid (9 rows)
 ARCHS = {"downup": {"depth": 2}, "downup4": {"depth": 2, "up_kernel_size": 4},
-         "dilated": {"depth": 5}, "single": {"filter_length": 32}}
+         "dilated": {"depth": 5}, "single": {"filter_length": 32},
+         "downup_averaged": {"depth": 2, "input_average": 0.2, "dropout": 0.2}}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def speech():
 @pytest.fixture(scope="module")
 def ensembles(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    return {name: Ensemble(make_model_folder(root / name, name.rstrip("4"), **kw))
+    return {name: Ensemble(make_model_folder(root / name, name.split("_")[0].rstrip("4"), **kw))
             for name, kw in ARCHS.items()}
 
 

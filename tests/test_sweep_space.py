@@ -104,15 +104,15 @@ def test_a_new_config_field_is_searchable_without_touching_the_sweep(tmp_path, m
     type-checked and routed to TrainConfig."""
     @dataclasses.dataclass(frozen=True)
     class Wider(TrainConfig):
-        dropout: float = 0.0
+        smoothing: float = 0.0
         schedule: str = "none"
     monkeypatch.setattr(space_mod, "TrainConfig", Wider)
-    space = _read(tmp_path, "dropout = { low = 0.0, high = 0.5 }\nschedule = ['none', 'plateau']\n")
+    space = _read(tmp_path, "smoothing = { low = 0.0, high = 0.5 }\nschedule = ['none', 'plateau']\n")
     assert [p.kind for p in space.params] == ["float", "choice"]
-    _, model, train = split_settings({"dropout": 0.2, "schedule": "plateau", "width": 8})
-    assert train == {"dropout": 0.2, "schedule": "plateau"} and model == {"width": 8}
-    with pytest.raises(ValueError, match=r"dropout: value 'high' is not a float"):
-        _read(tmp_path, "dropout = 'high'\n")
+    _, model, train = split_settings({"smoothing": 0.2, "schedule": "plateau", "width": 8})
+    assert train == {"smoothing": 0.2, "schedule": "plateau"} and model == {"width": 8}
+    with pytest.raises(ValueError, match=r"smoothing: value 'high' is not a float"):
+        _read(tmp_path, "smoothing = 'high'\n")
 
 
 def test_report_columns_never_shadow_a_setting():

@@ -2,8 +2,8 @@
 (and the thin ``scripts/*.py`` wrappers). Thread counts are set here and only here.
 
 Each command checks every option, path and file it will touch before it creates anything
-(settings objects check themselves; their field names map to options: ``weight_decay`` →
-``--weight-decay``), and reports every failure as one ``error:`` line on stderr with exit
+(settings objects check themselves; their field names map to options: ``up_kernel_size`` →
+``--up-kernel-size``), and reports every failure as one ``error:`` line on stderr with exit
 status 2, warnings as ``warning:`` lines, and Ctrl-C as one line (status 130) saying how to
 continue.
 """
@@ -145,6 +145,16 @@ def _check_out_path(out: Path, option: str = "out") -> None:
 
 # ---------------------------------------------------------------- train
 
+def _kernel_sizes(text: str):
+    """``--kernel-size``: one width (``4``) or one per layer/level (``5,5,3,3``)."""
+    try:
+        sizes = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K or K1,K2,… (integers), got {text!r}") \
+            from None
+    return sizes[0] if "," not in text else sizes
+
+
 def train_parser() -> argparse.ArgumentParser:
     from .models import ARCHITECTURES
     from .training import TrainConfig
@@ -161,14 +171,51 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="maximum epochs")
     p.add_argument("--patience", type=int, default=TrainConfig.patience)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     p.add_argument("--loss", choices=("ccc", "mse"), default="ccc")
     p.add_argument("--width", type=int, help="channels (default: the paper's per arch/target)")
-    p.add_argument("--kernel-size", type=int)
+    p.add_argument("--kernel-size", type=_kernel_sizes, metavar="K[,K…]",
+                   help="conv width, or one per layer (dilated) / per level (downup; one more "
+                        "for the intermediate conv)")
     p.add_argument("--depth", type=int)
     p.add_argument("--filter-length", type=int, help="single: the filter length L in frames")
     p.add_argument("--up-kernel-size", type=int,
-                   help="downup: transposed-conv width (default 3 = the stride; wider overlaps)")
+                   help="downup: transposed-conv width, >= --pool (default: the pool factor; "
+                        "wider overlaps)")
+    g = p.add_argument_group("model settings beyond the paper's (defaults: the paper's)")
+    g.add_argument("--pool", type=int, help="downup: pooling / up-sampling factor (default 3)")
+    g.add_argument("--activation", metavar="relu|tanh",
+                   help="hidden-layer activation (default relu; single: tanh)")
+    g.add_argument("--init", metavar="he|xavier", help="weight init (default he)")
+    g.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
+    g.add_argument("--dropout-mode", metavar="element|channel",
+                   help="drop single values, or whole channels of a recording (default element)")
+    g.add_argument("--input-average", type=float, metavar="SECONDS",
+                   help="a fixed moving average of the input features over this window")
+    g = p.add_argument_group("optimisation and selection")
+    g.add_argument("--l2", type=float, default=TrainConfig.l2,
+                   help="L2 as the paper: l2·w added to the gradient (loss + l2/2·Σw²)")
+    g.add_argument("--decoupled-weight-decay", type=float,
+                   default=TrainConfig.decoupled_weight_decay,
+                   help="AdamW's decay: each step w ← w − lr·λ·w, apart from the gradient")
+    g.add_argument("--clip-grad-norm", type=float, default=TrainConfig.clip_grad_norm,
+                   help="largest global gradient norm (0: no clipping)")
+    g.add_argument("--lr-schedule", metavar="constant|plateau", default=TrainConfig.lr_schedule,
+                   help="plateau: lr × --lr-factor after more than --lr-patience epochs "
+                        "without a better dev CCC")
+    g.add_argument("--lr-factor", type=float, default=TrainConfig.lr_factor)
+    g.add_argument("--lr-patience", type=int, default=TrainConfig.lr_patience)
+    g.add_argument("--min-lr", type=float, default=TrainConfig.min_lr)
+    g.add_argument("--selection", metavar="patience|budget", default=TrainConfig.selection,
+                   help="stop after --patience epochs without improvement, or train the whole "
+                        "--epochs budget; both keep the best dev epoch")
+    g.add_argument("--input-noise", type=float, default=TrainConfig.input_noise,
+                   help="std of Gaussian noise added to the training features (z-units)")
+    g.add_argument("--time-masks", type=int, default=TrainConfig.time_masks,
+                   help="time masks per training recording and epoch")
+    g.add_argument("--time-mask-seconds", type=float, default=TrainConfig.time_mask_seconds,
+                   help="longest time mask")
+    g.add_argument("--normalise", metavar="speaker|recording", default="speaker",
+                   help="z-normalise features per speaker (the paper) or per recording")
     p.add_argument("--sample-rate", type=int,
                    help="the front end's rate in Hz; other audio is resampled to it (default: "
                         "the corpus's most common rate)")
@@ -231,7 +278,7 @@ def _load_examples(args, source: Path | None, ui: _Progress):
         source = synthetic_corpus(args.preset, args.data_seed, progress=generating)
     start = time.perf_counter()
     examples, data_info = load_examples(source, progress=ui.counter("features"),
-                                        sample_rate=args.sample_rate)
+                                        sample_rate=args.sample_rate, normalise=args.normalise)
     ui.say(f"{data_info['recordings']} recordings from {source} at {data_info['sample_rate']} "
            f"Hz: features ready in {time.perf_counter() - start:.1f} s")
     return examples, data_info
@@ -248,13 +295,16 @@ def _train(args, state: dict) -> int:
     ui = _Progress(args.quiet)
     # check everything: settings objects first, then the process, the data, the output folder
     targets = ("arousal", "valence") if args.target == "both" else (args.target,)
-    overrides = {"width": args.width, "kernel_size": args.kernel_size, "depth": args.depth,
-                 "filter_length": args.filter_length, "up_kernel_size": args.up_kernel_size}
+    model_fields = ("width", "kernel_size", "depth", "filter_length", "up_kernel_size", "pool",
+                    "activation", "init", "dropout", "dropout_mode", "input_average")
+    train_fields = ("epochs", "patience", "lr", "l2", "loss", "device", "selection",
+                    "decoupled_weight_decay", "clip_grad_norm", "lr_schedule", "lr_factor",
+                    "lr_patience", "min_lr", "input_noise", "time_masks", "time_mask_seconds")
     config = ExperimentConfig(
         arch=args.arch, targets=targets, seeds=tuple(range(args.seed, args.seed + args.runs)),
-        train=TrainConfig(epochs=args.epochs, patience=args.patience, lr=args.lr,
-                          weight_decay=args.weight_decay, loss=args.loss, device=args.device),
-        model={k: v for k, v in overrides.items() if v is not None}, sample_rate=args.sample_rate)
+        train=TrainConfig(**{k: getattr(args, k) for k in train_fields}),
+        model={k: getattr(args, k) for k in model_fields if getattr(args, k) is not None},
+        sample_rate=args.sample_rate, normalise=args.normalise)
     _check_threads(args.threads)
     _check_device(args.device)
     source = _data_source(args)

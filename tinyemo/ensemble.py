@@ -39,7 +39,7 @@ class Ensemble:
                 path = out / target / f"seed{seed}" / BEST
                 model = build_model(ModelConfig(**mcfg))
                 load_checkpoint(path, model)
-                runs.append(model.to(device))
+                runs.append(model.to(device).eval())
             self.models[target] = runs
 
     @property

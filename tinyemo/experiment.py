@@ -20,7 +20,7 @@ from .frontend import FbankOptions
 from .metrics import score
 from .models import ARCHITECTURES, ModelConfig
 from .notices import warn
-from .pipeline import Example, check_targets
+from .pipeline import NORMALISATIONS, Example, check_targets
 from .runfolder import (CONFIG, check_out_folder, config_differences, describe_changes,
                         fingerprint_changes)
 from .settings import SettingError, at_least, check_fields, one_of
@@ -37,7 +37,9 @@ class ExperimentConfig:
     """What an experiment trains: ``arch`` with the paper's defaults for each target, changed
     by ``model`` (ModelConfig field → value), for every target × seed, with ``train``.
     ``sample_rate``: the front end's rate in Hz (None: the corpus's most common rate); audio
-    at another rate is resampled to it. Checks itself when made (SettingError)."""
+    at another rate is resampled to it. ``normalise``: features z-normalised per ``speaker``
+    (the paper) or per ``recording`` (the examples must have been prepared that way;
+    predict/evaluate prepare new audio the same way). Checks itself when made (SettingError)."""
 
     arch: str = "downup"
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -46,9 +48,11 @@ class ExperimentConfig:
     model: dict = field(default_factory=dict)
     fbank: FbankOptions = field(default_factory=FbankOptions)
     sample_rate: int | None = None
+    normalise: str = "speaker"
 
     def __post_init__(self) -> None:
-        check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=at_least(1))
+        check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=at_least(1),
+                     normalise=one_of(*NORMALISATIONS))
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise SettingError("targets", f"need distinct target names, got {self.targets!r}")
         if not self.seeds:
@@ -84,10 +88,15 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
     if config.sample_rate is not None and rate != config.sample_rate:
         raise ValueError(f"the features were computed at {rate} Hz, the configuration asks "
                          f"for {config.sample_rate} Hz")
+    prepared = data_info.get("normalise", config.normalise)
+    if prepared != config.normalise:
+        raise ValueError(f"the features were z-normalised per {prepared}, the configuration "
+                         f"asks for per {config.normalise} (--normalise)")
     return {"arch": config.arch, "targets": list(config.targets), "seeds": list(config.seeds),
             "train": asdict(config.train),
             "models": {t: m.to_dict() for t, m in config.model_configs(in_channels).items()},
-            "data": data_info, "fbank": config.fbank.to_dict(), "sample_rate": rate}
+            "data": data_info, "fbank": config.fbank.to_dict(), "sample_rate": rate,
+            "normalise": config.normalise}
 
 
 def check_resume(saved: dict, record: dict, path: Path) -> None:

@@ -12,12 +12,14 @@ from .ops.activations import ReluFn, TanhFn
 from .ops.ccc import CCCFn
 from .ops.conv1d import Conv1dFn
 from .ops.conv_transpose1d import ConvTranspose1dFn
+from .ops.dropout import DropoutFn, dropout_draws
 from .ops.lstm import LSTMFn
 from .ops.max_pool1d import MaxPool1dFn
+from .ops.moving_average1d import MovingAverage1dFn
 from .ops.pad1d import Pad1dFn
 
 __all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "pad1d", "lstm",
-           "ccc_loss", "mse_loss"]
+           "ccc_loss", "mse_loss", "moving_average1d", "dropout"]
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
@@ -65,6 +67,24 @@ def tanh(x) -> Tensor:
 def pad1d(x, left: int, right: int) -> Tensor:
     """Zeros before/after the time axis; negative amounts crop instead."""
     return Pad1dFn.apply(x, left=left, right=right)
+
+
+def moving_average1d(x, window: int) -> Tensor:
+    """The mean over a centred window of ``window`` frames, same length; at the edges the mean
+    is over the frames present (see ``tinyemo.ops.moving_average1d``)."""
+    return MovingAverage1dFn.apply(x, window=window)
+
+
+def dropout(x, p: float, mode: str = "element", *, rng, training: bool = True) -> Tensor:
+    """Zero each value (``mode="element"``) or each channel of a (C, T) / (N, C, T) sequence for
+    all its frames (``"channel"``) with probability ``p``, scaling the rest by 1 / (1 − p);
+    draws from the ``numpy.random.Generator`` ``rng``. The identity when not ``training`` or
+    ``p == 0``. x (..., C, T)."""
+    x = _tensor(x)
+    if not training or p == 0:
+        return x
+    draws = dropout_draws(x.shape, mode, rng, x.dtype, x.data)
+    return DropoutFn.apply(x, draws, p=p)
 
 
 def ccc(prediction, target) -> Tensor:

@@ -10,6 +10,13 @@ prediction per frame (1, T) and reports its parameter count and receptive field.
 - ``blstm``: the paper's reference model: ``num_layers`` bidirectional LSTM layers of
   ``hidden_size`` units per direction (``nn.LSTM``), then a linear output layer per frame (a 1×1
   conv over the 2·hidden_size channels). Its receptive field is the whole sequence.
+
+Settings beyond the paper's (its defaults unchanged): the conv nets' hidden ``activation``
+(relu | tanh), ``init`` (he | xavier), ``dropout`` after every hidden activation (element- or
+channel-wise),
+per-layer ``kernel_size`` lists, the transposed convs' ``up_kernel_size`` (≥ ``pool``), and
+``input_average``: a fixed moving average of the input over that many seconds ahead of any
+architecture (``tinyemo.ops.moving_average1d``).
 """
 from __future__ import annotations
 
@@ -21,6 +28,8 @@ import numpy as np
 
 from . import functional as F
 from . import nn
+from .data.grid import FRAME_S
+from .ops.dropout import DROPOUT_MODES
 from .settings import SettingError, at_least, check_fields, one_of
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context", "ARCHITECTURES",
@@ -35,34 +44,65 @@ _RECURRENT = ("hidden_size", "num_layers")
 IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size") + _RECURRENT,
            "dilated": ("pool", "up_kernel_size", "filter_length") + _RECURRENT,
            "downup": ("dilation_base", "filter_length") + _RECURRENT,
-           "blstm": ("kernel_size", "dilation_base", "pool", "up_kernel_size", "filter_length")}
+           "blstm": ("kernel_size", "dilation_base", "pool", "up_kernel_size", "filter_length",
+                     "activation", "init", "dropout", "dropout_mode")}
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that fixes a model's architecture (saved beside its weights)."""
+    """Everything that fixes a model's architecture (saved beside its weights).
+
+    ``kernel_size``: one width for every conv, or a list: dilated, one per layer (``depth``);
+    downup, one per down-sampling level (``depth``; the intermediate conv takes the last) or
+    ``depth + 1`` (the last for the intermediate conv). ``up_kernel_size`` defaults to
+    ``pool`` (non-overlapping up-sampling filters); wider overlaps them. ``activation``
+    defaults to tanh for ``single`` (the paper's Figure 1 model), relu otherwise.
+    ``input_average``: seconds of a centred moving average of the input (0: none).
+    """
 
     arch: str = "downup"
     in_channels: int = 160
     width: int = 32
-    kernel_size: int = 3          # dilated: 2 (the paper); downup: 3; single: filter_length
+    kernel_size: int | tuple[int, ...] = 3   # dilated: 2 (the paper); downup: 3; single: filter_length
     depth: int = 4                # dilated: 10; downup: 4
     dilation_base: int = 2
     pool: int = 3
-    up_kernel_size: int = 3
+    up_kernel_size: int | None = None
     filter_length: int = 512      # single only: L frames
+    activation: str | None = None
+    init: str = "he"
+    dropout: float = 0.0
+    dropout_mode: str = "element"
+    input_average: float = 0.0
     hidden_size: int = 16         # blstm only: units per direction (--width; docs/RESULTS.md)
     num_layers: int = 2           # blstm only: stacked bidirectional layers (--depth sets it)
 
     def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         check_fields(self, arch=one_of(*ARCHITECTURES), in_channels=at_least(1),
-                     width=at_least(1), kernel_size=at_least(1), depth=at_least(1),
+                     width=at_least(1), kernel_size=_kernel_sizes_rule, depth=at_least(1),
                      dilation_base=at_least(1), pool=at_least(1), up_kernel_size=at_least(1),
-                     filter_length=at_least(1), hidden_size=at_least(1), num_layers=at_least(1))
+                     filter_length=at_least(1), hidden_size=at_least(1), num_layers=at_least(1),
+                     activation=one_of(*nn.ACTIVATIONS),
+                     init=one_of(*nn.INITS), dropout=_probability_rule,
+                     dropout_mode=one_of(*DROPOUT_MODES), input_average=at_least(0))
+        if isinstance(self.kernel_size, (list, tuple)):
+            allowed = {"dilated": (self.depth,), "downup": (self.depth, self.depth + 1)}
+            if len(self.kernel_size) not in allowed.get(self.arch, ()):
+                raise SettingError(
+                    "kernel_size", f"a list needs the dilated (one per layer: {self.depth}) or "
+                    f"downup (one per level: {self.depth}, or {self.depth + 1} with the "
+                    f"intermediate conv) architecture; got {len(self.kernel_size)} for "
+                    f"{self.arch}")
+            set_("kernel_size", tuple(int(k) for k in self.kernel_size))
+        if self.up_kernel_size is None:
+            set_("up_kernel_size", self.pool)
         if self.arch == "downup" and self.up_kernel_size < self.pool:
             raise SettingError("up_kernel_size", f"must be >= {self.pool}, the up-sampling "
                                f"stride (pool), got {self.up_kernel_size}: a narrower filter "
                                f"leaves output frames that no input reaches")
+        if self.activation is None:
+            set_("activation", "tanh" if self.arch == "single" else "relu")
 
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":
@@ -94,6 +134,9 @@ class ModelConfig:
                                ("arousal", "valence") else 32, kernel_size=3, depth=4)}[arch]
         base.update({k: v for k, v in overrides.items() if v is not None})
         if arch == "single":
+            if isinstance(base["kernel_size"], (list, tuple)):
+                raise SettingError("kernel_size", "a list needs the dilated or downup "
+                                   "architecture (single has one filter)")
             if None not in (overrides.get("kernel_size"), overrides.get("filter_length")) and \
                     overrides["kernel_size"] != overrides["filter_length"]:
                 raise SettingError("kernel_size", "the single architecture's kernel is its "
@@ -102,28 +145,60 @@ class ModelConfig:
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)
 
+    def kernel_sizes(self, n: int) -> tuple[int, ...]:
+        """The kernel width of each of ``n`` convs in order (a list's last entry repeats)."""
+        sizes = self.kernel_size if isinstance(self.kernel_size, tuple) else (self.kernel_size,)
+        return tuple(sizes[min(i, len(sizes) - 1)] for i in range(n))
+
+    @property
+    def average_frames(self) -> int:
+        """The input moving average's window in frames (0: none)."""
+        return max(1, round(self.input_average / FRAME_S)) if self.input_average > 0 else 0
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as JSON-ready values (a kernel list as a list, as JSON reads it back)."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _kernel_sizes_rule(value) -> str | None:
+    sizes = value if isinstance(value, (list, tuple)) else (value,)
+    return None if sizes and all(k >= 1 for k in sizes) else f"must be >= 1, got {value!r}"
+
+
+def _probability_rule(value) -> str | None:
+    return None if 0 <= value < 1 else f"must be in [0, 1), got {value!r}"
+
+
+def _hidden(cfg: ModelConfig, rng: np.random.Generator) -> list[nn.Module]:
+    """The activation after a hidden layer, and its dropout when there is one."""
+    layers = [nn.activation(cfg.activation)]
+    if cfg.dropout > 0:
+        layers.append(nn.Dropout(cfg.dropout, cfg.dropout_mode, rng=rng))
+    return layers
 
 
 class DownUp(nn.Module):
     """The down-sampling/up-sampling net; see the module docstring."""
 
-    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype):
-        w, k, p = cfg.width, cfg.kernel_size, cfg.pool
+    def __init__(self, cfg: ModelConfig, rng: np.random.Generator, dtype, noise):
+        w, p = cfg.width, cfg.pool
+        kernels = cfg.kernel_sizes(cfg.depth + 1)
         layers: list[nn.Module] = []
         c_in = cfg.in_channels
-        for _ in range(cfg.depth):
-            layers += [nn.Conv1d(c_in, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU(),
-                       nn.MaxPool1d(p)]
+        for level in range(cfg.depth):
+            layers += [nn.Conv1d(c_in, w, kernels[level], padding="same", rng=rng, dtype=dtype,
+                                 init=cfg.init), *_hidden(cfg, noise), nn.MaxPool1d(p)]
             c_in = w
-        layers += [nn.Conv1d(w, w, k, padding="same", rng=rng, dtype=dtype), nn.ReLU()]
+        layers += [nn.Conv1d(w, w, kernels[cfg.depth], padding="same", rng=rng, dtype=dtype,
+                             init=cfg.init), *_hidden(cfg, noise)]
         extra = cfg.up_kernel_size - p           # frames a wider up-filter adds per level
         for _ in range(cfg.depth):
-            layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=p, rng=rng, dtype=dtype)]
+            layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=p, rng=rng,
+                                          dtype=dtype, init=cfg.init)]
             if extra:
                 layers += [nn.Pad1d(-(extra // 2), -(extra - extra // 2))]
-            layers += [nn.ReLU()]
+            layers += _hidden(cfg, noise)
         layers += [nn.Conv1d(w, 1, 1, rng=rng, dtype=dtype, init="zeros")]
         self.net = nn.Sequential(*layers)
         self.multiple = p ** cfg.depth
@@ -134,6 +209,18 @@ class DownUp(nn.Module):
         if padded == t:
             return self.net(x)
         return F.pad1d(self.net(F.pad1d(x, 0, padded - t)), 0, t - padded)
+
+
+class Averaged(nn.Module):
+    """``model`` behind a fixed moving average of its input (``ModelConfig.input_average``);
+    the average sees the recording itself, before any padding the model adds inside."""
+
+    def __init__(self, window: int, model: nn.Module):
+        self.average = nn.MovingAverage1d(window)
+        self.model = model
+
+    def forward(self, x):
+        return self.model(self.average(x))
 
 
 class BLSTM(nn.Module):
@@ -150,37 +237,42 @@ class BLSTM(nn.Module):
 
 def build_model(cfg: ModelConfig, seed: int = 0, dtype=np.float32) -> nn.Module:
     """A freshly initialised model for ``cfg``; the weights are a function of ``seed``.
-    Hidden layers start He-uniform (the LSTM as PyTorch's), the output regression at zero
-    (see ``tinyemo.nn``)."""
+    Hidden layers start He- or Xavier-uniform (``cfg.init``; the LSTM as PyTorch's), the
+    output regression at zero (see ``tinyemo.nn``). Dropout draws from its own generator
+    (seeded from ``seed`` too, so turning dropout on leaves the initial weights unchanged);
+    training reseeds it per step. ``input_average`` puts the moving average ahead of any
+    architecture."""
     rng = np.random.default_rng(seed)
+    noise = np.random.default_rng([seed, 1])
     if cfg.arch == "blstm":
-        return BLSTM(cfg, rng, dtype)
-    if cfg.arch == "single":
-        return nn.Sequential(
-            nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng, dtype=dtype),
-            nn.Tanh(), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
-    if cfg.arch == "dilated":
+        model: nn.Module = BLSTM(cfg, rng, dtype)
+    elif cfg.arch == "single":
+        model = nn.Sequential(
+            nn.Conv1d(cfg.in_channels, 1, cfg.filter_length, padding="same", rng=rng,
+                      dtype=dtype, init=cfg.init),
+            *_hidden(cfg, noise), nn.Conv1d(1, 1, 1, rng=rng, dtype=dtype, init="zeros"))
+    elif cfg.arch == "dilated":
         layers: list[nn.Module] = []
         c_in = cfg.in_channels
-        for n in range(cfg.depth):
-            layers += [nn.Conv1d(c_in, cfg.width, cfg.kernel_size, padding="same",
-                                 dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype), nn.ReLU()]
+        for n, k in enumerate(cfg.kernel_sizes(cfg.depth)):
+            layers += [nn.Conv1d(c_in, cfg.width, k, padding="same",
+                                 dilation=cfg.dilation_base ** n, rng=rng, dtype=dtype,
+                                 init=cfg.init), *_hidden(cfg, noise)]
             c_in = cfg.width
         layers += [nn.Conv1d(cfg.width, 1, 1, rng=rng, dtype=dtype, init="zeros")]
-        return nn.Sequential(*layers)
-    if cfg.arch == "downup":
-        return DownUp(cfg, rng, dtype)
-    raise ValueError(f"unknown architecture {cfg.arch!r}: expected one of {ARCHITECTURES}")
+        model = nn.Sequential(*layers)
+    else:
+        model = DownUp(cfg, rng, dtype, noise)
+    return Averaged(cfg.average_frames, model) if cfg.average_frames else model
 
 
 def receptive_field(model: nn.Module) -> float:
     """Input frames that can influence one output frame (walking the layers in order);
     ``math.inf`` for the BLSTM, whose every output frame depends on the whole sequence."""
-    if isinstance(model, BLSTM):
+    if any(isinstance(m, BLSTM) for m in model.modules()):
         return math.inf
-    layers = model.net.layers if isinstance(model, DownUp) else list(model)
     rf, jump = 1.0, 1.0
-    for layer in layers:
+    for layer in model.modules():
         if isinstance(layer, nn.Conv1d):
             rf += (layer.weight.shape[2] - 1) * layer.dilation * jump
         elif isinstance(layer, nn.MaxPool1d):
@@ -189,6 +281,8 @@ def receptive_field(model: nn.Module) -> float:
         elif isinstance(layer, nn.ConvTranspose1d):
             rf += (math.ceil(layer.weight.shape[2] / layer.stride) - 1) * jump
             jump /= layer.stride
+        elif isinstance(layer, nn.MovingAverage1d):
+            rf += layer.window - 1
     return int(round(rf))
 
 
@@ -224,8 +318,12 @@ def _interval_back(layer: nn.Module, lo: int, hi: int) -> tuple[int, int, int]:
         return min(math.ceil((lo - k + 1) / s), lo // s), hi // s, -s
     if isinstance(layer, nn.Pad1d):
         return lo - layer.left, hi - layer.left, 1
-    if isinstance(layer, (nn.ReLU, nn.Tanh)):
+    if isinstance(layer, (nn.ReLU, nn.Tanh, nn.Dropout)):   # dropout: the identity in eval
         return lo, hi, 1
+    if isinstance(layer, nn.MovingAverage1d):
+        from .ops.moving_average1d import window_sides
+        left, right = window_sides(layer.window)
+        return lo - left, hi + right, 1
     if isinstance(layer, nn.LSTM):   # its state carries every earlier (and later) frame
         return -math.inf, math.inf if layer.bidirectional else hi, 1
     raise ValueError(f"context: no rule for layer {type(layer).__name__}")
@@ -239,6 +337,8 @@ def _stages(module: nn.Module) -> list[nn.Module] | None:
         return module.layers
     if isinstance(module, BLSTM):
         return [module.lstm, module.out]
+    if isinstance(module, Averaged):
+        return [module.average, module.model]
     return None
 
 

@@ -20,7 +20,9 @@ from . import functional as F
 from .autograd import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "Conv1d", "ConvTranspose1d", "MaxPool1d",
-           "ReLU", "Tanh", "Pad1d", "LSTM"]
+           "ReLU", "Tanh", "Pad1d", "MovingAverage1d", "Dropout", "LSTM", "activation", "INITS"]
+
+INITS = ("he", "xavier")
 
 
 class Parameter(Tensor):
@@ -33,13 +35,44 @@ class Parameter(Tensor):
 
 
 class Module:
-    """Base class: parameters and child modules found by attribute, in definition order."""
+    """Base class: parameters and child modules found by attribute, in definition order.
+
+    A module is in training mode until ``eval()``; ``train()`` switches back. The mode matters
+    only to stochastic layers (dropout), which are the identity in evaluation mode."""
+
+    training = True  # the class default; train()/eval() set it on every module of a tree
 
     def __call__(self, x):
         return self.forward(x)
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module below it, in definition order."""
+        yield self
+        for value in vars(self).values():
+            children = value if isinstance(value, (list, tuple)) else (value,)
+            for child in children:
+                if isinstance(child, Module):
+                    yield from child.modules()
+
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (stochastic layers active) for this module and all below; returns self."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: stochastic layers are the identity. Returns self."""
+        return self.train(False)
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw the random numbers of every stochastic layer below from ``rng`` (in forward
+        order), so a training step's noise is a function of its seed."""
+        for m in self.modules():
+            if hasattr(m, "rng"):
+                m.rng = rng
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
@@ -87,9 +120,15 @@ class Module:
         return self
 
 
-def _he_uniform(rng: np.random.Generator, shape, fan_in: float, dtype) -> Parameter:
-    bound = np.sqrt(6.0 / fan_in)
+def _uniform(rng: np.random.Generator, shape, bound: float, dtype) -> Parameter:
     return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+
+
+def _init_bound(init: str, fan_in: float, fan_out: float) -> float:
+    """He: √(6/fan_in); Xavier/Glorot (TensorFlow's ``glorot_uniform``): √(6/(fan_in + fan_out))."""
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    return float(np.sqrt(6.0 / (fan_in if init == "he" else fan_in + fan_out)))
 
 
 def _zeros(shape, dtype) -> Parameter:
@@ -101,11 +140,12 @@ class Conv1d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  bias=True, *, rng: np.random.Generator, dtype=np.float32, init: str = "he"):
-        fan_in = in_channels * kernel_size
         shape = (out_channels, in_channels, kernel_size)
-        if init not in ("he", "zeros"):
-            raise ValueError(f"init must be 'he' or 'zeros', got {init!r}")
-        self.weight = _he_uniform(rng, shape, fan_in, dtype) if init == "he" else _zeros(shape, dtype)
+        if init == "zeros":
+            self.weight = _zeros(shape, dtype)
+        else:   # fans as TensorFlow counts them: channels × kernel taps
+            bound = _init_bound(init, in_channels * kernel_size, out_channels * kernel_size)
+            self.weight = _uniform(rng, shape, bound, dtype)
         self.bias = _zeros((out_channels,), dtype) if bias else None
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
@@ -117,10 +157,12 @@ class ConvTranspose1d(Module):
     """The paper's y = T x. weight (C_in, C_out, K), bias (C_out,)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, bias=True, *,
-                 rng: np.random.Generator, dtype=np.float32):
-        # each output frame sums in_channels × ⌈K/stride⌉ inputs
-        fan_in = in_channels * -(-kernel_size // stride)
-        self.weight = _he_uniform(rng, (in_channels, out_channels, kernel_size), fan_in, dtype)
+                 rng: np.random.Generator, dtype=np.float32, init: str = "he"):
+        if init == "he":    # each output frame sums in_channels × ⌈K/stride⌉ inputs
+            bound = _init_bound("he", in_channels * -(-kernel_size // stride), 0)
+        else:   # TensorFlow's fans for conv2d_transpose: K·C_out and K·C_in, summed
+            bound = _init_bound(init, kernel_size * out_channels, kernel_size * in_channels)
+        self.weight = _uniform(rng, (in_channels, out_channels, kernel_size), bound, dtype)
         self.bias = _zeros((out_channels,), dtype) if bias else None
         self.stride = stride
 
@@ -186,6 +228,29 @@ class Pad1d(Module):
         return F.pad1d(x, self.left, self.right)
 
 
+class MovingAverage1d(Module):
+    """A fixed (parameter-free) box filter over time: the mean over a centred window of
+    ``window`` frames, same length, the mean over the frames present at the edges."""
+
+    def __init__(self, window: int):
+        self.window = window
+
+    def forward(self, x):
+        return F.moving_average1d(x, self.window)
+
+
+class Dropout(Module):
+    """Dropout with probability ``p`` in training mode, the identity in eval mode. ``mode``:
+    ``"element"`` (each value) or ``"channel"`` (each channel of a recording, for all frames).
+    Draws from ``rng``; ``Module.reseed`` replaces it (training does so at every step)."""
+
+    def __init__(self, p: float, mode: str = "element", *, rng: np.random.Generator):
+        self.p, self.mode, self.rng = p, mode, rng
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.mode, rng=self.rng, training=self.training)
+
+
 class ReLU(Module):
     def forward(self, x):
         return F.relu(x)
@@ -194,6 +259,16 @@ class ReLU(Module):
 class Tanh(Module):
     def forward(self, x):
         return F.tanh(x)
+
+
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
+
+
+def activation(name: str) -> Module:
+    """The activation layer called ``name`` (``relu`` or ``tanh``)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
 
 
 class Sequential(Module):

@@ -1,5 +1,6 @@
-"""Corpus → model inputs: log-mel features of every recording, speaker z-normalised,
-stacked to the 40 ms label rate, aligned to the label track, channels first.
+"""Corpus → model inputs: log-mel features of every recording, z-normalised per speaker (the
+paper) or per recording (the authors' later code), stacked to the 40 ms label rate, aligned to
+the label track, channels first.
 
     audio ─extract─▶ (T10, 40) ─z-norm per speaker─▶ ─stack 4─▶ (T, 160) ─align─▶ (160, T)
 """
@@ -18,9 +19,12 @@ from .frontend.audio import audio_rate
 from .frontend.cache import FeatureCache
 from .notices import warn
 
-__all__ = ["Example", "prepare", "load_examples", "check_targets", "corpus_rate"]
+__all__ = ["Example", "prepare", "load_examples", "check_targets", "corpus_rate",
+           "NORMALISATIONS"]
 
 _LISTED = 5   # recordings named in one warning before "and N more"
+# z-normalisation statistics pooled over all recordings of a speaker, or over each recording
+NORMALISATIONS = ("speaker", "recording")
 
 
 @dataclass(frozen=True)
@@ -38,14 +42,18 @@ class Example:
 
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
             cache: FeatureCache | bool | None = True, stack: int = 4,
-            progress=None, sample_rate: int | None = None) -> dict[str, Example]:
+            progress=None, sample_rate: int | None = None,
+            normalise: str = "speaker") -> dict[str, Example]:
     """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
-    over all of a speaker's recordings). Labelled recordings are aligned to their label track
+    over all of a speaker's recordings; ``normalise="recording"``: each recording's own). Labelled recordings are aligned to their label track
     (all tracks of one recording must agree in length); unlabelled ones get
     :func:`frames_for_duration` frames. ``sample_rate``: the front end's rate; audio at
     another rate is resampled to it, with one warning naming those recordings (and another
     for audio recorded at a lower rate, whose upper band is missing). ``progress``: an
     optional callable(done, total)."""
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, "
+                         f"got {normalise!r}")
     for rec in corpus:         # before any work: the tracks of a recording agree in length
         check_tracks_agree(rec.id, {t: (v, rec.label_files.get(t, rec.audio))
                                     for t, v in rec.labels.items()})
@@ -58,7 +66,9 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
         feats[rec.id] = extract(rec.audio, options, cache, sample_rate=sample_rate)
         if progress:
             progress(i + 1, len(corpus))
-    normed = speaker_normalise(feats, {r.id: r.speaker for r in corpus})
+    # a recording missing from the speaker map is its own speaker
+    speakers = {r.id: r.speaker for r in corpus} if normalise == "speaker" else {}
+    normed = speaker_normalise(feats, speakers)
     examples = {}
     for rec in corpus:
         lengths = {len(v) for v in rec.labels.values()}
@@ -103,18 +113,20 @@ def corpus_rate(corpus: Corpus, declared: int | None = None) -> int:
 
 
 def load_examples(source: Path, options: FbankOptions | None = None, progress=None,
-                  sample_rate: int | None = None) -> tuple[dict[str, Example], dict]:
+                  sample_rate: int | None = None, normalise: str = "speaker"
+                  ) -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
     features from the on-disk cache at ``sample_rate`` (None: :func:`corpus_rate`).
-    ``data_info`` says where they came from: root, number of recordings, sample rate and a
-    fingerprint of every recording's audio and labels (``runfolder.corpus_fingerprint``)."""
+    ``data_info`` says where they came from: root, number of recordings, sample rate, the
+    z-normalisation (per ``normalise``) and a fingerprint of every recording's audio and
+    labels (``runfolder.corpus_fingerprint``)."""
     from .data.loading import load_corpus
     from .runfolder import corpus_fingerprint
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
-    examples = prepare(corpus, options, progress=progress, sample_rate=rate)
+    examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
     return examples, {"root": str(source), "recordings": len(corpus), "sample_rate": rate,
-                      "fingerprint": corpus_fingerprint(corpus)}
+                      "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

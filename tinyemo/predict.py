@@ -21,6 +21,12 @@ def _fbank_options(ensemble: Ensemble) -> FbankOptions:
     return FbankOptions(**ensemble.config.get("fbank", {}))
 
 
+def _normalise(ensemble: Ensemble) -> str:
+    """How the training features were z-normalised (folders from before the setting: speaker)."""
+    return ensemble.config.get("normalise", "speaker")
+
+
+
 def _sample_rate(ensemble: Ensemble, model_dir: Path) -> int | None:
     if ensemble.sample_rate is None:
         warn(f"{Path(model_dir) / 'config.json'} records no sample rate (saved by an older "
@@ -40,7 +46,7 @@ def load_model(model_dir: Path, device: str = "cpu"):
 def _examples(model, model_dir: Path, corpus: Corpus, progress) -> dict:
     if isinstance(model, Ensemble):
         return prepare(corpus, _fbank_options(model), progress=progress,
-                       sample_rate=_sample_rate(model, model_dir))
+                       sample_rate=_sample_rate(model, model_dir), normalise=_normalise(model))
     return model.examples(corpus, progress)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from .frontend import FbankOptions
 from .frontend.cache import file_digest
 from .models import ARCHITECTURES, ModelConfig
+from .pipeline import NORMALISATIONS
 from .settings import SettingError
 from .training import TrainConfig
 
@@ -23,6 +24,8 @@ __all__ = ["CONFIG", "check_out_folder", "read_config", "config_differences",
 
 CONFIG = "config.json"
 _LISTED = 8          # names shown in one message before "and N more"
+# settings renamed since an older tinyemo wrote them: section → {old name: new name}
+_RENAMED = {"train": {"weight_decay": "l2"}}   # the same L2, named apart from AdamW's decay
 
 
 def check_out_folder(out: Path, resume: bool, require_run: bool = False) -> dict | None:
@@ -88,8 +91,21 @@ def read_config(folder: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: corrupt JSON: {exc.msg} at line {exc.lineno}, column "
                          f"{exc.colno}") from None
+    _migrate(saved)
     _check_saved(saved, path)
     return saved
+
+
+def _migrate(saved) -> None:
+    """Old names of renamed settings (:data:`_RENAMED`) read as the new ones, in place."""
+    if not isinstance(saved, dict):
+        return
+    for section, renames in _RENAMED.items():
+        values = saved.get(section)
+        if isinstance(values, dict):
+            for old, new in renames.items():
+                if old in values and new not in values:
+                    values[new] = values.pop(old)
 
 
 def _check_saved(saved, path: Path) -> None:
@@ -129,6 +145,9 @@ def _check_saved(saved, path: Path) -> None:
     rate = saved.get("sample_rate")
     if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 1):
         raise bad("sample_rate", f"must be a positive integer (Hz) or null, got {rate!r}")
+    if saved.get("normalise", "speaker") not in NORMALISATIONS:
+        raise bad("normalise", f"must be one of {', '.join(NORMALISATIONS)}, got "
+                  f"{saved['normalise']!r}")
     if not isinstance(saved.get("data", {}), dict):
         raise bad("data", f"must be an object, got {saved['data']!r}")
 

@@ -1,9 +1,17 @@
 """One training run: Adam on whole recordings (batch size 1, order shuffled per epoch), loss
-1 − CCC (or MSE), early stopping on the development partition's CCC over its concatenated
+1 − CCC (or MSE), model selection on the development partition's CCC over its concatenated
 recordings, a checkpoint after every epoch, and resume from it.
 
-A run is a pure function of its seed: the initial weights come from ``seed`` and epoch e
-shuffles with ``default_rng([seed, e])``, so a resumed run ends where an uninterrupted one does.
+Selection keeps the weights of the best dev epoch, and stops either after ``patience`` epochs
+without improvement (``selection="patience"``) or only at the ``epochs`` budget
+(``selection="budget"``, the authors' rule: 300 epochs, keep the best). Optional: decoupled
+weight decay beside L2, gradient-norm clipping, reduce-on-plateau learning rate, input noise and
+time masks (``tinyemo.augment``), and the model's dropout. Dev scoring runs in eval mode.
+
+A run is a pure function of its seed: the initial weights come from ``seed``, epoch e shuffles
+with ``default_rng([seed, e])``, and each step's augmentation and dropout draw from
+``augment.step_rng(seed, e, recording, stream)``, so a resumed run ends where an uninterrupted
+one does, bit for bit.
 """
 from __future__ import annotations
 
@@ -18,15 +26,16 @@ import numpy as np
 
 from . import backend
 from . import functional as F
+from .augment import AUGMENT_STREAM, DROPOUT_STREAM, augment, step_rng
 from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .fileio import write_text
 from .metrics import score
 from .models import ModelConfig, build_model
 from .nn import Module
-from .optim import Adam
+from .optim import Adam, clip_grad_norm, plateau_update
 from .pipeline import Example
-from .settings import at_least, check_fields, greater_than, one_of
+from .settings import SettingError, at_least, check_fields, greater_than, one_of
 
 __all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples", "DivergedError"]
 
@@ -35,21 +44,57 @@ BEST = "best.npz"
 LOG = "log.csv"
 
 
+SELECTIONS = ("patience", "budget")
+LR_SCHEDULES = ("constant", "plateau")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The optimisation settings of a run (the model's are in :class:`ModelConfig`)."""
+    """The optimisation settings of a run (the model's are in :class:`ModelConfig`).
+
+    ``l2``: λ with λ·w added to the gradient (loss + λ/2·Σw²: the paper's "L2", TensorFlow's
+    ``l2_regularizer(λ)``, ``torch.optim.Adam(weight_decay=λ)``). ``decoupled_weight_decay``:
+    AdamW's λ, each step shrinks w by lr·λ·w (``torch.optim.AdamW(weight_decay=λ)``).
+    ``clip_grad_norm``: the largest global gradient norm (0: no clipping). ``lr_schedule``:
+    ``constant`` or ``plateau`` (× ``lr_factor`` after more than ``lr_patience`` epochs without
+    a better dev CCC, not below ``min_lr``). ``selection``: ``patience`` (stop after
+    ``patience`` epochs without improvement) or ``budget`` (all ``epochs``); both keep the best
+    dev epoch. ``input_noise``: standard deviation of Gaussian noise on the (z-normalised)
+    training features; ``time_masks`` masks of up to ``time_mask_seconds`` each (training only).
+    """
 
     epochs: int = 60
     patience: int = 10
     lr: float = 1e-3
-    weight_decay: float = 1e-4
+    l2: float = 1e-4
     loss: str = "ccc"
     device: str = "cpu"
+    selection: str = "patience"
+    decoupled_weight_decay: float = 0.0
+    clip_grad_norm: float = 0.0
+    lr_schedule: str = "constant"
+    lr_factor: float = 0.5
+    lr_patience: int = 5
+    min_lr: float = 0.0
+    input_noise: float = 0.0
+    time_masks: int = 0
+    time_mask_seconds: float = 2.0
 
     def __post_init__(self):
         check_fields(self, epochs=at_least(1), patience=at_least(1), lr=greater_than(0),
-                     weight_decay=at_least(0), loss=one_of("ccc", "mse"),
-                     device=one_of("cpu", "cuda"))
+                     l2=at_least(0), loss=one_of("ccc", "mse"), device=one_of("cpu", "cuda"),
+                     selection=one_of(*SELECTIONS), decoupled_weight_decay=at_least(0),
+                     clip_grad_norm=at_least(0), lr_schedule=one_of(*LR_SCHEDULES),
+                     lr_factor=lambda v: None if 0 < v < 1 else f"must be in (0, 1), got {v!r}",
+                     lr_patience=at_least(0), min_lr=at_least(0), input_noise=at_least(0),
+                     time_masks=at_least(0), time_mask_seconds=at_least(0))
+        if self.lr_schedule == "plateau" and self.min_lr > self.lr:
+            raise SettingError("min_lr", f"must not exceed lr ({self.lr}), got {self.min_lr}")
+
+    @property
+    def augments(self) -> bool:
+        """Whether training features are augmented (noise or masks)."""
+        return self.input_noise > 0 or (self.time_masks > 0 and self.time_mask_seconds > 0)
 
 
 @dataclass
@@ -63,6 +108,8 @@ class TrainState:
     bad_epochs: int = 0
     done: bool = False
     log: list[dict] = field(default_factory=list)
+    lr: float = 0.0                 # the learning rate of the next epoch
+    lr_bad_epochs: int = 0          # reduce-on-plateau's count (restarts at each reduction)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,19 +131,31 @@ class TrainState:
             self.best_epoch, self.best_ccc, self.bad_epochs = self.epoch, dev_ccc, 0
         else:
             self.bad_epochs += 1
-        self.done = self.epoch >= cfg.epochs or self.bad_epochs >= cfg.patience
+        if cfg.lr_schedule == "plateau":
+            self.lr, self.lr_bad_epochs = plateau_update(self.lr, self.lr_bad_epochs, improved,
+                                                         cfg.lr_factor, cfg.lr_patience,
+                                                         cfg.min_lr)
+        self.done = self.epoch >= cfg.epochs or (cfg.selection == "patience"
+                                                 and self.bad_epochs >= cfg.patience)
         self.log.append(log_row)
         return improved
 
 
 def predict_examples(model: Module, examples: list[Example], device: str = "cpu") -> list[np.ndarray]:
-    """The model's (T,) float32 prediction for each example, without recording gradients."""
+    """The model's (T,) float32 prediction for each example, in eval mode (no dropout),
+    without recording gradients."""
     return _predict(model, [Tensor(backend.to_device(ex.x, device)) for ex in examples])
 
 
 def _predict(model: Module, inputs: list[Tensor]) -> list[np.ndarray]:
-    with no_grad():
-        return [model(x).numpy().reshape(-1) for x in inputs]
+    """Predictions in eval mode; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return [model(x).numpy().reshape(-1) for x in inputs]
+    finally:
+        model.train(was_training)
 
 
 def _loss(prediction: Tensor, target: Tensor, kind: str) -> Tensor:
@@ -120,9 +179,10 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
     run_dir.mkdir(parents=True, exist_ok=True)
     identity = {"model": model_cfg.to_dict(), "train": asdict(cfg), "target": target, "seed": seed}
     model = build_model(model_cfg, seed=seed).to(cfg.device)
-    opt = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2,
+               decoupled_weight_decay=cfg.decoupled_weight_decay)
     best_state = model.state_dict()
-    state = TrainState()
+    state = TrainState(lr=cfg.lr)
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():
         if not resume:
@@ -140,14 +200,20 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         order = np.random.default_rng([seed, epoch]).permutation(len(train))
         items = [train[i] for i in order]
         losses = []
+        opt.lr = lr = state.lr
+        model.train()
         for ex in (progress(items, f"{target} seed {seed} epoch {epoch}") if progress else items):
             opt.zero_grad()
-            loss = _loss(model(x_train[ex.id]), y_train[ex.id], cfg.loss)
+            model.reseed(step_rng(seed, epoch, ex.id, DROPOUT_STREAM))
+            loss = _loss(model(_train_input(ex, x_train, cfg, seed, epoch)), y_train[ex.id],
+                         cfg.loss)
             value = loss.item()
             if not np.isfinite(value):
                 raise DivergedError(_diverged(target, seed, epoch, f"the training loss is "
                                               f"{value} on recording {ex.id}", state, run_dir))
             loss.backward()
+            if cfg.clip_grad_norm > 0:
+                clip_grad_norm(model.parameters(), cfg.clip_grad_norm)
             opt.step()
             losses.append(value)
         dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
@@ -157,7 +223,7 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         seconds = time.perf_counter() - start
         improved = state.record({"epoch": epoch, "train_loss": float(np.mean(losses)),
                                  "dev_ccc": dev_scores["ccc"], "dev_rmse": dev_scores["rmse"],
-                                 "seconds": round(seconds, 4)}, dev_scores["ccc"], cfg)
+                                 "seconds": round(seconds, 4), "lr": lr}, dev_scores["ccc"], cfg)
         if improved:
             best_state = model.state_dict()
         _save(run_dir, model, opt, best_state, improved, identity, state)
@@ -168,6 +234,16 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
             on_epoch(state)
     return {"seed": seed, "best_epoch": state.best_epoch, "best_dev_ccc": state.best_ccc,
             "epochs": state.epoch}
+
+
+def _train_input(ex: Example, x_train: dict, cfg: TrainConfig, seed: int, epoch: int) -> Tensor:
+    """The recording's features as this step sees them: augmented afresh when augmentation is
+    on (drawn on the host, then moved), else the copy already on the device."""
+    if not cfg.augments:
+        return x_train[ex.id]
+    x = augment(ex.x, step_rng(seed, epoch, ex.id, AUGMENT_STREAM), cfg.input_noise,
+                cfg.time_masks, cfg.time_mask_seconds)
+    return Tensor(backend.to_device(x, cfg.device))
 
 
 class DivergedError(RuntimeError):

@@ -10,9 +10,11 @@ from .conv1d import (conv1d_backward_bias, conv1d_backward_input, conv1d_backwar
 from .conv1d_fft import conv1d_kernels
 from .conv_transpose1d import (conv_transpose1d_backward_bias, conv_transpose1d_backward_input,
                                conv_transpose1d_backward_weight, conv_transpose1d_forward)
-from .elementwise import axpby, mul, relu_backward, relu_forward, tanh_backward, tanh_forward
+from .elementwise import (axpby, dropout, mul, relu_backward, relu_forward, tanh_backward,
+                          tanh_forward)
 from .lstm import lstm_backward, lstm_forward
 from .max_pool1d import max_pool1d_backward, max_pool1d_forward
+from .moving_average1d import moving_average1d_backward, moving_average1d_forward
 from .pad1d import pad1d
 from ..table import NAMES
 

@@ -95,6 +95,8 @@ def _signatures():
         ("lstm", "_grad_x_kernel"): lambda F: (f3(F), f2(F), int64, f3(F)),
         ("max_pool1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F), i3),
         ("max_pool1d", "_scatter_kernel"): lambda F: (f3(F), i3, f3(F)),
+        ("moving_average1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),
+        ("moving_average1d", "_backward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),
         ("pad1d", "_pad_kernel"): lambda F: (f3(F), int64, f3(F)),
     }
 
@@ -116,6 +118,7 @@ def _elementwise_signatures():
         "zip.tanh_grad": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
         "zip.axpby": lambda F: (f1(F), int64, f1(F), int64, f1(F), two),
         "zip.mul": lambda F: (f1(F), int64, f1(F), int64, f1(F), none),
+        "zip.dropout": lambda F: (f1(F), int64, f1(F), int64, f1(F), two),
     }
 
 

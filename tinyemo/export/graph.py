@@ -39,6 +39,10 @@ class Graph:
     def scalar(self, value, dtype) -> str:
         return self.const(value, dtype=dtype, hint="scalar")
 
+    def tensor(self, value) -> object:
+        """A TensorProto for an attribute (ConstantOfShape's ``value``)."""
+        return self._numpy_helper.from_array(np.asarray(value))
+
     def op(self, op_type: str, *inputs: str, outputs: int = 1, name: str | None = None,
            **attrs):
         outs = [name] if name and outputs == 1 else [self.name(op_type.lower())

@@ -12,7 +12,8 @@ from typing import Callable
 import numpy as np
 
 from .. import nn
-from ..models import DownUp
+from ..models import Averaged, DownUp
+from ..ops.moving_average1d import window_sides
 from ..ops.conv1d import resolve_padding
 from .graph import Graph
 
@@ -101,6 +102,31 @@ def _relu(g, layer, x):
 @register(nn.Tanh)
 def _tanh(g, layer, x):
     return g.op("Tanh", x)
+
+
+@register(nn.Dropout)
+def _dropout(g, layer, x):
+    return x    # exported models predict: dropout is the identity in evaluation
+
+
+@register(nn.MovingAverage1d)
+def _moving_average1d(g, layer, x):
+    # Each channel as its own sequence (C, 1, T), summed over the window by a Conv of ones
+    # with zero padding, divided by how many frames each window holds (the window shrinks at
+    # the edges: the mean over the frames present, as tinyemo's op).
+    left, right = window_sides(layer.window)
+    ones = g.const(np.ones((1, 1, layer.window), np.float32), hint="box")
+    per_channel = g.op("Transpose", x, perm=[1, 0, 2])
+    sums = g.op("Conv", per_channel, ones, kernel_shape=[layer.window], pads=[left, right])
+    present = g.op("ConstantOfShape", g.op("Concat", g.i64(1, 1), _time_len(g, x), axis=0),
+                   value=g.tensor(np.ones(1, np.float32)))
+    counts = g.op("Conv", present, ones, kernel_shape=[layer.window], pads=[left, right])
+    return g.op("Transpose", g.op("Div", sums, counts), perm=[1, 0, 2])
+
+
+@register(Averaged)
+def _averaged(g, layer, x):
+    return export_module(g, layer.model, export_module(g, layer.average, x))
 
 
 @register(DownUp)
