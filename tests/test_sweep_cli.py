@@ -41,14 +41,21 @@ def corpus(tmp_path_factory):
 
 
 def test_readme_example_on_the_tiny_preset_then_predict_evaluate_plot(corpus, tmp_path, capsys):
-    out = tmp_path / "sweep"
+    out, baseline = tmp_path / "sweep", tmp_path / "windowed"
+    assert main(["baseline", "--kind", "windowed", "--preset", "tiny", "--target", "arousal",
+                 "--threads", "1", "--quiet", "--out", str(baseline)]) == 0
     rc = main(["sweep", str(ROOT / "examples" / "sweep-tiny.toml"), "--preset", "tiny",
                "--data-seed", "0", "--target", "arousal", "--trials", "3", "--sampler", "random",
                "--pruner", "halving", "--seeds-per-trial", "1", "--runs", "1", "--seed", "2",
-               "--device", "cpu", "--threads", "1", "--out", str(out)])
+               "--device", "cpu", "--threads", "1", "--out", str(out),
+               "--compare", str(baseline)])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "# Sweep results" in text and f"sweep in {out}" in text
+    # the baseline's own scores stand in the report beside the chosen settings'
+    scores = json.loads((baseline / "results.json").read_text())["arousal"]
+    row = f"| arousal | windowed | {scores['dev']['ccc']:.3f} | {scores['test']['ccc']:.3f} |"
+    assert row in (out / "results.md").read_text().splitlines()
     assert len(read_trials(out)) == 3
     best = json.loads((out / "best.json").read_text())["arousal"]
     final = Path(best["final"]["folder"])
@@ -111,6 +118,9 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
          "nodata: no such corpus folder"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--resume"],
          "--resume needs --out"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--compare",
+          str(tmp_path)], f"--compare {tmp_path}: cannot read {tmp_path / 'results.json'} "
+         f"(no such file); give folders written by tinyemo train or tinyemo baseline"),
     ]
     for args, message in cases:
         assert main(["sweep", *args, "--out", str(out)] if "--resume" not in args

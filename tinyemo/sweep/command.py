@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
     p.add_argument("--seed", type=int, default=0, help="first seed (trials, final runs, sampler)")
+    p.add_argument("--compare", type=Path, nargs="+", default=[], metavar="RUN",
+                   help="run folders (tinyemo train or tinyemo baseline outputs, e.g. the "
+                        "literature baselines) whose dev/test CCC results.md shows beside the "
+                        "chosen settings'")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes (default: trials run "
                        "in this process)")
@@ -84,6 +88,7 @@ def sweep_main(argv=None) -> int:
     try:
         from ..data import default_corpus
         from .driver import SweepConfig, check_folder, run_sweep
+        from .report import read_compared
         from .features import describe, load_examples_on
         from .space import read_space
         for name in ("workers", "dask_local", "threads"):
@@ -93,6 +98,7 @@ def sweep_main(argv=None) -> int:
         if args.data and args.manifest:
             raise ValueError("give --data or --manifest, not both")
         space = read_space(args.space)
+        compared = read_compared(args.compare)
         local = args.workers or args.dask_local
         threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
         targets = ("arousal", "valence") if args.target == "both" else (args.target,)
@@ -117,7 +123,7 @@ def sweep_main(argv=None) -> int:
             f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
             f"{executor.slots} at a time, into {out}")
         run_sweep(examples, config, out, executor=executor, data_info=data_info,
-                  resume=args.resume, say=say, progress=progress)
+                  resume=args.resume, say=say, progress=progress, compared=compared)
     except KeyboardInterrupt:
         again = [a for a in argv if a != "--resume"]
         if args.out is None:

@@ -135,11 +135,12 @@ def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume:
 def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, executor=None,
               data_info: dict | None = None, resume: bool = False,
               say: Callable[[str], None] = print, progress: bool = False,
-              on_report: Callable | None = None) -> dict:
+              on_report: Callable | None = None, compared=()) -> dict:
     """Search ``config.space`` on ``examples`` (train partition to fit, dev to score; test is
     used only by the final runs) into ``out``, then train the best settings per target.
     ``executor``: where trials run (default: this process; the caller closes one it passes).
-    ``on_report(task, epoch, value)`` sees every epoch's report. Returns the summary
+    ``on_report(task, epoch, value)`` sees every epoch's report. ``compared``: (name, results)
+    of other run folders (``report.read_compared``) for ``results.md``. Returns the summary
     written to ``best.json``."""
     optuna = _optuna()
     out = Path(out)
@@ -163,7 +164,7 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
         driver.run(executor)
         seconds = time.perf_counter() - start
         summary = report.choose(driver.studies(), config, out, examples, data_info, say)
-        report.write_summary(out, config, driver.studies(), summary, seconds)
+        report.write_summary(out, config, driver.studies(), summary, seconds, compared)
         return summary
     finally:
         lock.close()

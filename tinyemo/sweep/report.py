@@ -175,8 +175,41 @@ def _tuples(d: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
-def write_summary(out: Path, config, studies: dict, summary: dict, seconds: float) -> None:
-    """``results.md``: the space, the trials, and per target the chosen settings and scores."""
+def read_compared(folders) -> list[tuple[str, dict]]:
+    """(name, results.json) of each run folder given to ``--compare`` (a ``tinyemo train`` or
+    ``tinyemo baseline`` output: both write ``{target: {partition: {ccc, rmse, …}}}``). A folder
+    without readable results is a ValueError naming it."""
+    compared = []
+    for folder in map(Path, folders):
+        path = folder / "results.json"
+        try:
+            results = json.loads(path.read_text())
+            if not isinstance(results, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
+            raise ValueError(f"--compare {folder}: cannot read {path} ({reason}); give folders "
+                             f"written by tinyemo train or tinyemo baseline") from None
+        compared.append((folder.name, results))
+    return compared
+
+
+def _compared_lines(compared, targets) -> list[str]:
+    lines = ["", "Compared run folders (`--compare`: their own results.json, trained apart from "
+             "this sweep):", "", "| target | run | dev CCC | test CCC |", "|---|---|---|---|"]
+    for target in targets:
+        for name, results in compared:
+            scores = results.get(target) or {}
+            if isinstance(scores, dict) and scores:
+                lines.append(f"| {target} | {name} | {_fmt(scores.get('dev', {}).get('ccc'))} "
+                             f"| {_fmt(scores.get('test', {}).get('ccc'))} |")
+    return lines
+
+
+def write_summary(out: Path, config, studies: dict, summary: dict, seconds: float,
+                  compared=()) -> None:
+    """``results.md``: the space, the trials, and per target the chosen settings and scores,
+    then the ``compared`` run folders' scores (``read_compared``) beside them."""
     table = rows(studies, config.space)
     counts = {s: sum(r["status"] == s for r in table) for s in ("complete", "pruned", "failed")}
     lines = ["# Sweep results", "",
@@ -201,6 +234,8 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
         what = ", ".join(f"{k}={_cell(v)}" for k, v in entry["settings"].items()
                          if k in config.space.varying)
         lines.append(f"| {target} | {entry['trial']} | " + " | ".join(cells) + f" | {what} |")
+    if compared:
+        lines += _compared_lines(compared, summary)
     write_text(out / "results.md", "\n".join(lines) + "\n")
 
 
