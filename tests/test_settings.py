@@ -3,6 +3,8 @@ Adam/AdamW, gradient clipping and ReduceLROnPlateau; a PyTorch forward of the sa
 net), and their validation messages."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -38,7 +40,7 @@ def test_he_is_still_the_default_and_the_weights_do_not_move():
     cfg = ModelConfig.for_arch("dilated", in_channels=6, width=4, depth=2)
     a, b = build_model(cfg, seed=3), build_model(cfg, seed=3)
     w = a.layers[0].weight.numpy()
-    assert cfg.init == "he" and cfg.activation == "relu"
+    assert cfg.init == "he" and cfg.activation == "tanh"
     assert np.abs(w).max() <= np.sqrt(6.0 / (6 * 2))
     np.testing.assert_array_equal(w, b.layers[0].weight.numpy())
     xavier = build_model(ModelConfig.for_arch("dilated", in_channels=6, width=4, depth=2,
@@ -248,3 +250,42 @@ def test_reduce_on_plateau_matches_pytorch():
             theirs.append(topt.param_groups[0]["lr"])
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
         assert len(set(ours)) > 1
+
+
+def test_folders_saved_before_the_activation_setting_read_as_what_they_ran(tmp_path):
+    """The default became tanh; a config.json without the key was written when the conv nets
+    were ReLU nets (the single filter: tanh), so it reads as that, and explicit keys stay."""
+    import json
+    from tinyemo.runfolder import read_config
+    from .modelfolder import make_model_folder
+    for arch, ran in (("dilated", "relu"), ("downup", "relu"), ("single", "tanh")):
+        folder = make_model_folder(tmp_path / arch, arch, filter_length=16) if arch == "single" \
+            else make_model_folder(tmp_path / arch, arch)
+        config = json.loads((folder / "config.json").read_text())
+        assert {m["activation"] for m in config["models"].values()} == {"tanh"}   # the new default
+        for model in config["models"].values():
+            del model["activation"]
+        (folder / "config.json").write_text(json.dumps(config))
+        assert {m["activation"] for m in read_config(folder)["models"].values()} == {ran}
+
+
+def test_a_resume_compares_only_the_settings_the_architecture_uses(tmp_path):
+    """A BLSTM saved while the conv nets' default activation was relu resumes under the tanh
+    default (the BLSTM has no such setting); a conv net's activation still counts, and the
+    BLSTM's own settings count for it but not for a conv net."""
+    import pytest
+    from tinyemo.experiment import ExperimentConfig, check_resume, run_record
+    path = tmp_path / "config.json"
+
+    def saved_with(arch, **changes):
+        new = run_record(ExperimentConfig(arch, ("arousal",), (0,)), 160, {"root": "synthetic"})
+        saved = json.loads(json.dumps(new))
+        saved["models"]["arousal"].update(changes)
+        return saved, new
+
+    check_resume(*saved_with("blstm", activation="relu"), path)
+    check_resume(*saved_with("dilated", num_layers=3), path)
+    with pytest.raises(ValueError, match=r"differs in models\.arousal\.activation\)"):
+        check_resume(*saved_with("dilated", activation="relu"), path)
+    with pytest.raises(ValueError, match=r"differs in models\.arousal\.num_layers\)"):
+        check_resume(*saved_with("blstm", num_layers=3), path)

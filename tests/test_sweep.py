@@ -106,7 +106,9 @@ def test_selection_never_reads_test_labels(tmp_path):
 
 
 def test_invalid_and_diverging_trials_fail_with_their_message_and_the_sweep_goes_on(tmp_path):
-    text = "arch = 'downup'\ndepth = 2\nwidth = [0, 4]\nlr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n"
+    # ReLU nets at lr 1e12 overflow to NaN (tanh ones stay bounded): a diverging trial
+    text = ("arch = 'downup'\nactivation = 'relu'\ndepth = 2\nwidth = [0, 4]\n"
+            "lr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n")
     _, out, _ = _sweep(tmp_path, text, sampler="grid", trials=10, targets=("arousal",))
     rows = {(r["width"], r["lr"]): r for r in read_trials(out)}
     assert len(rows) == 4

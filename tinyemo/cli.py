@@ -184,7 +184,7 @@ def train_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model settings beyond the paper's (defaults: the paper's)")
     g.add_argument("--pool", type=int, help="downup: pooling / up-sampling factor (default 3)")
     g.add_argument("--activation", metavar="relu|tanh",
-                   help="hidden-layer activation (default relu; single: tanh)")
+                   help="hidden-layer activation (default tanh)")
     g.add_argument("--init", metavar="he|xavier", help="weight init (default he)")
     g.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
     g.add_argument("--dropout-mode", metavar="element|channel",

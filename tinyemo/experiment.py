@@ -99,14 +99,25 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
             "normalise": config.normalise}
 
 
+def _comparable(record: dict, unknown: set) -> dict:
+    """``record`` without the ``unknown`` keys and without the model settings that each
+    model's architecture ignores (``models.IGNORED``: a BLSTM saved when the conv nets'
+    default activation was another is the same BLSTM)."""
+    from .models import IGNORED
+    out = {k: v for k, v in record.items() if k not in unknown}
+    if isinstance(out.get("models"), dict):
+        out["models"] = {t: {k: v for k, v in m.items() if k not in IGNORED.get(m.get("arch"), ())}
+                         if isinstance(m, dict) else m for t, m in out["models"].items()}
+    return out
+
+
 def check_resume(saved: dict, record: dict, path: Path) -> None:
     """A resume must match the saved run: the same settings (the keys it records; the sample
     rate when ``record`` knows it) and the same corpus (its fingerprint, when both have one).
     ValueError naming what differs."""
     new = json.loads(json.dumps(record))
     unknown = {"data"} | ({"sample_rate"} if new.get("sample_rate") is None else set())
-    diffs = config_differences({k: v for k, v in saved.items() if k not in unknown},
-                               {k: v for k, v in new.items() if k not in unknown})
+    diffs = config_differences(_comparable(saved, unknown), _comparable(new, unknown))
     if diffs:
         raise ValueError(f"{path}: saved with another configuration (differs in "
                          f"{', '.join(diffs)}); resume with the same options or use another "

@@ -56,7 +56,8 @@ class ModelConfig:
     downup, one per down-sampling level (``depth``; the intermediate conv takes the last) or
     ``depth + 1`` (the last for the intermediate conv). ``up_kernel_size`` defaults to
     ``pool`` (non-overlapping up-sampling filters); wider overlaps them. ``activation``
-    defaults to tanh for ``single`` (the paper's Figure 1 model), relu otherwise.
+    defaults to tanh, chosen on the sweeps' evidence (docs/RESULTS.md, "Model selection");
+    folders saved before the setting existed read as relu (single: tanh), what they ran.
     ``input_average``: seconds of a centred moving average of the input (0: none).
     """
 
@@ -69,7 +70,7 @@ class ModelConfig:
     pool: int = 3
     up_kernel_size: int | None = None
     filter_length: int = 512      # single only: L frames
-    activation: str | None = None
+    activation: str = "tanh"      # docs/RESULTS.md, "Model selection": ReLU nets died
     init: str = "he"
     dropout: float = 0.0
     dropout_mode: str = "element"
@@ -101,8 +102,6 @@ class ModelConfig:
             raise SettingError("up_kernel_size", f"must be >= {self.pool}, the up-sampling "
                                f"stride (pool), got {self.up_kernel_size}: a narrower filter "
                                f"leaves output frames that no input reaches")
-        if self.activation is None:
-            set_("activation", "tanh" if self.arch == "single" else "relu")
 
     @classmethod
     def for_arch(cls, arch: str, target: str = "arousal", **overrides) -> "ModelConfig":

@@ -97,7 +97,9 @@ def read_config(folder: Path) -> dict:
 
 
 def _migrate(saved) -> None:
-    """Old names of renamed settings (:data:`_RENAMED`) read as the new ones, in place."""
+    """Old names of renamed settings (:data:`_RENAMED`) read as the new ones, and models saved
+    before ``activation`` was a setting as the activation they ran (relu; single: tanh), in
+    place."""
     if not isinstance(saved, dict):
         return
     for section, renames in _RENAMED.items():
@@ -106,6 +108,10 @@ def _migrate(saved) -> None:
             for old, new in renames.items():
                 if old in values and new not in values:
                     values[new] = values.pop(old)
+    for model in (saved.get("models") or {}).values() if isinstance(saved.get("models"), dict) \
+            else ():
+        if isinstance(model, dict) and "activation" not in model:   # before the setting
+            model["activation"] = "tanh" if model.get("arch") == "single" else "relu"
 
 
 def _check_saved(saved, path: Path) -> None:
