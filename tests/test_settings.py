@@ -289,3 +289,19 @@ def test_a_resume_compares_only_the_settings_the_architecture_uses(tmp_path):
         check_resume(*saved_with("dilated", activation="relu"), path)
     with pytest.raises(ValueError, match=r"differs in models\.arousal\.num_layers\)"):
         check_resume(*saved_with("blstm", num_layers=3), path)
+
+
+def test_a_checkpoint_identity_compares_only_the_settings_the_architecture_uses():
+    from dataclasses import asdict
+    from tinyemo.training import TrainConfig, _same_identity
+    for arch, ignored, used in (("blstm", "activation", "hidden_size"),
+                                ("dilated", "hidden_size", "activation")):
+        model = ModelConfig.for_arch(arch).to_dict()
+        identity = {"model": model, "train": asdict(TrainConfig()), "target": "arousal",
+                    "seed": 0}
+        other = {"relu", "tanh"} - {model["activation"]}
+        change = {"activation": other.pop(), "hidden_size": 99}
+        assert _same_identity({**identity, "model": {**model, ignored: change[ignored]}}, identity)
+        assert not _same_identity({**identity, "model": {**model, used: change[used]}}, identity)
+        assert not _same_identity({**identity, "seed": 1}, identity)
+        assert not _same_identity(None, identity)

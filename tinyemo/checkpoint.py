@@ -32,9 +32,10 @@ def save_checkpoint(path: Path, weights: dict, meta: dict, optimizer: Adam | Non
 
 
 def load_checkpoint(path: Path, model: Module, optimizer: Adam | None = None,
-                    expect: dict | None = None) -> tuple[dict, dict[str, dict]]:
+                    expect: dict | None = None, same=None) -> tuple[dict, dict[str, dict]]:
     """Load ``path`` into ``model`` (and ``optimizer``). ``expect``: meta entries that must
-    match (e.g. the model configuration). Returns (meta, other state dicts by prefix).
+    match (e.g. the model configuration), compared with ``same(saved, expected)`` (default:
+    equality). Returns (meta, other state dicts by prefix).
     Raises ValueError naming the file when it is missing, truncated, corrupt or foreign."""
     path = Path(path)
     try:
@@ -50,8 +51,9 @@ def load_checkpoint(path: Path, model: Module, optimizer: Adam | None = None,
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: corrupt checkpoint metadata ({exc})") from None
+    same = same or (lambda saved, expected: saved == expected)
     for key, value in (expect or {}).items():
-        if meta.get(key) != value:
+        if not same(meta.get(key), value):
             raise ValueError(f"{path}: saved with a different {key} ({meta.get(key)!r}) than "
                              f"this one ({value!r}); use a new --out folder")
     groups: dict[str, dict] = {}

@@ -100,14 +100,12 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
 
 
 def _comparable(record: dict, unknown: set) -> dict:
-    """``record`` without the ``unknown`` keys and without the model settings that each
-    model's architecture ignores (``models.IGNORED``: a BLSTM saved when the conv nets'
-    default activation was another is the same BLSTM)."""
-    from .models import IGNORED
+    """``record`` without the ``unknown`` keys, each model reduced to the settings it uses."""
+    from .models import used_settings
     out = {k: v for k, v in record.items() if k not in unknown}
     if isinstance(out.get("models"), dict):
-        out["models"] = {t: {k: v for k, v in m.items() if k not in IGNORED.get(m.get("arch"), ())}
-                         if isinstance(m, dict) else m for t, m in out["models"].items()}
+        out["models"] = {t: used_settings(m) if isinstance(m, dict) else m
+                         for t, m in out["models"].items()}
     return out
 
 

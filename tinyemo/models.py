@@ -33,7 +33,7 @@ from .ops.dropout import DROPOUT_MODES
 from .settings import SettingError, at_least, check_fields, one_of
 
 __all__ = ["ModelConfig", "build_model", "receptive_field", "context", "Context", "ARCHITECTURES",
-           "DEFAULT_WIDTH", "BLSTM"]
+           "DEFAULT_WIDTH", "BLSTM", "used_settings"]
 
 ARCHITECTURES = ("single", "dilated", "downup", "blstm")
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
@@ -47,6 +47,13 @@ IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size
            "blstm": ("kernel_size", "dilation_base", "pool", "up_kernel_size", "filter_length",
                      "activation", "init", "dropout", "dropout_mode")}
 
+
+
+def used_settings(model: dict) -> dict:
+    """A saved model configuration without the settings its architecture ignores
+    (:data:`IGNORED`): what a resume compares (a BLSTM saved when the conv nets' default
+    activation was another is the same BLSTM)."""
+    return {k: v for k, v in model.items() if k not in IGNORED.get(model.get("arch"), ())}
 
 @dataclass(frozen=True)
 class ModelConfig:

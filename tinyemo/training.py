@@ -31,7 +31,7 @@ from .autograd import Tensor, no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .fileio import write_text
 from .metrics import score
-from .models import ModelConfig, build_model
+from .models import ModelConfig, build_model, used_settings
 from .nn import Module
 from .optim import Adam, clip_grad_norm, plateau_update
 from .pipeline import Example
@@ -188,7 +188,8 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
         if not resume:
             raise ValueError(f"{ckpt}: a run is already saved here; pass --resume to continue "
                              f"it or choose another --out folder")
-        meta, groups = load_checkpoint(ckpt, model, opt, expect={"identity": identity})
+        meta, groups = load_checkpoint(ckpt, model, opt, expect={"identity": identity},
+                                       same=_same_identity)
         state = TrainState.from_dict(meta.get("state"), str(ckpt))
         best_state = groups.get("best", best_state)
     y_train = {ex.id: Tensor(backend.to_device(ex.y[target], cfg.device)) for ex in train}
@@ -256,6 +257,15 @@ def _diverged(target: str, seed: int, epoch: int, what: str, state: TrainState,
             else "no epoch finished, nothing was saved")
     return (f"{target}, seed {seed}, epoch {epoch}: training diverged ({what}); {kept}; try "
             f"a smaller --lr in a new --out folder")
+
+
+def _same_identity(saved, expected: dict) -> bool:
+    """Whether a checkpoint's identity is this run's, model settings its architecture ignores
+    apart (``models.used_settings``)."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("model"), dict):
+        return False
+    return ({**saved, "model": used_settings(saved["model"])}
+            == {**expected, "model": used_settings(expected["model"])})
 
 
 def _save(run_dir: Path, model: Module, opt: Adam, best_state: dict, improved: bool,
