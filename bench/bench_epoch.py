@@ -108,21 +108,22 @@ class _TorchBLSTM:
 def _torch_model(torch, cfg):
     nn = torch.nn
     w, k = cfg.width, cfg.kernel_size
+    act = nn.Tanh if cfg.activation == "tanh" else nn.ReLU     # the same as tinyemo's model
     if cfg.arch == "blstm":
         return _TorchBLSTM(torch, cfg), 1
     if cfg.arch == "dilated":
         layers, c = [], cfg.in_channels
         for n in range(cfg.depth):
-            layers += [nn.Conv1d(c, w, k, dilation=cfg.dilation_base ** n, padding="same"), nn.ReLU()]
+            layers += [nn.Conv1d(c, w, k, dilation=cfg.dilation_base ** n, padding="same"), act()]
             c = w
         return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), 1
     layers, c = [], cfg.in_channels
     for _ in range(cfg.depth):
-        layers += [nn.Conv1d(c, w, k, padding="same"), nn.ReLU(), nn.MaxPool1d(cfg.pool)]
+        layers += [nn.Conv1d(c, w, k, padding="same"), act(), nn.MaxPool1d(cfg.pool)]
         c = w
-    layers += [nn.Conv1d(w, w, k, padding="same"), nn.ReLU()]
+    layers += [nn.Conv1d(w, w, k, padding="same"), act()]
     for _ in range(cfg.depth):
-        layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=cfg.pool), nn.ReLU()]
+        layers += [nn.ConvTranspose1d(w, w, cfg.up_kernel_size, stride=cfg.pool), act()]
     return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), cfg.pool ** cfg.depth
 
 

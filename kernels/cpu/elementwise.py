@@ -8,6 +8,8 @@ paper's sizes, much more on a loaded machine (measured: 60 ms for a 32×83 ReLU 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..elementwise import Elementwise
 from . import formulas  # noqa: F401  (registers the formulas for @njit code)
 from .formulas import kernel
@@ -41,5 +43,15 @@ def zip_kernel(formula):
     return kernel()(zip_)
 
 
-ops = Elementwise(map_kernel, zip_kernel)
+class _CpuElementwise(Elementwise):
+    """The factory's kernels, but tanh forward by NumPy: its ufunc evaluates tanh with SIMD
+    (≤ 1 ulp), which a per-element Numba loop does not (``math.tanh`` is a scalar libm call):
+    2.16 M float32 elements in 1.7 ms against 63 ms (10 ms with the rational ``tanh_fast``),
+    measured on this machine. The CUDA target keeps the formula (the GPU's tanh is fast)."""
+
+    def tanh_forward(self, x, y):
+        np.tanh(x, out=y)
+
+
+ops = _CpuElementwise(map_kernel, zip_kernel)
 globals().update(ops.kernels())  # relu_forward … fill: the names in Elementwise.NAMES
