@@ -20,6 +20,22 @@ def numeric_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     return g
 
 
+def ccc_loss_of(model, param, x, target):
+    """f(v): the CCC loss of ``model`` on (x, target) with ``param``'s values replaced by v
+    (restored after), without recording a graph: for ``numeric_grad(f, param.data)``."""
+    import tinyemo
+    from tinyemo import functional as F
+
+    def f(v):
+        keep, param.data = param.data, v
+        try:
+            with tinyemo.no_grad():
+                return F.ccc_loss(model(x), target).item()
+        finally:
+            param.data = keep
+    return f
+
+
 def assert_grad_close(analytic, numeric, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """Relative error ≤ rtol where values are not tiny; absolute ≤ atol elsewhere."""
     analytic, numeric = np.asarray(analytic), np.asarray(numeric)

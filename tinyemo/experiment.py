@@ -18,7 +18,7 @@ from .ensemble import Ensemble, write_predictions
 from .fileio import write_json, write_text
 from .frontend import FbankOptions
 from .metrics import score
-from .models import ARCHITECTURES, ModelConfig
+from .models import ARCHITECTURES, ModelConfig, used_settings
 from .notices import warn
 from .pipeline import NORMALISATIONS, Example, check_targets
 from .runfolder import (CONFIG, check_out_folder, config_differences, describe_changes,
@@ -101,7 +101,6 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
 
 def _comparable(record: dict, unknown: set) -> dict:
     """``record`` without the ``unknown`` keys, each model reduced to the settings it uses."""
-    from .models import used_settings
     out = {k: v for k, v in record.items() if k not in unknown}
     if isinstance(out.get("models"), dict):
         out["models"] = {t: used_settings(m) if isinstance(m, dict) else m

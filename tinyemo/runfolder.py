@@ -108,8 +108,8 @@ def _migrate(saved) -> None:
             for old, new in renames.items():
                 if old in values and new not in values:
                     values[new] = values.pop(old)
-    for model in (saved.get("models") or {}).values() if isinstance(saved.get("models"), dict) \
-            else ():
+    models = saved.get("models")
+    for model in models.values() if isinstance(models, dict) else ():
         if isinstance(model, dict) and "activation" not in model:   # before the setting
             model["activation"] = "tanh" if model.get("arch") == "single" else "relu"
 
