@@ -29,14 +29,21 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
+from timing import (  # noqa: E402
+    machine_info,
+    threads,
+    time_interleaved,
+    try_import_torch,
+    write_json_atomic,
+)
 
 import tinyemo  # noqa: E402
-from tinyemo.runtime import keep_freed_memory  # noqa: E402
 from tinyemo import Tensor  # noqa: E402
-from tinyemo import functional as F  # noqa: E402
-from tinyemo.models import ModelConfig, build_model  # noqa: E402
-from tinyemo.optim import Adam  # noqa: E402
+from tinyemo.engine import functional as F  # noqa: E402
+from tinyemo.engine.optim import Adam  # noqa: E402
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model  # noqa: E402
+from tinyemo.util.runtime import keep_freed_memory  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "epoch.json")
 _BLSTM = ModelConfig.for_arch("blstm")
@@ -175,7 +182,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     keep_freed_memory()  # for both libraries: freed activations are reused, not page-faulted anew
     if args.device == "cuda":
-        from tinyemo.backend import cuda_module
+        from tinyemo.engine.backend import cuda_module
         try:
             cuda_module()
         except RuntimeError as exc:
@@ -244,11 +251,11 @@ def paper_ratios(rows) -> list[dict]:
 
 
 def _pool_stats():
-    """The CUDA memory pool's counts (``tinyemo.cuda_memory``), or None when it is off."""
+    """The CUDA memory pool's counts (``tinyemo.engine.cuda_memory``), or None when it is off."""
     from numba import config
     if config.ENABLE_CUDASIM:
         return None
-    from tinyemo import cuda_memory
+    from tinyemo.engine import cuda_memory
     return cuda_memory.stats()
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from tinyemo.fileio import write_json
 from tinyemo.frontend import fbank, read_audio
+from tinyemo.util.fileio import write_json
 
 RATE = 16000
 ROOT = Path(__file__).resolve().parents[1]

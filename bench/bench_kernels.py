@@ -33,13 +33,19 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
 import cuda_rows  # noqa: E402
-
 import tinyemo.kernels.cpu as cpu  # noqa: E402
-from tinyemo.runtime import keep_freed_memory  # noqa: E402
+from timing import (  # noqa: E402
+    machine_info,
+    threads,
+    time_interleaved,
+    try_import_torch,
+    write_json_atomic,
+)
 from tinyemo.kernels.cpu import conv1d_fft  # noqa: E402
 from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len  # noqa: E402
+
+from tinyemo.util.runtime import keep_freed_memory  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "kernels.json")
 

@@ -1,5 +1,5 @@
 """Long recordings: peak memory and time of ``tinyemo predict`` on 5 min, 1 h and 4 h of audio,
-the bounded-memory path (blocks, two passes, overlapping windows: ``tinyemo.longform``)
+the bounded-memory path (blocks, two passes, overlapping windows: ``tinyemo.serve.longform``)
 against the whole-file path it replaced (``prepare`` + ``Ensemble.predict`` +
 ``write_predictions``: all samples and features held at once), measured in the same run.
 
@@ -50,9 +50,9 @@ def write_audio(path: Path, seconds: float, seed: int = 0) -> None:
 
 
 def write_model(folder: Path, seeds: int = 5) -> None:
-    from tinyemo.checkpoint import save_checkpoint
-    from tinyemo.experiment import ExperimentConfig, run_record
-    from tinyemo.models import build_model
+    from tinyemo.engine.checkpoint import save_checkpoint
+    from tinyemo.models.nets import build_model
+    from tinyemo.runs.experiment import ExperimentConfig, run_record
     experiment = ExperimentConfig("downup", ("arousal", "valence"), tuple(range(seeds)),
                                   sample_rate=RATE)
     models = experiment.model_configs(160)
@@ -70,20 +70,21 @@ def write_model(folder: Path, seeds: int = 5) -> None:
 
 def child(mode: str, audio: Path, warm: Path, model: Path, out: Path, threads: int) -> None:
     """One measurement in this process; prints a JSON line."""
-    from tinyemo.runtime import configure_process
+    from tinyemo.util.runtime import configure_process
     configure_process(threads)
 
     def run(path: Path) -> float:
         start = time.perf_counter()
         if mode == "bounded":
-            from tinyemo.predict import predict_files
+            from tinyemo.serve.predict import predict_files
             predict_files(model, [path], out)
-        else:   # the whole-file path tinyemo predict took before tinyemo.longform
+        else:   # the whole-file path tinyemo predict took before tinyemo.serve.longform
             from tinyemo.data.corpus import Corpus, Recording
-            from tinyemo.ensemble import Ensemble, write_predictions
+            from tinyemo.data.examples import prepare
             from tinyemo.frontend import FbankOptions
             from tinyemo.frontend.cache import FeatureCache
-            from tinyemo.pipeline import prepare
+            from tinyemo.runs.ensemble import Ensemble
+            from tinyemo.runs.predictions import write_predictions
             ensemble = Ensemble(model)
             corpus = Corpus([Recording(path.stem, path.stem, "predict", path)])
             examples = list(prepare(corpus, FbankOptions(**ensemble.config["fbank"]),
@@ -125,7 +126,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.audio, args.warm, args.model, Path(args.out), args.threads)
         return
-    from tinyemo.fileio import write_json
+    from tinyemo.util.fileio import write_json
     rows = []
     with tempfile.TemporaryDirectory(prefix="tinyemo-bench-") as tmp:
         tmp = Path(tmp)

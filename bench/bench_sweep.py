@@ -96,8 +96,9 @@ def throughput(data, names, trials, rounds, tmp: Path) -> dict:
 
 def _trivial_examples(n_train=4, n_dev=2, t=81, c=4):
     import numpy as np
+
     from tinyemo.data.corpus import Recording
-    from tinyemo.pipeline import Example
+    from tinyemo.data.examples import Example
     rng = np.random.default_rng(0)
     out = {}
     for i in range(n_train + n_dev):
@@ -158,8 +159,8 @@ def main() -> int:
     trials = args.trials or (2 if args.quick else 8)
     rounds = args.rounds or (1 if args.quick else 3)
     from tinyemo.data import default_corpus
-    from tinyemo.pipeline import load_examples
-    from tinyemo.runtime import keep_freed_memory
+    from tinyemo.data.examples import load_examples
+    from tinyemo.util.runtime import keep_freed_memory
     keep_freed_memory()
     data, _ = load_examples(default_corpus("tiny"))
     names = ["in-process, 1 thread", "in-process, 2 threads", "local workers x1, 1 thread",

@@ -30,11 +30,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import write_json_atomic  # noqa: E402
-
 import tinyemo.kernels.cpu as cpu  # noqa: E402
+from timing import write_json_atomic  # noqa: E402
 from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len  # noqa: E402
-
 
 # (label, C_in, C_out, K, T, dilation): the layers of bench_kernels.rows()
 CONVS = [("conv 160→32 K=3 T=7500", 160, 32, 3, 7500, 1),
@@ -137,7 +135,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="JSON results (default: print only)")
     p.add_argument("--only", help="only the rows whose name contains this text")
     args = p.parse_args(argv)
-    from tinyemo.backend import cuda_module
+    from tinyemo.engine.backend import cuda_module
     try:
         gpu = cuda_module()
     except RuntimeError as exc:

@@ -30,7 +30,7 @@ def tinyemo_cuda(row, rng):
     """(forward, backward) closures for ``row`` (a ``bench_kernels.rows()`` entry) on CUDA."""
     from numba import cuda
 
-    from tinyemo.backend import cuda_module
+    from tinyemo.engine.backend import cuda_module
     k = cuda_module()
     build = {"conv": _conv, "conv_transpose": _conv_transpose, "max_pool": _max_pool}[row["kind"]]
     fwd, bwd = build(k, rng, **row["shape"])
@@ -104,7 +104,7 @@ def _max_pool(k, rng, c, t, kernel, stride, t_out):
 
 def unusable():
     """Why ``--device cuda`` cannot run here (no numba-cuda, no GPU, no simulator), or None."""
-    from tinyemo.backend import cuda_module
+    from tinyemo.engine.backend import cuda_module
     try:
         cuda_module()
     except RuntimeError as exc:

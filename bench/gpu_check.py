@@ -44,8 +44,17 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_check_steps import (REPO, _junit_counts, compare_training, step_accuracy,  # noqa: E402
-                             step_environment, step_epoch, step_kernels, step_tests, step_train)
+from gpu_check_steps import (  # noqa: E402
+    REPO,
+    _junit_counts,
+    compare_training,
+    step_accuracy,
+    step_environment,
+    step_epoch,
+    step_kernels,
+    step_tests,
+    step_train,
+)
 
 __all__ = ["main", "compare_training", "_junit_counts"]
 

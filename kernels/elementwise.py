@@ -14,7 +14,7 @@ op is a formula plus a method here (and its name in ``NAMES``), and both targets
 """
 from __future__ import annotations
 
-from . import formulas as F
+from tinyemo.kernels import formulas as F
 
 __all__ = ["Elementwise"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
+from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
 
 __all__ = ["conv1d", "conv_matrix", "transposed_conv_matrix", "conv_transpose1d", "max_pool1d",
            "max_pool1d_backward", "ccc", "ccc_grad", "relu", "tanh", "pad1d", "adam_step", "lstm",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo import paper
-from tinyemo.paper import TARGETS
+from tinyemo.report import paper
+from tinyemo.report.paper import TARGETS
 
 PAPER_LENGTHS = [2 ** k for k in range(1, 12)]      # 2 … 2048 frames (80 ms … 82 s)
 QUICK_LENGTHS = [2, 8, 32]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo import paper
 from tinyemo.data.synthetic import RECOLA_LABEL_STATS
+from tinyemo.report import paper
 
 FACTORS = [2 ** k for k in range(1, 8)]     # 2 … 128
 DEFINITIONS = {
@@ -45,8 +45,12 @@ def statistics(gold: list[np.ndarray], factors: list[int],
     """Power below 1 Hz, autocorrelation half-time, spline-rebuild CCC and (with ``ratings``,
     a list of (T_r, A)) rater agreement for one target."""
     # tinyemo.data.latents computes these for the synthetic corpus's metadata: reuse them
-    from tinyemo.data.latents import (acf_halftime, annotator_agreement, low_power_fraction,
-                                      spline_rebuild_ccc)
+    from tinyemo.data.latents import (
+        acf_halftime,
+        annotator_agreement,
+        low_power_fraction,
+        spline_rebuild_ccc,
+    )
     shortest = min(len(t) for t in gold)
     low = low_power_fraction(gold)
     out = {"power_below_1hz": low, "power_above_1hz": 1.0 - low,

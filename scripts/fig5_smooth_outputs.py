@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo import paper
+from tinyemo.report import paper
 
 FRAME_S = 0.04
 MODELS = ("dilated", "downup")
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         raise SystemExit("the two folders share no labelled dev recordings")
     summary = {"folders": {m: str(f) for m, f in folders.items()}, "recordings": ids,
                "setting": paper.setting(args), "smoothness": {}, "dev_ccc": {}}
-    from tinyemo.metrics import ccc
+    from tinyemo.util.metrics import ccc
     for t in targets:
         gold = [tables["dilated"][i][f"{t}_gold"] for i in ids]
         summary["smoothness"][t] = {"gold": smoothness(gold)}
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
                              for t in targets for k in ("gold",) + MODELS]
     paper.write_csv(args.out / "fig5.csv", header,
                      [[float(v) for v in row] for row in zip(*cols)])
-    from tinyemo.plot import plot_tracks
+    from tinyemo.report.plot import plot_tracks
     names = {m: f"{label} (dev CCC " + " / ".join(f"{summary['dev_ccc'][t][m]:.2f}" for t in targets)
                 + f", {' / '.join(targets)})" for m, label in (("dilated", "dilated"), ("downup", "down/up"))}
     plot_tracks(time_s[keep], gold, {names[m]: preds[m] for m in MODELS}, args.out / "fig5.png",

@@ -27,8 +27,8 @@ import time
 
 import numpy as np
 
-from tinyemo import paper
-from tinyemo.paper import TARGETS
+from tinyemo.report import paper
+from tinyemo.report.paper import TARGETS
 
 PAPER_DEV_CCC = {"dilated": (0.857, 0.538), "downup": (0.867, 0.592), "BLSTM": (0.853, 0.518)}
 BASELINES = ("avec2016", "windowed")
@@ -75,8 +75,8 @@ def fit_baseline(kind: str, args, folder) -> tuple[dict | None, float]:
 
 def postprocessed(folder, targets) -> tuple[dict, dict]:
     """Scores after post-processing fitted on dev and applied to dev and test: (results, chosen)."""
-    from tinyemo.metrics import score
-    from tinyemo.postprocess import fit_postprocess
+    from tinyemo.baselines.postprocess import fit_postprocess
+    from tinyemo.util.metrics import score
     parts = {p: paper.read_predictions(folder, p) for p in ("dev", "test")}
     results, chosen = {}, {}
     for t in targets:
@@ -92,7 +92,7 @@ def postprocessed(folder, targets) -> tuple[dict, dict]:
 
 
 def markdown(raw: dict, post: dict, chosen: dict, run_ccc: dict, setting: dict) -> str:
-    from tinyemo.experiment import results_table
+    from tinyemo.runs.tables import results_table
     lines = [f"Setting: {setting}", "", "## Without post-processing (predictions of the runs "
              "averaged)", "", results_table(raw),
              "## With AVEC 2016 post-processing (chosen on dev: dev numbers are optimistic)", "",
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
                "seconds": round(time.perf_counter() - start, 1)}
     paper.write_json(args.out / "tables.json", summary)
     text = markdown(summary["raw"], post, chosen, run_ccc, setting)
-    from tinyemo.fileio import write_text
+    from tinyemo.util.fileio import write_text
     write_text(args.out / "tables.md", text)
     plot(summary["raw"], post, args.out / "tables.png")
     print(text)

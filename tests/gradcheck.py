@@ -24,7 +24,7 @@ def ccc_loss_of(model, param, x, target):
     """f(v): the CCC loss of ``model`` on (x, target) with ``param``'s values replaced by v
     (restored after), without recording a graph: for ``numeric_grad(f, param.data)``."""
     import tinyemo
-    from tinyemo import functional as F
+    from tinyemo.engine import functional as F
 
     def f(v):
         keep, param.data = param.data, v

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo.checkpoint import save_checkpoint
+from tinyemo.engine.checkpoint import save_checkpoint
 from tinyemo.frontend import FbankOptions
-from tinyemo.models import build_model
-from tinyemo.training import BEST
+from tinyemo.models.nets import build_model
+from tinyemo.train.loop import BEST
 
 
 def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "valence"),
                       seeds=(0, 1), scale: float = 1.0, sample_rate: int | None = 16000,
                       fbank: FbankOptions | None = None, **overrides) -> Path:
-    from tinyemo.experiment import ExperimentConfig, run_record
+    from tinyemo.runs.experiment import ExperimentConfig, run_record
     out = Path(out)
     fbank = fbank or FbankOptions()
     in_channels = 4 * (fbank.num_mel_bins + (1 if fbank.use_energy else 0))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.data.corpus import Recording
-from tinyemo.pipeline import Example
+from tinyemo.data.examples import Example
 
 SPACE = """
 arch = "downup"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tinyemo.kernels import reference as R
 
 import tinyemo
-from tinyemo import Tensor, nn, optim
-from tinyemo import functional as F
-from tinyemo.kernels import reference as R
+from tinyemo import Tensor
+from tinyemo.engine import functional as F
+from tinyemo.engine import nn, optim
 
 from .gradcheck import assert_grad_close, ccc_loss_of, numeric_grad
 
@@ -117,7 +118,9 @@ def test_state_dict_round_trip_and_mismatch_error():
 
 
 def test_downup_with_overlapping_up_filters_keeps_length_and_gradients():
-    from tinyemo.models import ModelConfig, build_model, receptive_field
+    from tinyemo.models.config import ModelConfig
+    from tinyemo.models.context import receptive_field
+    from tinyemo.models.nets import build_model
     cfg = ModelConfig.for_arch("downup", "arousal", in_channels=3, width=2, depth=2,
                                up_kernel_size=5)
     model = build_model(cfg, seed=1, dtype=np.float64)

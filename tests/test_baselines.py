@@ -15,13 +15,18 @@ import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyemo.baselines import BaselineModel, train_baseline
-from tinyemo.baselines import avec2016, windowed
+from tinyemo.baselines import BaselineModel, avec2016, train_baseline, windowed
 from tinyemo.baselines.windows import stacked_statistics, window_size, window_statistics
-from tinyemo.cli import baseline_main, baseline_parser, evaluate_main, plot_main, predict_main
+from tinyemo.cli import (
+    baseline_main,
+    baseline_parser,
+    evaluate_main,
+    plot_main,
+    predict_main,
+)
 from tinyemo.data import load_corpus
 from tinyemo.data.corpus import Corpus, Recording
-from tinyemo.metrics import ccc
+from tinyemo.util.metrics import ccc
 
 from . import baselines_reference as ref
 from .cli_helpers import test_cache

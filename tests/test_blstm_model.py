@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyemo import functional as F
 from tinyemo.cli import evaluate_main, predict_main, train_main
-from tinyemo.models import ARCHITECTURES, BLSTM, ModelConfig, build_model, receptive_field
+from tinyemo.engine import functional as F
+from tinyemo.models.config import ARCHITECTURES, ModelConfig
+from tinyemo.models.context import receptive_field
+from tinyemo.models.nets import BLSTM, build_model
 
 from .gradcheck import assert_grad_close, ccc_loss_of, numeric_grad
 

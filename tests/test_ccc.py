@@ -3,11 +3,12 @@ predictions), the symmetric target gradient, the degenerate case, and PyTorch-fr
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from tinyemo.kernels import reference as R
 
 from tinyemo import Tensor
-from tinyemo import functional as F
-from tinyemo.kernels import reference as R
+from tinyemo.engine import functional as F
 
 from .gradcheck import assert_grad_close, numeric_grad
 

@@ -107,7 +107,7 @@ def test_a_killed_training_resumes_to_the_same_weights(trained, tmp_path):
     killed = tmp_path / "killed"
     crash_after_epoch_2 = (
         "import functools, os, runpy, signal, sys\n"
-        "import tinyemo.experiment as experiment\n"
+        "import tinyemo.runs.experiment as experiment\n"
         "def crash(state):\n"
         "    if state.epoch == 2:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"

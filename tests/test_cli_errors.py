@@ -19,8 +19,15 @@ import pytest
 import soundfile as sf
 
 from tests.cli_helpers import SMALL, files_of, test_cache, tiny  # noqa: F401  (tiny: a fixture)
-from tinyemo.cli import evaluate_main, main, plot_main, predict_main, train_main, train_parser
-from tinyemo.runtime import available_cores
+from tinyemo.cli import (
+    evaluate_main,
+    main,
+    plot_main,
+    predict_main,
+    train_main,
+    train_parser,
+)
+from tinyemo.util.runtime import available_cores
 
 
 def error_line(capsys) -> str:
@@ -73,9 +80,9 @@ def test_invalid_settings_are_refused_before_anything_is_created(bad, message, t
 
 
 def test_settings_check_every_field_by_its_type_and_the_cli_names_the_option():
-    from tinyemo.models import ModelConfig
-    from tinyemo.settings import SettingError, at_least, check_fields
-    from tinyemo.training import TrainConfig
+    from tinyemo.models.config import ModelConfig
+    from tinyemo.train.loop import TrainConfig
+    from tinyemo.util.settings import SettingError, at_least, check_fields
 
     @dataclasses.dataclass(frozen=True)
     class Later:                      # fields a later change might add, with no rules at all
@@ -257,7 +264,7 @@ def test_a_corrupt_or_hand_edited_config_names_the_file_and_key(run, edit, messa
 
 
 def test_evaluate_target_and_per_recording_ccc(run, capsys):
-    from tinyemo.metrics import ccc
+    from tinyemo.util.metrics import ccc
     out, corpus = run
     assert evaluate_main(["--model", str(out), "--data", str(corpus), "--partition", "dev",
                           "--target", "arousal", "--quiet"]) == 0
@@ -277,7 +284,7 @@ def test_evaluate_target_and_per_recording_ccc(run, capsys):
 
 
 def test_plot_two_recordings_of_one_run_each_against_its_own_gold(run, tmp_path, capsys):
-    from tinyemo.plot import plot_layout
+    from tinyemo.report.plot import plot_layout
     out, _ = run
     csvs = [out / "predictions/dev/dev_1.csv", out / "predictions/dev/dev_2.csv"]
     panels = plot_layout(csvs, 0, 10)
@@ -345,7 +352,7 @@ def test_resume_on_a_changed_corpus_names_what_changed(tiny, tmp_path, capsys):
 
 def test_ctrl_c_says_how_to_continue_and_that_command_finishes(tiny, tmp_path, monkeypatch,
                                                                capsys):
-    from tinyemo.optim import Adam
+    from tinyemo.engine.optim import Adam
     out = tmp_path / "run"
     real_step, steps = Adam.step, []
 
@@ -370,8 +377,8 @@ def test_ctrl_c_says_how_to_continue_and_that_command_finishes(tiny, tmp_path, m
 
 def test_a_nan_loss_stops_with_target_seed_epoch_and_keeps_the_last_good_checkpoint(
         tiny, tmp_path, monkeypatch, capsys):
-    import tinyemo.training as training
-    from tinyemo.autograd import Tensor
+    import tinyemo.train.loop as training
+    from tinyemo.engine.autograd import Tensor
     real, calls = training._loss, []
 
     def nan_in_epoch_2(prediction, target, kind):
@@ -430,7 +437,7 @@ def test_a_truncated_wav_is_reported_as_truncated_audio(tmp_path):
 
 def test_label_tracks_of_different_lengths_name_the_label_files(tmp_path):
     from tinyemo.data import load_corpus
-    from tinyemo.pipeline import prepare
+    from tinyemo.data.examples import prepare
     root = _small_avec(tmp_path / "c")
     arff = root / "ratings_gold_standard" / "valence" / "dev_1.arff"
     arff.write_text("\n".join(arff.read_text().splitlines()[:-10]) + "\n")

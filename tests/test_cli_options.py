@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from tests.cli_helpers import test_cache, tiny  # noqa: F401  (tiny: a fixture)
-from tinyemo.cli import (evaluate_main, evaluate_parser, plot_main, plot_parser, predict_main,
-                         predict_parser, train_main, train_parser)
+from tinyemo.cli import (
+    evaluate_main,
+    evaluate_parser,
+    plot_main,
+    plot_parser,
+    predict_main,
+    predict_parser,
+    train_main,
+    train_parser,
+)
 
 BASE = ["--preset", "tiny", "--target", "arousal", "--runs", "1", "--epochs", "1"]
 NET = ["--arch", "dilated", "--width", "4", "--depth", "2"]
@@ -282,7 +290,7 @@ def test_plot_option(name, extra, check, model, tmp_path, capsys):
 
 
 def test_plot_window_and_labels_reach_the_panels(model):
-    from tinyemo.plot import plot_layout
+    from tinyemo.report.plot import plot_layout
     (arousal, valence) = plot_layout([model / "predictions/dev/dev_1.csv"], 10, 5, ["mine"])
     assert arousal.time[0] == pytest.approx(10) and arousal.time[-1] == pytest.approx(14.96)
     assert list(arousal.predictions) == ["mine"] and valence.target == "valence"

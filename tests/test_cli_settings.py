@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from tinyemo import predict as predict_module
 from tinyemo.cli import evaluate_main, predict_main, train_main
 from tinyemo.data import generate
+from tinyemo.serve import predict as predict_module
 
 pytestmark = pytest.mark.slow
 
@@ -90,9 +90,9 @@ def test_downup_options_end_to_end_and_predict(corpus, tmp_path):
     # predict (bounded memory, each file its own speaker) equals the whole-file computation
     # through the moving average, the per-level kernels and dropout (off in evaluation)
     from tinyemo.data.corpus import Corpus, Recording
-    from tinyemo.ensemble import Ensemble
+    from tinyemo.data.examples import prepare
     from tinyemo.frontend import FbankOptions
-    from tinyemo.pipeline import prepare
+    from tinyemo.runs.ensemble import Ensemble
     ensemble = Ensemble(out)
     one = Corpus([Recording("test_1", "test_1", "predict", audio)])
     examples = list(prepare(one, FbankOptions(**ensemble.config["fbank"]), cache=False).values())

@@ -8,8 +8,10 @@ import pytest
 
 from tinyemo import Tensor, no_grad
 from tinyemo.frontend import FbankOptions
-from tinyemo.models import ModelConfig, build_model, context
-from tinyemo.windowed import default_latencies, latency_seconds
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.context import context
+from tinyemo.models.nets import build_model
+from tinyemo.serve.windowed import default_latencies, latency_seconds
 
 CASES = [("downup", {"depth": 3}), ("downup", {"up_kernel_size": 4, "depth": 3}),
          ("downup", {"up_kernel_size": 5, "depth": 2, "pool": 4}),

@@ -8,16 +8,17 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
 import tinyemo.kernels.cpu as cpu
-from tinyemo import Tensor
-from tinyemo import functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 from tinyemo.kernels import reference as R
 from tinyemo.kernels.cpu import conv1d as direct
 from tinyemo.kernels.cpu import conv1d_fft
 from tinyemo.kernels.cpu.blas import gemm
 from tinyemo.kernels.shapes import conv1d_out_len
+
+from tinyemo import Tensor
+from tinyemo.engine import functional as F
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 

@@ -9,7 +9,6 @@ import functools
 
 import numpy as np
 import pytest
-
 import tinyemo.kernels.cpu as cpu
 from tinyemo.kernels import reference as R
 from tinyemo.kernels.cpu import conv_transpose1d as ct

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tinyemo.data import Corpus, Recording, load_corpus, read_avec2016, read_individual_ratings, read_manifest
+from tinyemo.data import (
+    Corpus,
+    Recording,
+    load_corpus,
+    read_avec2016,
+    read_individual_ratings,
+    read_manifest,
+)
 from tinyemo.data.avec2016 import read_arff
 from tinyemo.data.grid import resample_to_grid
 

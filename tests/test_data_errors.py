@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tinyemo.data import Corpus, Recording, load_corpus, read_avec2016, read_individual_ratings, read_manifest
+from tinyemo.data import (
+    Corpus,
+    Recording,
+    load_corpus,
+    read_avec2016,
+    read_individual_ratings,
+    read_manifest,
+)
 
 FS = 16000
 HEADER = ("@relation GoldStandard\n@attribute Instance_name string\n"

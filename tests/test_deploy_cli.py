@@ -13,10 +13,10 @@ import onnxruntime as ort
 
 from tinyemo.cli import main
 from tinyemo.data import generate
-from tinyemo.ensemble import Ensemble
 from tinyemo.frontend import FbankOptions, read_audio
-from tinyemo.profile import Profile, profile_of_files
-from tinyemo.stream import predict_offline
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve.profile import Profile, profile_of_files
+from tinyemo.serve.streaming import predict_offline
 
 from .modelfolder import make_model_folder
 
@@ -92,7 +92,7 @@ def test_stream_options(tmp_path, monkeypatch, capsys):
     ensemble = Ensemble(folder)
     wave, rate = read_audio(SPEECH)
     stereo = np.stack([wave, wave], axis=1).astype("<i2").tobytes()   # same in both channels
-    from tinyemo.stream import StreamPredictor
+    from tinyemo.serve.streaming import StreamPredictor
     ref = StreamPredictor(ensemble, "running")
     want = np.concatenate([ref.push(wave), ref.flush()])
     rc, table, err = _stream(monkeypatch, capsys, stereo, "--model", str(folder), "--running",

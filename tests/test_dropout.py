@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
-from tinyemo import Tensor, nn
-from tinyemo import functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 from tinyemo.kernels import reference as R
-from tinyemo.metrics import score
-from tinyemo.models import ModelConfig, build_model
-from tinyemo.ops.dropout import DropoutFn
-from tinyemo.training import TrainConfig, predict_examples, train_run
+
+from tinyemo import Tensor
+from tinyemo.engine import functional as F
+from tinyemo.engine import nn
+from tinyemo.engine.ops.dropout import DropoutFn
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model
+from tinyemo.train.loop import TrainConfig, predict_examples, train_run
+from tinyemo.util.metrics import score
 
 from .gradcheck import assert_grad_close, numeric_grad
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyemo import functional as F
+from tinyemo.engine import functional as F
 
 x = np.zeros((2, 10), np.float32)
 w = np.zeros((3, 2, 3), np.float32)

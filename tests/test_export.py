@@ -13,14 +13,15 @@ import onnxruntime as ort
 import pytest
 
 import tinyemo
-from tinyemo import Tensor, nn, no_grad
+from tinyemo import Tensor, no_grad
 from tinyemo.cli import export_main, predict_main
-from tinyemo.ensemble import Ensemble
+from tinyemo.engine import nn
 from tinyemo.export import export_onnx
 from tinyemo.export.graph import Graph
 from tinyemo.export.layers import export_module
 from tinyemo.frontend import FbankOptions, read_audio
-from tinyemo.stream import predict_offline
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve.streaming import predict_offline
 
 from .modelfolder import make_model_folder
 
@@ -144,11 +145,11 @@ def test_bad_input_leaves_nothing(tmp_path, capsys, monkeypatch):
         assert message in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m", "m2"]
     # a write that fails half-way (disk full) leaves neither the file nor a temporary
-    import tinyemo.fileio
+    import tinyemo.util.fileio
 
     def full(*_):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(tinyemo.fileio.os, "replace", full)
+    monkeypatch.setattr(tinyemo.util.fileio.os, "replace", full)
     assert export_main(["--model", str(folder), "--out", str(out)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m", "m2"]
@@ -171,8 +172,9 @@ def test_unknown_layer_is_named(tmp_path):
 def test_lstm_layers_export_with_onnx_gate_order(tmp_path):
     """nn.LSTM (PyTorch's gate order i, f, g, o) through ONNX's LSTM op (i, o, f, c): one and
     two layers, one and two directions, against tinyemo's own forward."""
-    from tinyemo.export.graph import Graph
     from onnx import TensorProto, helper
+
+    from tinyemo.export.graph import Graph
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 6, 37)).astype(np.float32)
     for layers, bidirectional in ((1, False), (2, True)):
@@ -194,7 +196,7 @@ def test_lstm_layers_export_with_onnx_gate_order(tmp_path):
 
 
 def test_blstm_exports_and_streams_at_the_end(tmp_path, speech):
-    from tinyemo.stream import StreamPredictor
+    from tinyemo.serve.streaming import StreamPredictor
     ensemble = Ensemble(make_model_folder(tmp_path / "m", "blstm", fbank=NO_DITHER, width=8, depth=2))
     export_onnx(ensemble, tmp_path / "m.onnx")
     session, _ = _session(tmp_path / "m.onnx")
@@ -207,7 +209,7 @@ def test_blstm_exports_and_streams_at_the_end(tmp_path, speech):
     # unbounded context: nothing is final before the end, then everything equals offline
     from tinyemo.frontend import fbank
     from tinyemo.frontend.features import speaker_statistics
-    from tinyemo.profile import Profile
+    from tinyemo.serve.profile import Profile
     feats = fbank(wave, rate, options=NO_DITHER)
     own = Profile(*speaker_statistics({0: feats}, {0: 0})[0], feats.shape[0], rate,
                   NO_DITHER.to_dict())

@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from tinyemo.compile_notice import MESSAGE, announce_compilation
+from tinyemo.util.compile_notice import MESSAGE, announce_compilation
 
 SOURCE = '''
 from numba import njit

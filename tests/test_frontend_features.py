@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinyemo.frontend.cache as cache_mod
-from tinyemo.frontend import (FbankOptions, FeatureCache, align_to_labels, extract, fbank,
-                              read_audio, speaker_normalise, stack_frames)
+from tinyemo.frontend import (
+    FbankOptions,
+    FeatureCache,
+    align_to_labels,
+    extract,
+    fbank,
+    read_audio,
+    speaker_normalise,
+    stack_frames,
+)
 
 RATE = 16000
 

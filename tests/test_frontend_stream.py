@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tinyemo.frontend import FbankOptions, fbank, read_audio
 from tinyemo.frontend.blocks import audio_blocks
-from tinyemo.frontend.stream import FbankStream
-from tinyemo.pcm import PcmDecoder, read_wav_header
+from tinyemo.frontend.fbank_stream import FbankStream
+from tinyemo.frontend.pcm import PcmDecoder, read_wav_header
 
 SPEECH = Path(__file__).parent / "data" / "speech" / "arctic_a0007.wav"
 # fbank computes a block of frames with one FFT and one mel GEMM; the GEMM's rounding depends

@@ -13,11 +13,11 @@ import soundfile as sf
 
 from tinyemo.cli import predict_main
 from tinyemo.data.corpus import Corpus, Recording
-from tinyemo.ensemble import Ensemble
+from tinyemo.data.examples import prepare
 from tinyemo.frontend import FbankOptions
-from tinyemo.longform import iter_predictions, predict_long, recording_profile
-from tinyemo.pipeline import prepare
-from tinyemo.profile import Moments
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve.longform import iter_predictions, predict_long, recording_profile
+from tinyemo.serve.profile import Moments
 
 from .modelfolder import make_model_folder
 
@@ -108,7 +108,7 @@ def test_other_sample_rates_are_resampled_block_by_block(tmp_path):
     block to the whole-file ``read_audio(path, sample_rate=16000)``'s samples."""
     from tinyemo.frontend import read_audio
     from tinyemo.frontend.audio import resample
-    from tinyemo.stream import predict_offline
+    from tinyemo.serve.streaming import predict_offline
     data, rate = sf.read(str(SPEECH), dtype="float64")
     path = tmp_path / "wide.wav"
     sf.write(str(path), resample(np.tile(data, 2) * 32768, rate, 22050) / 32768, 22050,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
-from tinyemo import Tensor, nn
-from tinyemo import functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 from tinyemo.kernels import reference as R
+
+from tinyemo import Tensor
+from tinyemo.engine import functional as F
+from tinyemo.engine import nn
 
 from .gradcheck import assert_grad_close, numeric_grad
 

@@ -1,4 +1,4 @@
-"""The device memory pool's bookkeeping (``tinyemo.memory_pool``), driven by a fake driver:
+"""The device memory pool's bookkeeping (``tinyemo.engine.memory_pool``), driven by a fake driver:
 size classes, reuse, release, out-of-memory retry, statistics, and returns that arrive from a
 garbage collector in the middle of another allocation. No GPU and no numba.cuda needed."""
 from __future__ import annotations
@@ -7,7 +7,13 @@ import threading
 
 import pytest
 
-from tinyemo.memory_pool import GRANULE, SMALL_LIMIT, Block, BlockPool, size_class
+from tinyemo.engine.memory_pool import (
+    GRANULE,
+    SMALL_LIMIT,
+    Block,
+    BlockPool,
+    size_class,
+)
 
 
 class FakeDriver:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from tinyemo.kernels import reference as R
 
 from tinyemo import Tensor
-from tinyemo import functional as F
-from tinyemo.kernels import reference as R
-from tinyemo.ops.moving_average1d import window_sides
+from tinyemo.engine import functional as F
+from tinyemo.engine.ops.moving_average1d import window_sides
 
 from .gradcheck import assert_grad_close, numeric_grad
 

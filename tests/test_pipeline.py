@@ -7,9 +7,9 @@ import soundfile as sf
 
 from tinyemo.data import generate, load_corpus
 from tinyemo.data.corpus import Corpus, Recording
-from tinyemo.frontend import FeatureCache
+from tinyemo.data.examples import prepare
 from tinyemo.data.grid import frames_for_duration
-from tinyemo.pipeline import prepare
+from tinyemo.frontend import FeatureCache
 
 
 def test_prepare_aligns_normalises_and_caches(tmp_path):

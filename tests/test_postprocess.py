@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyemo.metrics import ccc
-from tinyemo.postprocess import PostProcess, fit_postprocess, shift_track
+from tinyemo.baselines.postprocess import PostProcess, fit_postprocess, shift_track
+from tinyemo.util.metrics import ccc
 
 
 def _slow(rng, n, width=60):

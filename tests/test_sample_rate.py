@@ -13,8 +13,8 @@ import soundfile as sf
 from tests.cli_helpers import SMALL, config_of
 from tinyemo.cli import evaluate_main, predict_main, train_main
 from tinyemo.frontend.audio import resample
-from tinyemo.metrics import ccc
-from tinyemo.notices import TinyemoWarning
+from tinyemo.util.metrics import ccc
+from tinyemo.util.notices import TinyemoWarning
 
 SPEECH = sorted((Path(__file__).parent / "data" / "speech").glob("*.wav"))
 
@@ -41,10 +41,10 @@ def at_rate(files: list[Path], rate: int, folder: Path) -> list[Path]:
 def model(tmp_path_factory) -> Path:
     """A run folder of two dilated nets (width 8, depth 4, random weights, a non-zero output
     layer, so predictions follow the features) whose front end ran at 16 kHz."""
-    from tinyemo.checkpoint import save_checkpoint
-    from tinyemo.experiment import ExperimentConfig, run_record
-    from tinyemo.fileio import write_json
-    from tinyemo.models import build_model
+    from tinyemo.engine.checkpoint import save_checkpoint
+    from tinyemo.models.nets import build_model
+    from tinyemo.runs.experiment import ExperimentConfig, run_record
+    from tinyemo.util.fileio import write_json
     folder = tmp_path_factory.mktemp("model")
     config = ExperimentConfig("dilated", ("arousal", "valence"), (0,),
                               model={"width": 8, "depth": 4})
@@ -95,9 +95,9 @@ def test_without_resampling_the_predictions_would_differ(model, tmp_path):
     """What the entry points did before: features at the file's own rate. The test above
     would fail on it."""
     from tinyemo.data.corpus import Corpus, Recording
-    from tinyemo.ensemble import Ensemble
+    from tinyemo.data.examples import prepare
     from tinyemo.frontend import FbankOptions
-    from tinyemo.pipeline import prepare
+    from tinyemo.runs.ensemble import Ensemble
     ensemble = Ensemble(model)
 
     def predict(files, sample_rate):
@@ -140,7 +140,7 @@ def test_a_corpus_of_mixed_rates_trains_at_one_rate(model, tmp_path, monkeypatch
     config = config_of(tmp_path / "a")
     assert config["sample_rate"] == 16000 and config["data"]["sample_rate"] == 16000
     # the resampled recording's features are those of the same speech at 16 kHz
-    from tinyemo.pipeline import load_examples
+    from tinyemo.data.examples import load_examples
     with pytest.warns(TinyemoWarning) as record:
         examples, _ = load_examples(manifest)
     assert len(record) == 2 and "mixes sample rates" in str(record[0].message)

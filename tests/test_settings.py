@@ -8,10 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from tinyemo import nn, optim
-from tinyemo.models import ModelConfig, build_model, receptive_field
-from tinyemo.settings import SettingError
-from tinyemo.training import TrainConfig
+from tinyemo.engine import nn, optim
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.context import receptive_field
+from tinyemo.models.nets import build_model
+from tinyemo.train.loop import TrainConfig
+from tinyemo.util.settings import SettingError
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -256,7 +258,9 @@ def test_folders_saved_before_the_activation_setting_read_as_what_they_ran(tmp_p
     """The default became tanh; a config.json without the key was written when the conv nets
     were ReLU nets (the single filter: tanh), so it reads as that, and explicit keys stay."""
     import json
-    from tinyemo.runfolder import read_config
+
+    from tinyemo.runs.folder import read_config
+
     from .modelfolder import make_model_folder
     for arch, ran in (("dilated", "relu"), ("downup", "relu"), ("single", "tanh")):
         folder = make_model_folder(tmp_path / arch, arch, filter_length=16) if arch == "single" \
@@ -274,7 +278,8 @@ def test_a_resume_compares_only_the_settings_the_architecture_uses(tmp_path):
     default (the BLSTM has no such setting); a conv net's activation still counts, and the
     BLSTM's own settings count for it but not for a conv net."""
     import pytest
-    from tinyemo.experiment import ExperimentConfig, check_resume, run_record
+
+    from tinyemo.runs.experiment import ExperimentConfig, check_resume, run_record
     path = tmp_path / "config.json"
 
     def saved_with(arch, **changes):
@@ -293,7 +298,8 @@ def test_a_resume_compares_only_the_settings_the_architecture_uses(tmp_path):
 
 def test_a_checkpoint_identity_compares_only_the_settings_the_architecture_uses():
     from dataclasses import asdict
-    from tinyemo.training import TrainConfig, _same_identity
+
+    from tinyemo.train.loop import TrainConfig, _same_identity
     for arch, ignored, used in (("blstm", "activation", "hidden_size"),
                                 ("dilated", "hidden_size", "activation")):
         model = ModelConfig.for_arch(arch).to_dict()

@@ -11,16 +11,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from tinyemo.ensemble import Ensemble
-from tinyemo.frontend import FbankOptions, align_to_labels, fbank, read_audio, stack_frames
-from tinyemo.frontend.features import MIN_STD, speaker_statistics
 from tinyemo.data.grid import frames_for_duration
-from tinyemo.profile import Profile
-from tinyemo.stream import StreamPredictor, predict_offline
-from tinyemo.stream_io import predict_stream
-from tinyemo import windowed
+from tinyemo.frontend import (
+    FbankOptions,
+    align_to_labels,
+    fbank,
+    read_audio,
+    stack_frames,
+)
+from tinyemo.frontend.features import MIN_STD, speaker_statistics
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve import windowed
+from tinyemo.serve.profile import Profile
+from tinyemo.serve.stream_pipe import predict_stream
+from tinyemo.serve.streaming import StreamPredictor, predict_offline
 
 from .modelfolder import make_model_folder
 

@@ -10,13 +10,14 @@ import numpy as np
 import optuna
 import pytest
 
-from tinyemo.checkpoint import load_checkpoint
-from tinyemo.ensemble import Ensemble
-from tinyemo.metrics import ccc
-from tinyemo.models import ModelConfig, build_model
-from tinyemo.pipeline import Example
+from tinyemo.data.examples import Example
+from tinyemo.engine.checkpoint import load_checkpoint
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model
+from tinyemo.runs.ensemble import Ensemble
 from tinyemo.sweep import SweepConfig, read_space, run_sweep
-from tinyemo.training import TrainConfig, predict_examples, train_run
+from tinyemo.train.loop import TrainConfig, predict_examples, train_run
+from tinyemo.util.metrics import ccc
 
 from .sweep_helpers import examples, read_trials, space_file
 

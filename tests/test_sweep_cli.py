@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
 
 def test_every_sweep_option_runs_in_these_tests():
     """Each option of ``tinyemo sweep`` appears in a command line above."""
-    from tinyemo.sweep.command import _parser
+    from tinyemo.cli.sweep import _parser
     options = {max(a.option_strings, key=len) if a.option_strings else a.dest
                for a in _parser()._actions if a.dest != "help"}
     text = Path(__file__).read_text()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinyemo.data import generate
-from tinyemo.pipeline import load_examples
+from tinyemo.data.examples import load_examples
 from tinyemo.sweep import SweepConfig, read_space, run_sweep
 from tinyemo.sweep.features import load_examples_on
 
@@ -30,7 +30,7 @@ def _config(tmp_path):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The sweep in this process, one thread."""
-    from tinyemo.runtime import set_threads
+    from tinyemo.util.runtime import set_threads
     tmp = tmp_path_factory.mktemp("reference")
     set_threads(1)
     run_sweep(examples(), _config(tmp), tmp / "out", say=lambda s: None)

@@ -10,11 +10,11 @@ import typing
 import optuna
 import pytest
 
-from tinyemo.models import ModelConfig
+from tinyemo.models.config import ModelConfig
 from tinyemo.sweep import space as space_mod
 from tinyemo.sweep.objective import outcome_fields
 from tinyemo.sweep.space import read_space, searchable_settings, split_settings
-from tinyemo.training import TrainConfig
+from tinyemo.train.loop import TrainConfig
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -182,6 +182,7 @@ def test_importing_the_sweep_loads_no_optional_library():
 
 def test_a_missing_extra_is_named(tmp_path, monkeypatch):
     import sys
+
     from tinyemo.sweep import SweepConfig, run_sweep
     from tinyemo.sweep.dask_executor import DaskExecutor
     space = _read(tmp_path, "lr = [1e-3, 1e-2]\n")

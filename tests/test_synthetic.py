@@ -14,9 +14,15 @@ import pytest
 import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
-from tinyemo.data import (PRESETS, default_corpus, default_corpus_path, generate, load_corpus,
-                          read_individual_ratings)
-from tinyemo.data import synthetic
+from tinyemo.data import (
+    PRESETS,
+    default_corpus,
+    default_corpus_path,
+    generate,
+    load_corpus,
+    read_individual_ratings,
+    synthetic,
+)
 
 FR = 640  # samples per 40 ms label frame at 16 kHz
 

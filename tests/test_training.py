@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from tinyemo.data.corpus import Recording
-from tinyemo.ensemble import Ensemble
-from tinyemo.experiment import ExperimentConfig, train_experiment
-from tinyemo.models import ModelConfig
-from tinyemo.pipeline import Example
-from tinyemo.training import TrainConfig, train_run
+from tinyemo.data.examples import Example
+from tinyemo.models.config import ModelConfig
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.runs.experiment import ExperimentConfig, train_experiment
+from tinyemo.train.loop import TrainConfig, train_run
 
 
 def _examples(n_train=4, n_dev=2, t=243, seed=0, c=8):
@@ -125,8 +125,8 @@ def test_empty_partition_and_constant_labels_are_named(tmp_path):
 
 def test_mse_loss_takes_a_prediction_and_a_flat_target():
     """The trainer's alternative loss: (1, T) predictions against a (T,) track."""
-    from tinyemo import functional as F
-    from tinyemo.autograd import Tensor
+    from tinyemo.engine import functional as F
+    from tinyemo.engine.autograd import Tensor
     rng = np.random.default_rng(0)
     p, t = rng.standard_normal((1, 50)), rng.standard_normal(50)
     prediction = Tensor(p, requires_grad=True)

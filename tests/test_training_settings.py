@@ -10,12 +10,12 @@ import json
 import numpy as np
 import pytest
 
-from tinyemo.augment import augment, step_rng
 from tinyemo.data import generate, load_corpus
-from tinyemo.experiment import ExperimentConfig, train_experiment
-from tinyemo.models import ModelConfig
-from tinyemo.pipeline import prepare
-from tinyemo.training import TrainConfig, train_run
+from tinyemo.data.examples import prepare
+from tinyemo.models.config import ModelConfig
+from tinyemo.runs.experiment import ExperimentConfig, train_experiment
+from tinyemo.train.augment import augment, step_rng
+from tinyemo.train.loop import TrainConfig, train_run
 
 from .test_training import _examples, _split
 
@@ -158,8 +158,8 @@ def test_normalisation_per_speaker_or_per_recording(shared_speaker_corpus, tmp_p
 def test_a_folder_saved_with_weight_decay_reads_as_l2(tmp_path):
     """Before ``l2`` had its name, config.json said ``weight_decay`` (the same L2): such a folder
     still predicts, and resumes with the same setting."""
-    from tinyemo.ensemble import Ensemble
-    from tinyemo.runfolder import read_config
+    from tinyemo.runs.ensemble import Ensemble
+    from tinyemo.runs.folder import read_config
     examples = {e.id: e for e in _examples()}
     config = ExperimentConfig("dilated", ("arousal",), (0,), TrainConfig(epochs=1, l2=0.03),
                               {"width": 4, "depth": 2})

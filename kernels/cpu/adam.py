@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import formulas as F
+from tinyemo.kernels.cpu import formulas as F
 
 __all__ = ["adam_step"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elementwise import fill
+from tinyemo.kernels.cpu.elementwise import fill
 
 __all__ = ["empty", "zeros", "fill", "to_device", "to_host", "contiguous"]
 

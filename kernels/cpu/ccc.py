@@ -11,7 +11,7 @@ and the gradient is finite.
 """
 from __future__ import annotations
 
-from . import formulas as F
+from tinyemo.kernels.cpu import formulas as F
 
 __all__ = ["ccc_forward", "ccc_backward", "ccc_swap_stats"]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .blas import gemm
+from tinyemo.kernels.cpu.blas import gemm
 
 # Up to this many elements (C_in·K·T_out) the kernels build the column matrix (im2col) and run
 # one GEMM: for short sequences (the down/up model's deep layers) one larger GEMM beats K small

@@ -42,8 +42,9 @@ import numpy as np
 import scipy.fft as sfft
 from numba import njit, prange
 
-from .conv1d import (conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight,
-                     conv1d_forward)
+from tinyemo.kernels.cpu.conv1d import (
+    conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward,
+)
 
 __all__ = ["fft_preferred", "conv1d_kernels", "conv1d_fft_forward", "conv1d_fft_backward_input",
            "conv1d_fft_backward_weight"]

@@ -31,8 +31,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .blas import gemm
-from .conv1d import conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward
+from tinyemo.kernels.cpu.blas import gemm
+from tinyemo.kernels.cpu.conv1d import (
+    conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward,
+)
 
 __all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward_input",
            "conv_transpose1d_backward_weight", "conv_transpose1d_backward_bias"]

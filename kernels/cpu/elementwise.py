@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..elementwise import Elementwise
-from . import formulas  # noqa: F401  (registers the formulas for @njit code)
-from .formulas import kernel
+from tinyemo.kernels.elementwise import Elementwise
+from tinyemo.kernels.cpu import formulas  # noqa: F401  (registers the formulas for @njit code)
+from tinyemo.kernels.cpu.formulas import kernel
 
 __all__ = ["map_kernel", "zip_kernel", "ops"] + list(Elementwise.NAMES)
 

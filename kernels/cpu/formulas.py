@@ -26,9 +26,9 @@ import sys
 from numba import njit
 from numba.extending import register_jitable
 
-from .. import formulas as _source
-from ..formulas import *  # noqa: F401,F403  (the same functions, now callable from @njit code)
-from ..formulas import __all__ as _names
+from tinyemo.kernels import formulas as _source
+from tinyemo.kernels.formulas import *  # noqa: F401,F403  (the same functions, now callable from @njit code)
+from tinyemo.kernels.formulas import __all__ as _names
 
 __all__ = list(_names) + ["kernel", "SOURCE_DIGEST"]
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from numba import njit
 
-from . import formulas as F
-from .blas import gemm
+from tinyemo.kernels.cpu import formulas as F
+from tinyemo.kernels.cpu.blas import gemm
 
 __all__ = ["lstm_forward", "lstm_backward"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from . import formulas as F
+from tinyemo.kernels.cpu import formulas as F
 __all__ = ["max_pool1d_forward", "max_pool1d_backward"]
 
 

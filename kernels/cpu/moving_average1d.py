@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import formulas as F
+from tinyemo.kernels.cpu import formulas as F
 
 __all__ = ["moving_average1d_forward", "moving_average1d_backward"]
 

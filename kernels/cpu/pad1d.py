@@ -6,7 +6,7 @@ which are zeros is the formula ``formulas.pad_bounds``, shared with the CUDA twi
 """
 from __future__ import annotations
 
-from . import formulas as F
+from tinyemo.kernels.cpu import formulas as F
 
 __all__ = ["pad1d"]
 

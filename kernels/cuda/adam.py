@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from numba import cuda
 
-from ..formulas import adam_constants
-from . import formulas as F
-from .launch import flat, per_element
+from tinyemo.kernels.formulas import adam_constants
+from tinyemo.kernels.cuda import formulas as F
+from tinyemo.kernels.cuda.launch import flat, per_element
 
 __all__ = ["adam_step"]
 

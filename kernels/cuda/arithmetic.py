@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from numba import cuda, float64
 
-from .device_functions import block_sum
-from .launch import flat, per_block
+from tinyemo.kernels.cuda.device_functions import block_sum
+from tinyemo.kernels.cuda.launch import flat, per_block
 
 __all__ = ["sum_all"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .elementwise import fill
+from tinyemo.kernels.cuda.elementwise import fill
 
 __all__ = ["empty", "zeros", "fill", "to_device", "to_host", "contiguous"]
 

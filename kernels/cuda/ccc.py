@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from numba import cuda, float64
 
-from . import formulas as F
-from .device_functions import block_sum
-from .launch import per_block, per_element
+from tinyemo.kernels.cuda import formulas as F
+from tinyemo.kernels.cuda.device_functions import block_sum
+from tinyemo.kernels.cuda.launch import per_block, per_element
 
 __all__ = ["ccc_forward", "ccc_backward", "ccc_swap_stats"]
 

@@ -30,12 +30,13 @@ from types import SimpleNamespace
 
 from numba import cuda
 
-from . import config
-from .arrays import empty
-from .device_functions import block_sum, unravel3
-from .launch import per_block, per_element
-from .tiles import (REG_M, REG_N, first_slot, geometry, launch, multiply_tiles, next_slot,
-                    zero_tile)
+from tinyemo.kernels.cuda import config
+from tinyemo.kernels.cuda.arrays import empty
+from tinyemo.kernels.cuda.device_functions import block_sum, unravel3
+from tinyemo.kernels.cuda.launch import per_block, per_element
+from tinyemo.kernels.cuda.tiles import (
+    REG_M, REG_N, first_slot, geometry, launch, multiply_tiles, next_slot, zero_tile,
+)
 
 __all__ = ["conv1d_forward", "conv1d_backward_input", "conv1d_backward_weight",
            "conv1d_backward_bias", "conv1d_kernels"]

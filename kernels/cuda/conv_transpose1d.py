@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from numba import cuda
 
-from .arrays import zeros
-from .conv1d import (conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight,
-                     conv1d_forward)
-from .device_functions import unravel3
-from .launch import per_element
+from tinyemo.kernels.cuda.arrays import zeros
+from tinyemo.kernels.cuda.conv1d import (
+    conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward,
+)
+from tinyemo.kernels.cuda.device_functions import unravel3
+from tinyemo.kernels.cuda.launch import per_element
 
 __all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward_input",
            "conv_transpose1d_backward_weight", "conv_transpose1d_backward_bias"]

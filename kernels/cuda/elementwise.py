@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from numba import cuda
 
-from ..elementwise import Elementwise
-from . import formulas
-from .launch import flat, per_element
+from tinyemo.kernels.elementwise import Elementwise
+from tinyemo.kernels.cuda import formulas
+from tinyemo.kernels.cuda.launch import flat, per_element
 
 __all__ = ["map_kernel", "zip_kernel", "ops", "KERNELS"] + list(Elementwise.NAMES)
 

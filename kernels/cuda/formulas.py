@@ -12,8 +12,8 @@ import types
 
 from numba import cuda
 
-from .. import formulas as _source
-from ..formulas import __all__
+from tinyemo.kernels import formulas as _source
+from tinyemo.kernels.formulas import __all__
 
 _device_globals = dict(vars(_source))
 for _name in __all__:

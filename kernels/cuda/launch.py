@@ -10,7 +10,7 @@ Two launch shapes:
 """
 from __future__ import annotations
 
-from . import config
+from tinyemo.kernels.cuda import config
 
 __all__ = ["per_element", "per_block", "flat"]
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from . import formulas as F
-from .arrays import empty, fill
-from .device_functions import unravel3
-from .launch import per_element
+from tinyemo.kernels.cuda import formulas as F
+from tinyemo.kernels.cuda.arrays import empty, fill
+from tinyemo.kernels.cuda.device_functions import unravel3
+from tinyemo.kernels.cuda.launch import per_element
 
 __all__ = ["lstm_forward", "lstm_backward"]
 

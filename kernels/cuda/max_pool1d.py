@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from numba import cuda
 
-from . import formulas as F
-from .arrays import fill
-from .device_functions import unravel3
-from .launch import per_element
+from tinyemo.kernels.cuda import formulas as F
+from tinyemo.kernels.cuda.arrays import fill
+from tinyemo.kernels.cuda.device_functions import unravel3
+from tinyemo.kernels.cuda.launch import per_element
 
 __all__ = ["max_pool1d_forward", "max_pool1d_backward"]
 

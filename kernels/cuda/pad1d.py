@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from numba import cuda
 
-from . import formulas as F
-from .device_functions import unravel3
-from .launch import per_element
+from tinyemo.kernels.cuda import formulas as F
+from tinyemo.kernels.cuda.device_functions import unravel3
+from tinyemo.kernels.cuda.launch import per_element
 
 __all__ = ["pad1d"]
 

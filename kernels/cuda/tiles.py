@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from . import config
+from tinyemo.kernels.cuda import config
 
 __all__ = ["REG_M", "REG_N", "zero_tile", "first_slot", "next_slot", "multiply_tiles",
            "geometry", "launch"]

@@ -31,7 +31,7 @@ CUDA_AVAILABLE, CUDA_MISSING = _cuda_available()
 if CUDA_AVAILABLE and not SIMULATOR:
     # Before any test creates the CUDA context: the suite then runs on the memory pool, as
     # tinyemo does (backend.cuda_module() installs it; the kernel tests call the kernels directly).
-    from tinyemo import cuda_memory
+    from tinyemo.engine import cuda_memory
     cuda_memory.install()
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tinyemo.functional as F
-from tinyemo import Tensor, backend
-from tinyemo.models import ModelConfig, build_model
-from tinyemo.optim import Adam
+import tinyemo.engine.functional as F
+from tinyemo import Tensor
+from tinyemo.engine import backend
+from tinyemo.engine.optim import Adam
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model
 
 TINY = {  # in_channels 3, width 2: a few blocks per launch, quick in the simulator
     "dilated": ModelConfig(arch="dilated", in_channels=3, width=2, kernel_size=2, depth=3),

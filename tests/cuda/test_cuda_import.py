@@ -21,7 +21,7 @@ def _run(code: str, **env_changes) -> subprocess.CompletedProcess:
 def test_import_tinyemo_and_cpu_work_do_not_import_numba_cuda():
     result = _run(
         "import sys, numpy as np\n"
-        "import tinyemo, tinyemo.nn, tinyemo.optim, tinyemo.models, tinyemo.training\n"
+        "import tinyemo, tinyemo.engine.nn, tinyemo.engine.optim, tinyemo.models, tinyemo.train.loop\n"
         "from tinyemo import functional as F\n"
         "x = tinyemo.Tensor(np.linspace(-1, 1, 8, dtype=np.float32), requires_grad=True)\n"
         "F.relu(x).sum().backward()\n"

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tinyemo import Tensor, backend, nn
 from tinyemo.kernels import cpu
+
+from tinyemo import Tensor
+from tinyemo.engine import backend, nn
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 

@@ -1,4 +1,4 @@
-"""The memory pool as numba-cuda's memory manager (``tinyemo.cuda_memory``).
+"""The memory pool as numba-cuda's memory manager (``tinyemo.engine.cuda_memory``).
 
 Without a GPU: the plugin's numba side (owned pointers, views, finalizers, reset, the
 out-of-memory retry, numba's interface check and both ways of installing it) runs on numba-cuda's
@@ -26,7 +26,7 @@ def _fake_manager(capacity=None):
     """A PooledMemoryManager whose driver hands out fake addresses (up to ``capacity`` bytes)."""
     from numba.cuda.cudadrv import driver
 
-    from tinyemo.cuda_memory import PooledMemoryManager
+    from tinyemo.engine.cuda_memory import PooledMemoryManager
 
     log = {"allocs": [], "frees": [], "live": {}}
 
@@ -98,7 +98,7 @@ def test_out_of_memory_releases_the_cache_and_retries():
 @pytest.mark.no_cuda_needed
 def test_numba_accepts_the_plugin():
     """numba's interface check (``set_memory_manager`` instantiates it with no context)."""
-    from tinyemo.cuda_memory import PooledMemoryManager
+    from tinyemo.engine.cuda_memory import PooledMemoryManager
     assert PooledMemoryManager(context=None).interface_version == 1
 
 
@@ -121,7 +121,7 @@ _INSTALL = ("from numba.cuda.cudadrv import driver\n"
 @pytest.mark.parametrize("env, expected", [
     ({}, "True\nPooledMemoryManager"),
     ({"TINYEMO_CUDA_POOL": "0"}, "False\nNumbaCUDAMemoryManager"),
-    ({"NUMBA_CUDA_MEMORY_MANAGER": "tinyemo.cuda_memory"}, "True\nPooledMemoryManager"),
+    ({"NUMBA_CUDA_MEMORY_MANAGER": "tinyemo.engine.cuda_memory"}, "True\nPooledMemoryManager"),
 ])
 def test_installing_the_pool(env, expected):
     result = _run(_INSTALL, **env)
@@ -139,7 +139,7 @@ def test_a_bad_pool_setting_is_a_clear_error():
 
 @GPU
 def test_the_pool_serves_device_arrays_on_a_gpu():
-    from tinyemo import backend, cuda_memory
+    from tinyemo.engine import backend, cuda_memory
     gpu = backend.cuda_module()
     before = cuda_memory.stats()
     assert before is not None, "the pool is not numba's memory manager in this session"
@@ -154,10 +154,12 @@ def test_the_pool_serves_device_arrays_on_a_gpu():
 @GPU
 @pytest.mark.parametrize("arch", ["dilated", "downup"])
 def test_training_steps_after_the_first_take_every_block_from_the_pool(arch):
-    import tinyemo.functional as F
-    from tinyemo import Tensor, backend, cuda_memory
-    from tinyemo.models import ModelConfig, build_model
-    from tinyemo.optim import Adam
+    import tinyemo.engine.functional as F
+    from tinyemo import Tensor
+    from tinyemo.engine import backend, cuda_memory
+    from tinyemo.engine.optim import Adam
+    from tinyemo.models.config import ModelConfig
+    from tinyemo.models.nets import build_model
 
     backend.cuda_module()
     cfg = ModelConfig.for_arch(arch, "arousal", width=8, in_channels=16)

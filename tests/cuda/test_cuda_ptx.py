@@ -124,9 +124,8 @@ def _elementwise_signatures():
 
 def _kernels_in_package():
     """(module, name) of every global (non-device) ``@cuda.jit`` function in kernels.cuda."""
-    from numba.cuda.dispatcher import CUDADispatcher
-
     import tinyemo.kernels.cuda as package
+    from numba.cuda.dispatcher import CUDADispatcher
     found = set()
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
@@ -177,7 +176,6 @@ def test_kernel_compiles_to_ptx(module_name, kernel_name, dtype, sm90_current_de
 def test_elementwise_kernel_compiles_to_ptx(name, dtype, sm90_current_device):
     import numba
     from numba import cuda
-
     from tinyemo.kernels.cuda.elementwise import KERNELS
     signature = _elementwise_signatures()[name](getattr(numba, dtype))
     ptx, return_type = cuda.compile_ptx(KERNELS[name].py_func, signature, cc=CC)
@@ -188,7 +186,6 @@ def test_elementwise_kernel_compiles_to_ptx(name, dtype, sm90_current_device):
 def test_fill_compiles_for_int64_arrays(sm90_current_device):
     """``zeros`` serves int64 arrays too (max-pool's argmax has that dtype)."""
     from numba import cuda, float64, int64, types
-
     from tinyemo.kernels.cuda.elementwise import KERNELS
     ptx, _ = cuda.compile_ptx(KERNELS["map.constant"].py_func,
                               (int64[::1], int64[::1], types.UniTuple(float64, 1)), cc=CC)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import tinyemo.functional as F
-from tinyemo import Tensor, backend
 from tinyemo.kernels import cpu, reference
-from tinyemo.models import ModelConfig, build_model
-from tinyemo.optim import Adam, clip_grad_norm
+
+import tinyemo.engine.functional as F
+from tinyemo import Tensor
+from tinyemo.engine import backend
+from tinyemo.engine.optim import Adam, clip_grad_norm
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}

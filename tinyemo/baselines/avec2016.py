@@ -16,7 +16,7 @@ over voiced frames only; unvoiced frames hold its sentinel values here).
 Model: columns standardised with the train frames' mean and std; ``sklearn.svm.LinearSVR``
 (liblinear's dual solver for the ε-insensitive (L1) loss, ε = 0, random_state 0) on the train
 frames' labels minus their mean. For every (window length, C), the AVEC post-processing is
-fitted on dev with :func:`tinyemo.postprocess.fit_postprocess` — delay compensation (−2 … +6 s)
+fitted on dev with :func:`tinyemo.baselines.postprocess.fit_postprocess` — delay compensation (−2 … +6 s)
 then bias or bias-and-scale correction, each kept only if dev CCC rises, no median filter —
 and the candidate with the best post-processed dev CCC is kept; its shift, scale and bias are
 then fixed constants applied to every partition.
@@ -31,20 +31,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.grid import audio_duration, check_tracks_agree, frames_for_duration
-from ..fileio import cache_root
-from ..frontend import align_to_labels, read_audio, stack_frames
-from ..frontend.audio import INT16_SCALE, audio_rate
-from ..frontend.cache import FeatureCache, file_digest
-from ..frontend.features import MIN_STD
-from ..metrics import ccc
-from ..notices import warn
-from ..pipeline import Example, _warn_resampling as warn_resampling
-from ..postprocess import PostProcess, fit_postprocess
-from ..settings import at_least, check_fields
-from .common import require
-from .windows import (check_window_sizes, window_size, window_statistics, _seconds,
-                      _percentiles, _positive)
+from tinyemo.baselines.common import require
+from tinyemo.baselines.postprocess import PostProcess, fit_postprocess
+from tinyemo.baselines.windows import (
+    _percentiles,
+    _positive,
+    _seconds,
+    check_window_sizes,
+    window_size,
+    window_statistics,
+)
+from tinyemo.data.examples import Example
+from tinyemo.data.examples import _warn_resampling as warn_resampling
+from tinyemo.data.grid import audio_duration, check_tracks_agree, frames_for_duration
+from tinyemo.frontend import align_to_labels, read_audio, stack_frames
+from tinyemo.frontend.audio import INT16_SCALE, audio_rate
+from tinyemo.frontend.cache import FeatureCache, file_digest
+from tinyemo.frontend.features import MIN_STD
+from tinyemo.util.fileio import cache_root
+from tinyemo.util.metrics import ccc
+from tinyemo.util.notices import warn
+from tinyemo.util.settings import at_least, check_fields
 
 __all__ = ["Config", "check", "features", "lld", "fit", "predict"]
 

@@ -10,7 +10,7 @@ read it like any model's), and loading that folder back as a predictor.
     OUT/results.md                        the paper's table
 
 Each baseline module (``avec2016``, ``windowed``) provides ``Config`` (a frozen dataclass with
-``to_dict``/``from_dict``, checked by :func:`tinyemo.settings.check_fields`),
+``to_dict``/``from_dict``, checked by :func:`tinyemo.util.settings.check_fields`),
 ``check(training)``, ``features(corpus, config, progress, sample_rate)``,
 ``fit(train, dev, targets, config, say)`` and ``predict(arrays, chosen, config, examples)``.
 Settings are chosen on the dev partition only; the test partition is predicted and scored,
@@ -27,15 +27,19 @@ from typing import Callable
 
 import numpy as np
 
-from ..ensemble import write_predictions
-from ..fileio import save_npz, write_json, write_text
-from ..metrics import score
-from ..pipeline import Example, check_targets
+from tinyemo.data.examples import Example, check_targets, corpus_rate
+from tinyemo.data.fingerprint import corpus_fingerprint
+from tinyemo.runs.folder import BASELINE_KINDS, CONFIG, check_out_folder, read_config
+from tinyemo.runs.predictions import write_predictions
+from tinyemo.runs.tables import results_table
+from tinyemo.util.fileio import save_npz, write_json, write_text
+from tinyemo.util.metrics import score
+from tinyemo.util.settings import SettingError
 
 __all__ = ["KINDS", "EXTRA", "require", "baseline_module", "train_baseline", "BaselineModel",
-           "is_baseline_folder", "check_out", "check_saved"]
+           "is_baseline_folder", "check_out"]
 
-KINDS = ("avec2016", "windowed")
+KINDS = BASELINE_KINDS
 EXTRA = "pip install 'tinyemo[baselines]'"
 MODEL = "model.npz"
 PARTITIONS = ("train", "dev", "test")
@@ -70,7 +74,6 @@ def is_baseline_folder(folder: Path) -> bool:
 def check_out(out: Path) -> None:
     """Before anything is created: ``out`` may receive a baseline (new, or an empty folder in
     a writable place). ValueError naming the folder."""
-    from ..runfolder import CONFIG, check_out_folder
     if (Path(out) / CONFIG).exists():
         raise ValueError(f"{Path(out) / CONFIG}: this folder already holds a model; choose "
                          f"another --out folder")
@@ -85,8 +88,6 @@ def train_baseline(kind: str, corpus, out: Path, *, config=None,
     on dev, predict every partition and write the run folder ``out``. Audio is used at
     ``sample_rate`` (None: the corpus's most common rate), recorded for prediction. Returns
     the results (as results.json)."""
-    from ..pipeline import corpus_rate
-    from ..runfolder import corpus_fingerprint
     module = baseline_module(kind)
     config = config if config is not None else module.Config()
     out = Path(out)
@@ -125,7 +126,6 @@ def train_baseline(kind: str, corpus, out: Path, *, config=None,
     for part, by_target in predictions.items():
         write_predictions(out / "predictions" / part, parts[part], by_target)
     write_json(out / "results.json", results)
-    from ..experiment import results_table
     write_text(out / "results.md", results_table({kind: results}))
     data_info = {"root": str(root) if root is not None else None, "recordings": len(corpus),
                  "sample_rate": rate, "fingerprint": corpus_fingerprint(corpus)}
@@ -137,32 +137,16 @@ def train_baseline(kind: str, corpus, out: Path, *, config=None,
     return results
 
 
-def check_saved(saved: dict, bad) -> None:
-    """The keys of a baseline's ``config.json`` (for :func:`tinyemo.runfolder.read_config`):
-    ``bad(key, problem)`` makes the error naming the file and key."""
-    from ..settings import SettingError
-    kind = saved.get("baseline")
-    if kind not in KINDS:
-        raise bad("baseline", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    targets = saved.get("targets")
-    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-        raise bad("targets", f"must be a non-empty list of names, got {targets!r}")
-    settings = saved.get("settings")
-    if not isinstance(settings, dict):
-        raise bad("settings", f"must be an object, got {settings!r}")
+def _settings(folder: Path, saved: dict):
+    """The kind's settings object from a baseline folder's ``config.json`` (whose other keys
+    :func:`tinyemo.runs.folder.read_config` checked): ValueError naming the file and key."""
+    path = folder / CONFIG
     try:
-        baseline_module(kind).Config.from_dict(settings)
+        return baseline_module(saved["baseline"]).Config.from_dict(saved["settings"])
     except SettingError as exc:
-        raise bad(f"settings.{exc.field}", exc.problem) from None
+        raise ValueError(f"{path}: key 'settings.{exc.field}': {exc.problem}") from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise bad("settings", f"invalid ({exc})") from None
-    chosen = saved.get("chosen")
-    for target in targets:
-        if not isinstance(chosen, dict) or not isinstance(chosen.get(target), dict):
-            raise bad(f"chosen.{target}", "missing")
-    rate = saved.get("sample_rate")
-    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 1):
-        raise bad("sample_rate", f"must be a positive integer (Hz) or null, got {rate!r}")
+        raise ValueError(f"{path}: key 'settings': invalid ({exc})") from None
 
 
 class BaselineModel:
@@ -171,13 +155,12 @@ class BaselineModel:
     reads) and ``predict(examples, target)`` → (predictions, [predictions])."""
 
     def __init__(self, folder: Path):
-        from ..runfolder import read_config
         folder = Path(folder)
         self.config = read_config(folder)   # every key checked: errors name the file and key
         self.kind = self.config["baseline"]
         self.module = baseline_module(self.kind)
+        self.settings = _settings(folder, self.config)
         self.module.check(training=False)
-        self.settings = self.module.Config.from_dict(self.config["settings"])
         self.arrays = {}
         for target in self.config["targets"]:
             npz = folder / target / MODEL

@@ -2,7 +2,7 @@
 own log-mel features summarised over centred windows of several lengths, stacked, and a
 linear (ridge) regression; the window set and the penalty chosen on dev.
 
-Features: the nets' inputs (:func:`tinyemo.pipeline.prepare`: 40 Kaldi log-mels every 10 ms,
+Features: the nets' inputs (:func:`tinyemo.data.examples.prepare`: 40 Kaldi log-mels every 10 ms,
 speaker z-normalised, 4 frames stacked per 40 ms label, aligned to the labels), with the 4
 stacked 10 ms frames averaged back to one 40-dim vector per 40 ms frame. Per window length:
 mean, std and the ``percentiles`` of each of the 40 bands (:mod:`.windows`), i.e. 200
@@ -23,12 +23,19 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..frontend import FbankOptions
-from ..frontend.features import MIN_STD
-from ..pipeline import Example, prepare
-from ..settings import check_fields
-from .windows import (check_window_sizes, stacked_statistics, statistic_names, window_size,
-                      _seconds, _percentiles, _positive)
+from tinyemo.baselines.windows import (
+    _percentiles,
+    _positive,
+    _seconds,
+    check_window_sizes,
+    stacked_statistics,
+    statistic_names,
+    window_size,
+)
+from tinyemo.data.examples import Example, prepare
+from tinyemo.frontend import FbankOptions
+from tinyemo.frontend.features import MIN_STD
+from tinyemo.util.settings import check_fields
 
 __all__ = ["Config", "check", "features", "fit", "predict", "Moments", "ridge_path",
            "ccc_from_moments"]

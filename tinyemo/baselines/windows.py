@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.grid import FRAME_S
+from tinyemo.data.grid import FRAME_S
+from tinyemo.util.settings import SettingError
 
 __all__ = ["window_size", "window_statistics", "stacked_statistics", "statistic_names",
            "check_window_sizes"]
@@ -37,14 +38,13 @@ def window_size(seconds: float) -> int:
 def check_window_sizes(windows_s) -> None:
     """Candidate window lengths must give distinct window sizes: SettingError (``windows_s``,
     the command line's ``--windows``) otherwise."""
-    from ..settings import SettingError
     sizes = [window_size(s) for s in windows_s]
     if len(set(sizes)) != len(sizes):
         raise SettingError("windows_s", f"need distinct window lengths (each rounds to an odd "
                            f"number of 40 ms frames), got {list(windows_s)} s → {sizes} frames")
 
 
-# rules for the baselines' settings (tinyemo.settings.check_fields)
+# rules for the baselines' settings (tinyemo.util.settings.check_fields)
 def _seconds(v):
     if not v:
         return "must list at least one value"

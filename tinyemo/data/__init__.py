@@ -5,12 +5,18 @@
 """
 from __future__ import annotations
 
-from .avec2016 import read_avec2016, read_individual_ratings
-from .corpus import Corpus, Recording
-from .grid import FRAME_S
-from .loading import load_corpus
-from .manifest import read_manifest
-from .synthetic import PRESETS, SynthConfig, default_corpus, default_corpus_path, generate
+from tinyemo.data.avec2016 import read_avec2016, read_individual_ratings
+from tinyemo.data.corpus import Corpus, Recording
+from tinyemo.data.grid import FRAME_S
+from tinyemo.data.loading import load_corpus
+from tinyemo.data.manifest import read_manifest
+from tinyemo.data.synthetic import (
+    PRESETS,
+    SynthConfig,
+    default_corpus,
+    default_corpus_path,
+    generate,
+)
 
 __all__ = ["Recording", "Corpus", "load_corpus", "read_avec2016", "read_manifest",
            "read_individual_ratings", "generate", "default_corpus", "default_corpus_path", "PRESETS",

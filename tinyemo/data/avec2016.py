@@ -20,9 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import write_text
-from .corpus import Corpus, Recording
-from .grid import FRAME_S, GRID_TOLERANCE_S, check_label_duration, parse_number
+from tinyemo.data.corpus import Corpus, Recording
+from tinyemo.data.grid import (
+    FRAME_S,
+    GRID_TOLERANCE_S,
+    check_label_duration,
+    parse_number,
+)
+from tinyemo.util.fileio import write_text
 
 __all__ = ["read_avec2016", "read_arff", "read_individual_ratings", "write_arff",
            "write_individual_ratings"]

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..fileio import cache_root
+from tinyemo.data.synthetic import PRESETS, default_corpus, default_corpus_path
 
 __all__ = ["synthetic_corpus", "clean_stale_temporaries", "STALE_AGE_S"]
 
@@ -34,7 +34,6 @@ def synthetic_corpus(preset: str = "quick", seed: int = 0,
     removing what killed generations left. ``progress(done, total)`` is called with the
     recordings written so far while it generates, from 0 to ``total`` (not at all when the
     corpus is ready)."""
-    from .synthetic import PRESETS, default_corpus, default_corpus_path
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if not isinstance(seed, int) or seed < 0:

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .grid import FRAME_S
+from tinyemo.data.grid import FRAME_S
 
 __all__ = ["Recording", "Corpus"]
 

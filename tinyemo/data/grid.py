@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyemo.frontend.audio import check_wav_complete
+
 __all__ = ["FRAME_S", "LABEL_TOLERANCE_S", "GRID_TOLERANCE_S", "frames_for_duration",
            "resample_to_grid", "parse_number", "audio_duration", "check_label_duration",
            "check_tracks_agree"]
@@ -64,7 +66,6 @@ def audio_duration(path: Path) -> float:
     whose data chunk is cut short is a ValueError saying so."""
     import soundfile as sf
 
-    from ..frontend.audio import check_wav_complete
     check_wav_complete(Path(path))   # a cut-off WAV is truncated audio, not labels too long
     try:
         info = sf.info(str(path))

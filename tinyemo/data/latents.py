@@ -14,8 +14,8 @@ from scipy.interpolate import CubicSpline
 from scipy.ndimage import gaussian_filter1d
 from scipy.stats import norm
 
-from ..metrics import ccc
-from .grid import FRAME_S
+from tinyemo.data.grid import FRAME_S
+from tinyemo.util.metrics import ccc
 
 __all__ = ["LabelModel", "smooth_noise", "latent_track", "draw_annotators", "annotate", "label_statistics",
            "low_power_fraction", "acf_halftime", "spline_rebuild_ccc", "annotator_agreement"]

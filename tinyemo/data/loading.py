@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .avec2016 import read_avec2016
-from .corpus import Corpus
-from .manifest import read_manifest
+from tinyemo.data.avec2016 import read_avec2016
+from tinyemo.data.corpus import Corpus
+from tinyemo.data.manifest import read_manifest
 
 __all__ = ["load_corpus"]
 

@@ -24,8 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Corpus, Recording
-from .grid import LABEL_TOLERANCE_S, check_label_duration, parse_number, resample_to_grid
+from tinyemo.data.corpus import Corpus, Recording
+from tinyemo.data.grid import (
+    LABEL_TOLERANCE_S,
+    check_label_duration,
+    parse_number,
+    resample_to_grid,
+)
 
 __all__ = ["read_manifest", "read_label_csv"]
 

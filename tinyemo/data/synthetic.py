@@ -29,11 +29,23 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..fileio import atomic_write, cache_root, save_npz, write_json
-from .avec2016 import AUDIO_DIR, GOLD_DIR, INDIVIDUAL_DIR, write_arff, write_individual_ratings
-from .grid import FRAME_S
-from .latents import LabelModel, annotate, draw_annotators, label_statistics, latent_track
-from .speech import SAMPLE_RATE, CueModel, draw_speaker, synthesize
+from tinyemo.data.avec2016 import (
+    AUDIO_DIR,
+    GOLD_DIR,
+    INDIVIDUAL_DIR,
+    write_arff,
+    write_individual_ratings,
+)
+from tinyemo.data.grid import FRAME_S
+from tinyemo.data.latents import (
+    LabelModel,
+    annotate,
+    draw_annotators,
+    label_statistics,
+    latent_track,
+)
+from tinyemo.data.speech import SAMPLE_RATE, CueModel, draw_speaker, synthesize
+from tinyemo.util.fileio import atomic_write, cache_root, save_npz, write_json
 
 __all__ = ["SynthConfig", "PRESETS", "RECOLA_LABEL_STATS", "generate", "default_corpus",
            "default_corpus_path", "generator_fingerprint"]

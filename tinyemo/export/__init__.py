@@ -18,7 +18,15 @@ import json
 import os
 from pathlib import Path
 
-from ..ensemble import Ensemble
+from tinyemo import __version__
+from tinyemo.export import layers, recurrent  # noqa: F401  (each registers its exporters)
+from tinyemo.export.frontend import frontend_graph
+from tinyemo.export.graph import Graph
+from tinyemo.export.registry import export_module
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve.streaming import latency_seconds, model_options, model_sample_rate
+from tinyemo.serve.windowed import ensemble_context
+from tinyemo.util.fileio import atomic_write
 
 __all__ = ["export_onnx", "MIN_OPSET", "check_writable"]
 
@@ -54,13 +62,6 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
     """Write the ONNX graph of ``model`` (a model folder or an :class:`Ensemble`) to ``out``
     atomically; returns the metadata written into it. ValueError for a folder without
     weights, an unwritable path, an unknown layer or sample rate."""
-    from .. import __version__
-    from ..fileio import atomic_write
-    from ..stream import latency_seconds, model_options, model_sample_rate
-    from ..windowed import ensemble_context
-    from .frontend import frontend_graph
-    from .graph import Graph
-    from .layers import export_module
 
     onnx = _onnx()
     from onnx import TensorProto, helper

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.grid import FRAME_S, _FRAME_EPS
-from ..frontend import FbankOptions
-from ..frontend.audio import INT16_SCALE
-from ..frontend.features import MIN_STD
-from ..frontend.filterbank import FLOAT_EPSILON, feature_window, frame_geometry
-from ..frontend.mel import mel_banks
-from .graph import Graph
+from tinyemo.data.grid import _FRAME_EPS, FRAME_S
+from tinyemo.export.graph import Graph
+from tinyemo.frontend import FbankOptions
+from tinyemo.frontend.audio import INT16_SCALE
+from tinyemo.frontend.features import MIN_STD
+from tinyemo.frontend.filterbank import FLOAT_EPSILON, feature_window, frame_geometry
+from tinyemo.frontend.mel import mel_banks
 
 __all__ = ["frontend_graph"]
 

@@ -1,42 +1,19 @@
-"""One ONNX exporter per layer type, in a registry.
-
-An exporter takes the graph, the layer and the name of its input (1, C, T) float32 and returns
-the name of its output. ``export_module`` looks the layer's type up (then its base classes);
-an unregistered type is a ValueError naming it, so a new layer cannot be exported silently
-wrong. To support a new layer: ``@register(MyLayer) def _my_layer(g, layer, x): ...``.
-"""
+"""ONNX exporters of the engine's layers and of the conv models' wrappers, each registered
+for its layer type (:mod:`tinyemo.export.registry`)."""
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
-from .. import nn
-from ..models import Averaged, DownUp
-from ..ops.moving_average1d import window_sides
-from ..ops.conv1d import resolve_padding
-from .graph import Graph
+from tinyemo.engine import nn
+from tinyemo.engine.ops.conv1d import resolve_padding
+from tinyemo.engine.ops.moving_average1d import window_sides
+from tinyemo.export.graph import Graph
+from tinyemo.export.registry import export_module, register
+from tinyemo.models.nets import Averaged, DownUp
 
-__all__ = ["register", "export_module", "EXPORTERS"]
+__all__: list[str] = []   # the exporters register themselves
 
-EXPORTERS: dict[type, Callable[[Graph, nn.Module, str], str]] = {}
 INT64_MAX = np.iinfo(np.int64).max
-
-
-def register(layer_type: type):
-    def decorate(fn):
-        EXPORTERS[layer_type] = fn
-        return fn
-    return decorate
-
-
-def export_module(g: Graph, module: nn.Module, x: str) -> str:
-    for cls in type(module).__mro__:
-        if cls in EXPORTERS:
-            return EXPORTERS[cls](g, module, x)
-    raise ValueError(f"cannot export layer {type(module).__name__} to ONNX: no exporter "
-                     "registered for it (tinyemo.export.layers.register)")
-
 
 def _array(p) -> np.ndarray:
     return np.ascontiguousarray(p.numpy(), dtype=np.float32)
@@ -139,5 +116,3 @@ def _downup(g, layer, x):
     y = export_module(g, layer.net, g.op("Pad", x, pads))
     return g.op("Slice", y, g.i64(0), t, g.i64(2))
 
-
-from . import recurrent  # noqa: E402,F401  (registers the LSTM exporters)

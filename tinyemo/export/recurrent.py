@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import models, nn
-from .layers import export_module, register
+from tinyemo.engine import nn
+from tinyemo.export.registry import export_module, register
+from tinyemo.models.nets import BLSTM
 
 __all__ = ["onnx_gates"]
 
@@ -47,6 +48,6 @@ def _lstm(g, layer, x):
     return g.op("Transpose", y, perm=[1, 2, 0])                           # (1, D·H, T)
 
 
-@register(models.BLSTM)
+@register(BLSTM)
 def _blstm(g, model, x):
     return export_module(g, model.out, export_module(g, model.lstm, x))

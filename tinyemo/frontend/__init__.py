@@ -2,11 +2,11 @@
 and an on-disk feature cache. Pure NumPy/SciPy."""
 from __future__ import annotations
 
-from .audio import read_audio
-from .cache import FeatureCache, extract
-from .filterbank import fbank
-from .features import align_to_labels, speaker_normalise, stack_frames
-from .options import FbankOptions
+from tinyemo.frontend.audio import read_audio
+from tinyemo.frontend.cache import FeatureCache, extract
+from tinyemo.frontend.features import align_to_labels, speaker_normalise, stack_frames
+from tinyemo.frontend.filterbank import fbank
+from tinyemo.frontend.options import FbankOptions
 
 __all__ = ["fbank", "FbankOptions", "read_audio", "stack_frames", "align_to_labels",
            "speaker_normalise", "FeatureCache", "extract"]

@@ -8,7 +8,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .audio import INT16_SCALE, check_wav_complete
+from tinyemo.frontend.audio import INT16_SCALE, check_wav_complete
+from tinyemo.frontend.resampling import ResampleStream
 
 __all__ = ["audio_info", "audio_blocks", "resampled_blocks", "BLOCK_SAMPLES"]
 
@@ -77,7 +78,6 @@ def resampled_blocks(blocks: Iterator[np.ndarray], rate: int, target_rate: int |
     if target_rate is None or int(target_rate) == int(rate):
         yield from blocks
         return
-    from .resampling import ResampleStream
     stream = ResampleStream(rate, target_rate)
     for block in blocks:
         yield stream.push(block)

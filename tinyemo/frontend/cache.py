@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import cache_root, save_npz
-from ..notices import warn
-from .audio import RESAMPLER, read_audio
-from .filterbank import fbank
-from .options import FbankOptions
+from tinyemo.frontend.audio import RESAMPLER, read_audio
+from tinyemo.frontend.filterbank import fbank
+from tinyemo.frontend.options import FbankOptions
+from tinyemo.util.fileio import cache_root, save_npz
+from tinyemo.util.notices import warn
 
 __all__ = ["FeatureCache", "extract", "FORMAT_VERSION", "file_digest"]
 
@@ -41,7 +41,7 @@ def file_digest(path: str | os.PathLike) -> str:
 
 
 class FeatureCache:
-    """Features on disk under ``root`` (default ``tinyemo.fileio.cache_root() / "features"``).
+    """Features on disk under ``root`` (default ``tinyemo.util.fileio.cache_root() / "features"``).
 
     Each entry is ``<root>/<key[:2]>/<key>.npz`` holding one array ``feats``; the key hashes
     the audio file's bytes, the :class:`FbankOptions`, the channel, the target sample rate with

@@ -10,8 +10,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .mel import mel_banks
-from .options import FbankOptions
+from tinyemo.frontend.mel import mel_banks
+from tinyemo.frontend.options import FbankOptions
 
 __all__ = ["fbank", "frame_geometry", "num_frames", "feature_window"]
 

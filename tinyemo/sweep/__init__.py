@@ -11,9 +11,9 @@ in local worker processes or on a Dask cluster.
 
 Importing this package imports neither Optuna nor Dask; the functions that need them do.
 """
-from .driver import PRUNERS, SAMPLERS, SweepConfig, run_sweep
-from .objective import TrialData, TrialTask, run_trial
-from .space import Space, read_space
+from tinyemo.sweep.driver import PRUNERS, SAMPLERS, SweepConfig, run_sweep
+from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
+from tinyemo.sweep.space import Space, read_space
 
 __all__ = ["SweepConfig", "run_sweep", "read_space", "Space", "TrialTask", "TrialData",
            "run_trial", "SAMPLERS", "PRUNERS"]

@@ -18,7 +18,7 @@ import re
 import threading
 import uuid
 
-from .objective import TrialData, TrialTask, run_trial
+from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
 
 __all__ = ["DaskExecutor", "CONNECT_TIMEOUT_S"]
 

@@ -26,11 +26,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..fileio import write_json, write_text
-from ..pipeline import Example, check_targets
-from . import report
-from .objective import TrialData, TrialTask
-from .space import Space
+from tinyemo.data.examples import Example, check_targets
+from tinyemo.data.fingerprint import fingerprint_changes
+from tinyemo.sweep import report
+from tinyemo.sweep.executors import InProcess
+from tinyemo.sweep.objective import TrialData, TrialTask
+from tinyemo.sweep.space import Space
+from tinyemo.train.loop import TrainConfig
+from tinyemo.util.fileio import write_json, write_text
 
 __all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS"]
 
@@ -121,7 +124,6 @@ def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume:
                 if k not in ("space", "data") and saved.get(k) != now[k]]
     old_data, new_data = saved.get("data", {}), now["data"]
     if old_data != new_data:
-        from ..runfolder import fingerprint_changes
         said = [f"data: {c}" for c in fingerprint_changes(old_data.get("fingerprint", {}),
                                                           new_data.get("fingerprint", {}))]
         said += [f"data: {k} {old_data.get(k)!r} -> {new_data.get(k)!r}" for k in
@@ -171,7 +173,6 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
 
 
 def _in_process():
-    from .executors import InProcess
     return InProcess()
 
 
@@ -340,7 +341,6 @@ def _pruner(optuna, config: SweepConfig):
     if config.pruner == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource="auto", reduction_factor=3)
     epochs = [v for v in config.space.values_of("epochs") if isinstance(v, (int, float))]
-    from ..training import TrainConfig
     return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3,
                                           max_resource=int(max(epochs or [TrainConfig.epochs])))
 

@@ -19,7 +19,8 @@ import collections
 import multiprocessing
 from multiprocessing.connection import wait as wait_any
 
-from .objective import TrialData, TrialTask, run_trial
+from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
+from tinyemo.util.runtime import configure_process
 
 __all__ = ["InProcess", "LocalWorkers", "MAX_ATTEMPTS"]
 
@@ -61,7 +62,7 @@ def _worker_main(conn, threads: int | None) -> None:
     import signal
     import threading
     import time
-    from ..runtime import configure_process
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the driver's to handle
     parent = os.getppid()
 

@@ -2,7 +2,7 @@
 the development partition only.
 
 The seeds train in lockstep, one epoch each in turn (each is an ordinary resumable run of
-:func:`tinyemo.training.train_run`, paused after every epoch; the last seed still running, or
+:func:`tinyemo.train.loop.train_run`, paused after every epoch; the last seed still running, or
 the only one, runs on without pauses), and after each epoch the mean over seeds of their best
 dev CCC so far goes to ``report(epoch, value)``, which answers whether to prune the trial there
 (the outcome lists these reports too). The trial's score is the mean over seeds of each seed's
@@ -25,14 +25,23 @@ from typing import Callable
 
 import numpy as np
 
-from ..checkpoint import load_checkpoint, read_meta
-from ..fileio import write_json, write_text
-from ..metrics import score
-from ..models import ModelConfig, build_model
-from ..pipeline import Example
-from ..training import (BEST, CHECKPOINT, DivergedError, TrainConfig, TrainState,
-                        predict_examples, train_run)
-from .space import split_settings
+from tinyemo.data.examples import Example
+from tinyemo.engine.checkpoint import load_checkpoint, read_meta
+from tinyemo.models.config import ModelConfig
+from tinyemo.models.nets import build_model
+from tinyemo.sweep.space import split_settings
+from tinyemo.train.loop import (
+    BEST,
+    CHECKPOINT,
+    DivergedError,
+    TrainConfig,
+    TrainState,
+    predict_examples,
+    train_run,
+)
+from tinyemo.util.fileio import write_json, write_text
+from tinyemo.util.metrics import score
+from tinyemo.util.runtime import set_threads
 
 __all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs"]
 
@@ -101,7 +110,6 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
         return saved
     attempts = _count_attempt(folder)
     if task.threads is not None:
-        from ..runtime import set_threads
         set_threads(task.threads)
     try:
         model_cfg, train_cfg = trial_configs(task.settings, task.target,

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import write_json, write_text
-from .objective import outcome_fields
-from .space import split_settings
+from tinyemo.runs.experiment import ExperimentConfig, train_experiment
+from tinyemo.sweep.objective import outcome_fields
+from tinyemo.sweep.space import split_settings
+from tinyemo.train.loop import TrainConfig
+from tinyemo.util.fileio import write_json, write_text
 
 __all__ = ["write_trials", "trial_line", "choose", "write_summary"]
 
@@ -155,8 +157,6 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
 
 
 def _train_final(examples, config, out, target, number, settings, data_info, say) -> dict:
-    from ..experiment import ExperimentConfig, train_experiment
-    from ..training import TrainConfig
     arch, model, train = split_settings(settings)
     folder = out / f"final-{target}-trial{number}"
     seeds = tuple(range(config.seed, config.seed + config.runs))

@@ -1,7 +1,7 @@
 """A sweep's search space, read from a TOML file.
 
 Each top-level key names one setting: ``arch`` or any field of :class:`~tinyemo.models.
-ModelConfig` or :class:`~tinyemo.training.TrainConfig` (read from the dataclasses when the file
+ModelConfig` or :class:`~tinyemo.train.loop.TrainConfig` (read from the dataclasses when the file
 is read, so a field added there is searchable here without a change), except ``in_channels``
 (set by the data) and ``device`` (``--device``). Its value says how the setting varies::
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..models import ModelConfig
-from ..training import TrainConfig
+from tinyemo.models.config import ModelConfig
+from tinyemo.train.loop import TrainConfig
 
 __all__ = ["Param", "Space", "read_space", "searchable_settings", "split_settings"]
 

@@ -1,0 +1,53 @@
+"""conv_transpose1d (the paper's y = T x): forward and backward. Kernels:
+``kernels/{cpu,cuda}/conv_transpose1d.py``; reference: ``kernels/reference.py``
+(``transposed_conv_matrix`` builds the literal T); tests: ``tests/test_conv_transpose1d.py``."""
+from __future__ import annotations
+
+from tinyemo.engine import backend
+from tinyemo.engine.autograd import Function
+from tinyemo.engine.ops._checks import (
+    as_batch,
+    check_conv_args,
+    check_float_array,
+    contiguous,
+)
+from tinyemo.kernels.shapes import conv_transpose1d_out_len
+
+__all__ = ["ConvTranspose1dFn"]
+
+
+class ConvTranspose1dFn(Function):
+    """y_o = Σ_c T(w[c, o]) x_c + b_o; x (C_in, n_x) or (N, C_in, n_x), w (C_in, C_out, K),
+    y (…, C_out, s(n_x − 1) + K)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=1):
+        check_float_array("weight", w, (3,))
+        c_in, c_out, k = w.shape
+        stride = check_conv_args(x, w, b, stride, c_in, c_out)
+        x3, was_2d = as_batch(contiguous(x))
+        w = contiguous(w)
+        bias = contiguous(b) if b is not None else backend.zeros((c_out,), x.dtype, x)
+        y = backend.empty((x3.shape[0], c_out, conv_transpose1d_out_len(x3.shape[2], k, stride)),
+                          x.dtype, x)
+        backend.kernels(x).conv_transpose1d_forward(x3, w, bias, stride, y)
+        ctx.save(x3, w, b is not None, stride, was_2d)
+        return y.reshape(y.shape[1:]) if was_2d else y
+
+    def backward(ctx, grad):
+        x3, w, has_bias, stride, was_2d = ctx.saved
+        k = backend.kernels(x3)
+        gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
+        gx = gw = gb = None
+        x_t, w_t, b_t = ctx.parents
+        if x_t.requires_grad:
+            gx = backend.empty(x3.shape, x3.dtype, x3)
+            k.conv_transpose1d_backward_input(gy, w, stride, gx)
+            gx = gx.reshape(gx.shape[1:]) if was_2d else gx
+        if w_t.requires_grad:
+            gw = backend.empty(w.shape, w.dtype, w)
+            k.conv_transpose1d_backward_weight(x3, gy, stride, gw)
+        if has_bias and b_t.requires_grad:
+            gb = backend.empty((w.shape[1],), w.dtype, w)
+            k.conv_transpose1d_backward_bias(gy, gb)
+        return gx, gw, gb

@@ -1,0 +1,181 @@
+"""A whole experiment: for each target, N seeds trained into one output folder, their
+predictions averaged (the paper's 5-run ensemble), scored per partition and written out.
+
+    OUT/config.json                     everything that defines the experiment
+    OUT/<target>/seed<k>/               checkpoint.npz, best.npz, log.csv (one run)
+    OUT/predictions/<partition>/<id>.csv  time, <target>[, <target>_gold] every 40 ms
+    OUT/results.json                    {target: {partition: {ccc, rmse, pearson}, "runs": [...]}}
+    OUT/results.md                      the table in the paper's format
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tinyemo.data.examples import NORMALISATIONS, Example, check_targets
+from tinyemo.data.fingerprint import describe_changes, fingerprint_changes
+from tinyemo.frontend import FbankOptions
+from tinyemo.models.config import ARCHITECTURES, ModelConfig, used_settings
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.runs.folder import CONFIG, check_out_folder, config_differences
+from tinyemo.runs.predictions import write_predictions
+from tinyemo.runs.tables import results_table
+from tinyemo.train.loop import TrainConfig, train_run
+from tinyemo.util.fileio import write_json, write_text
+from tinyemo.util.metrics import score
+from tinyemo.util.notices import warn
+from tinyemo.util.settings import SettingError, at_least, check_fields, one_of
+
+__all__ = ['PARTITIONS', 'ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment']
+
+PARTITIONS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What an experiment trains: ``arch`` with the paper's defaults for each target, changed
+    by ``model`` (ModelConfig field → value), for every target × seed, with ``train``.
+    ``sample_rate``: the front end's rate in Hz (None: the corpus's most common rate); audio
+    at another rate is resampled to it. ``normalise``: features z-normalised per ``speaker``
+    (the paper) or per ``recording`` (the examples must have been prepared that way;
+    predict/evaluate prepare new audio the same way). Checks itself when made (SettingError)."""
+
+    arch: str = "downup"
+    targets: tuple[str, ...] = ("arousal", "valence")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model: dict = field(default_factory=dict)
+    fbank: FbankOptions = field(default_factory=FbankOptions)
+    sample_rate: int | None = None
+    normalise: str = "speaker"
+
+    def __post_init__(self) -> None:
+        check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=at_least(1),
+                     normalise=one_of(*NORMALISATIONS))
+        if not self.targets or len(set(self.targets)) != len(self.targets):
+            raise SettingError("targets", f"need distinct target names, got {self.targets!r}")
+        if not self.seeds:
+            raise SettingError("seeds", "no seeds: at least one run is needed")
+        if min(self.seeds) < 0 or len(set(self.seeds)) != len(self.seeds):
+            raise SettingError("seeds", f"need distinct seeds >= 0, got {self.seeds!r}")
+        self.model_configs(ModelConfig.in_channels)   # the model settings check themselves
+
+    def model_configs(self, in_channels: int) -> dict[str, ModelConfig]:
+        """Each target's model configuration for inputs of ``in_channels`` channels."""
+        return {t: ModelConfig.for_arch(self.arch, t, in_channels=in_channels, **self.model)
+                for t in self.targets}
+
+
+def split_partitions(examples: dict[str, Example]) -> dict[str, list[Example]]:
+    """The examples of each of :data:`PARTITIONS`; a recording in any other partition (a
+    misspelt ``tset``, an ``eval_1.wav``) is an error listing them, not silently left out."""
+    parts = {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
+    others = [ex for ex in examples.values() if ex.recording.partition not in PARTITIONS]
+    if others:
+        found = ", ".join(f"{ex.id} ({ex.recording.partition!r})" for ex in others[:8])
+        more = f" and {len(others) - 8} more" if len(others) > 8 else ""
+        raise ValueError(f"{len(others)} recording(s) in no partition of "
+                         f"{'/'.join(PARTITIONS)}: {found}{more}; rename them or leave them out")
+    return parts
+
+
+def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | None) -> dict:
+    """What ``config.json`` holds for ``config``: the resolved model of each target, the
+    training settings, the front end (options and sample rate) and the data."""
+    data_info = data_info or {}
+    rate = data_info.get("sample_rate", config.sample_rate)
+    if config.sample_rate is not None and rate != config.sample_rate:
+        raise ValueError(f"the features were computed at {rate} Hz, the configuration asks "
+                         f"for {config.sample_rate} Hz")
+    prepared = data_info.get("normalise", config.normalise)
+    if prepared != config.normalise:
+        raise ValueError(f"the features were z-normalised per {prepared}, the configuration "
+                         f"asks for per {config.normalise} (--normalise)")
+    return {"arch": config.arch, "targets": list(config.targets), "seeds": list(config.seeds),
+            "train": asdict(config.train),
+            "models": {t: m.to_dict() for t, m in config.model_configs(in_channels).items()},
+            "data": data_info, "fbank": config.fbank.to_dict(), "sample_rate": rate,
+            "normalise": config.normalise}
+
+
+def _comparable(record: dict, unknown: set) -> dict:
+    """``record`` without the ``unknown`` keys, each model reduced to the settings it uses."""
+    out = {k: v for k, v in record.items() if k not in unknown}
+    if isinstance(out.get("models"), dict):
+        out["models"] = {t: used_settings(m) if isinstance(m, dict) else m
+                         for t, m in out["models"].items()}
+    return out
+
+
+def check_resume(saved: dict, record: dict, path: Path) -> None:
+    """A resume must match the saved run: the same settings (the keys it records; the sample
+    rate when ``record`` knows it) and the same corpus (its fingerprint, when both have one).
+    ValueError naming what differs."""
+    new = json.loads(json.dumps(record))
+    unknown = {"data"} | ({"sample_rate"} if new.get("sample_rate") is None else set())
+    diffs = config_differences(_comparable(saved, unknown), _comparable(new, unknown))
+    if diffs:
+        raise ValueError(f"{path}: saved with another configuration (differs in "
+                         f"{', '.join(diffs)}); resume with the same options or use another "
+                         f"--out folder")
+    old_fp = saved.get("data", {}).get("fingerprint")
+    new_fp = new["data"].get("fingerprint")
+    if old_fp is not None and new_fp is not None:
+        changes = fingerprint_changes(old_fp, new_fp)
+        if changes:
+            raise ValueError(f"{path}: the corpus changed since this run was saved "
+                             f"({describe_changes(changes)}); a resume would mix models of "
+                             f"the old and the new data: train into a new --out folder")
+    elif new_fp is not None:
+        warn(f"{path}: saved without a corpus fingerprint (by an older tinyemo): cannot check "
+             f"that the corpus is unchanged")
+
+
+def train_experiment(examples: dict[str, Example], config: ExperimentConfig, out: Path, *,
+                     data_info: dict | None = None, resume: bool = False,
+                     say: Callable[[str], None] = print, progress=None) -> dict:
+    """Train every (target, seed) of ``config`` into ``out``, then predict, score and write
+    the results. ``data_info`` (the corpus' root, sample rate, fingerprint...) is saved in
+    ``config.json``. With ``resume`` a run saved in ``out`` is continued if it matches
+    (settings and corpus), otherwise refused before anything is written. Returns the
+    results (see the module docstring)."""
+    out = Path(out)
+    parts = split_partitions(examples)
+    root = data_info.get("root") if data_info else None
+    for target in config.targets:
+        check_targets(parts["train"], target, "train", root)
+        check_targets(parts["dev"], target, "dev", root)
+    in_channels = next(iter(examples.values())).x.shape[0]
+    models = config.model_configs(in_channels)
+    record = run_record(config, in_channels, data_info)
+    saved = check_out_folder(out, resume)
+    if saved is not None:
+        check_resume(saved, record, out / CONFIG)
+    else:
+        write_json(out / CONFIG, record)
+    runs = {target: [train_run(models[target], config.train, parts["train"], parts["dev"], target,
+                               seed, out / target / f"seed{seed}", resume, say, progress)
+                     for seed in config.seeds]
+            for target in config.targets}
+    ensemble = Ensemble(out, config.train.device)
+    results: dict = {}
+    predictions: dict = {}
+    for target in config.targets:
+        results[target] = {"runs": [dict(r) for r in runs[target]]}
+        for part, exs in parts.items():
+            if not exs:
+                continue
+            mean, per_run = ensemble.predict(exs, target)
+            predictions.setdefault(part, {})[target] = mean
+            if all(target in ex.y for ex in exs):
+                gold = [ex.y[target] for ex in exs]
+                results[target][part] = score(mean, gold)
+                for r, run_pred in zip(results[target]["runs"], per_run):
+                    r[part] = score(run_pred, gold)
+    for part, by_target in predictions.items():
+        write_predictions(out / "predictions" / part, parts[part], by_target)
+    write_json(out / "results.json", results)
+    write_text(out / "results.md", results_table({config.arch: results}))
+    return results

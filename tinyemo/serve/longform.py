@@ -1,0 +1,164 @@
+"""Recordings of any length in bounded memory, with the whole-file result.
+
+``tinyemo predict`` normalises each file with its own statistics (each file is its own
+speaker), so it takes two passes:
+
+1. read the audio block by block → fbank (:class:`FbankStream`: frames straddling block edges
+   computed exactly) → the mean and standard deviation of the 10-ms log-mels (:class:`Moments`,
+   merged per block), the frames spilled to a temporary file (160 bytes per 10 ms: 230 MB of
+   disk for 4 h, deleted at the end);
+2. read the frames back block by block → z-normalise with those statistics → stack → the nets
+   on overlapping windows aligned to the down/up net's pooling grid
+   (:class:`WindowedEnsemble`) → CSV rows written as they come, the file replaced atomically.
+
+Memory: one audio block, one block of frames, one window of features and activations: flat
+in the recording's length. The result equals the whole-file computation
+(``stream.predict_offline``) to float32 rounding.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tinyemo.data.examples import _warn_resampling
+from tinyemo.data.grid import frames_for_duration
+from tinyemo.frontend import FbankOptions
+from tinyemo.frontend.blocks import (
+    BLOCK_SAMPLES,
+    audio_blocks,
+    audio_info,
+    resampled_blocks,
+)
+from tinyemo.frontend.fbank_stream import FbankStream
+from tinyemo.runs.ensemble import Ensemble
+from tinyemo.serve.profile import Moments, Profile, profile_of_files
+from tinyemo.serve.streaming import StreamPredictor, model_options
+from tinyemo.serve.windowed import MAX_WINDOW
+from tinyemo.util.fileio import atomic_write
+
+__all__ = ["recording_profile", "iter_predictions", "predict_long", "predict_files_long",
+           "write_csv_rows"]
+
+
+def _fixed_dither(options: FbankOptions) -> FbankOptions:
+    """Unseeded dither gets one fresh seed here, so the passes of a recording agree."""
+    if options.dither != 0.0 and options.seed is None:
+        return dataclasses.replace(options, seed=int(np.random.SeedSequence().generate_state(1)[0]))
+    return options
+
+
+class _Counted:
+    """Blocks passed through, their samples counted."""
+
+    def __init__(self, blocks):
+        self.blocks, self.samples = blocks, 0
+
+    def __iter__(self):
+        for block in self.blocks:
+            self.samples += block.size
+            yield block
+
+
+def recording_profile(path: Path, options: FbankOptions, block_samples: int = BLOCK_SAMPLES
+                      ) -> Profile:
+    """The statistics of one recording's log-mel frames, read block by block."""
+    return profile_of_files([Path(path)], options, block_samples=block_samples, source=str(path))
+
+
+def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLOCK_SAMPLES,
+                     max_window: int = MAX_WINDOW, options: FbankOptions | None = None,
+                     sample_rate: int | None = None):
+    """(columns, generator of (k, 1 + targets) tables): the rows of ``path`` in order, as the
+    second pass produces them. ``options``: fbank options instead of the model's.
+    ``sample_rate``: the front end's rate (default: the model's when its configuration records
+    one, else the file's); audio at another rate is resampled block by block."""
+    path = Path(path)
+    options = _fixed_dither(options or model_options(ensemble)[0])
+    file_rate, _ = audio_info(path)
+    rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
+    spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")
+    try:                                               # pass 1: statistics, frames to disk
+        stream = FbankStream(rate, options, name=str(path))
+        moments = Moments()
+        counted = _Counted(audio_blocks(path, block_samples))
+        for block in resampled_blocks(counted, file_rate, rate):
+            frames = stream.push(block)
+            moments.add(frames)
+            frames.tofile(spill)
+        last = stream.finish()
+        moments.add(last)
+        last.tofile(spill)
+        profile = Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
+        predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
+                                    hop=max_window, max_window=max_window,
+                                    fbank_options=options, name=str(path))
+    except BaseException:
+        spill.close()
+        raise
+    rows = frames_for_duration(counted.samples / file_rate)   # the file's own duration
+    dims = stream.num_dims
+    per_block = max(1, block_samples // stream.shift)
+
+    def tables():                                      # pass 2: normalise, stack, nets
+        with spill:
+            spill.seek(0)
+            while True:
+                frames = np.fromfile(spill, dtype=np.float32, count=per_block * dims)
+                if frames.size == 0:
+                    break
+                yield predictor.push_frames(frames.reshape(-1, dims), rows)
+            yield predictor.flush_frames(np.empty((0, dims), np.float32), rows)
+    return predictor.columns, tables()
+
+
+def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
+                 block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                 options: FbankOptions | None = None, sample_rate: int | None = None) -> int:
+    """Write ``out_csv`` (``time,<target>…`` every 40 ms, as ``tinyemo predict``) for the
+    audio file ``path`` in bounded memory; the file appears only when complete. Returns the
+    number of rows."""
+    columns, tables = iter_predictions(ensemble, path, block_samples=block_samples,
+                                       max_window=max_window, options=options,
+                                       sample_rate=sample_rate)
+    rows = 0
+    with atomic_write(out_csv, "w") as f:
+        f.write(",".join(columns) + "\n")
+        for table in tables:
+            write_csv_rows(f, table)
+            rows += table.shape[0]
+    return rows
+
+
+def write_csv_rows(f, table: np.ndarray) -> None:
+    """Rows of a (k, 1 + targets) table as ``ensemble.write_predictions`` formats them."""
+    if table.shape[0]:
+        f.write("".join(f"{row[0]:.2f}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n"
+                        for row in table.tolist()))
+
+
+def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
+                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                       dither: float | None = None, sample_rate: int | None = None,
+                       progress=None) -> list[Path]:
+    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
+    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes).
+    ``sample_rate``: the front end's (files at another rate are resampled, with a warning, as
+    ``pipeline.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
+    options = model_options(ensemble)[0]
+    if dither is not None:
+        options = dataclasses.replace(options, dither=float(dither))
+    rates = {Path(path).stem: audio_info(path)[0] for path in audio}
+    if sample_rate is not None:
+        _warn_resampling(rates, int(sample_rate))
+    paths = []
+    for i, path in enumerate(audio):
+        csv = Path(out) / f"{Path(path).stem}.csv"
+        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window,
+                     options=options, sample_rate=sample_rate)
+        paths.append(csv)
+        if progress:
+            progress(i + 1, len(audio))
+    return paths
