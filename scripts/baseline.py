@@ -2,7 +2,7 @@
 """`python scripts/baseline.py --help`: a thin wrapper over `tinyemo baseline` (tinyemo/cli.py)."""
 import sys
 
-from tinyemo.cli import baseline_main
+from tinyemo.cli.baseline import baseline_main
 
 if __name__ == "__main__":
     sys.exit(baseline_main())

@@ -2,7 +2,7 @@
 """`python scripts/evaluate.py --help`: a thin wrapper over `tinyemo evaluate` (tinyemo/cli.py)."""
 import sys
 
-from tinyemo.cli import evaluate_main
+from tinyemo.cli.predict import evaluate_main
 
 if __name__ == "__main__":
     sys.exit(evaluate_main())

@@ -46,10 +46,7 @@ def statistics(gold: list[np.ndarray], factors: list[int],
     a list of (T_r, A)) rater agreement for one target."""
     # tinyemo.data.latents computes these for the synthetic corpus's metadata: reuse them
     from tinyemo.data.latents import (
-        acf_halftime,
-        annotator_agreement,
-        low_power_fraction,
-        spline_rebuild_ccc,
+        acf_halftime, annotator_agreement, low_power_fraction, spline_rebuild_ccc,
     )
     shortest = min(len(t) for t in gold)
     low = low_power_fraction(gold)

@@ -2,7 +2,7 @@
 """`python scripts/plot.py --help`: a thin wrapper over `tinyemo plot` (tinyemo/cli.py)."""
 import sys
 
-from tinyemo.cli import plot_main
+from tinyemo.cli.plot import plot_main
 
 if __name__ == "__main__":
     sys.exit(plot_main())

@@ -2,7 +2,7 @@
 """`python scripts/predict.py --help`: a thin wrapper over `tinyemo predict` (tinyemo/cli.py)."""
 import sys
 
-from tinyemo.cli import predict_main
+from tinyemo.cli.predict import predict_main
 
 if __name__ == "__main__":
     sys.exit(predict_main())

@@ -3,7 +3,7 @@
 (tinyemo/sweep/command.py)."""
 import sys
 
-from tinyemo.cli import sweep_main
+from tinyemo.cli.sweep import sweep_main
 
 if __name__ == "__main__":
     sys.exit(sweep_main())

@@ -2,7 +2,7 @@
 """`python scripts/train.py --help`: a thin wrapper over `tinyemo train` (tinyemo/cli.py)."""
 import sys
 
-from tinyemo.cli import train_main
+from tinyemo.cli.train import train_main
 
 if __name__ == "__main__":
     sys.exit(train_main())

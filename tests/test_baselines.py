@@ -17,13 +17,9 @@ from hypothesis import strategies as st
 
 from tinyemo.baselines import BaselineModel, avec2016, train_baseline, windowed
 from tinyemo.baselines.windows import stacked_statistics, window_size, window_statistics
-from tinyemo.cli import (
-    baseline_main,
-    baseline_parser,
-    evaluate_main,
-    plot_main,
-    predict_main,
-)
+from tinyemo.cli.baseline import baseline_main, baseline_parser
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli.plot import plot_main
 from tinyemo.data import load_corpus
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.util.metrics import ccc

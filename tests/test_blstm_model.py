@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyemo.cli import evaluate_main, predict_main, train_main
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli.train import train_main
 from tinyemo.engine import functional as F
 from tinyemo.models.config import ARCHITECTURES, ModelConfig
 from tinyemo.models.context import receptive_field

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tinyemo.cli import evaluate_main, main, plot_main, predict_main, train_main
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli import main
+from tinyemo.cli.plot import plot_main
+from tinyemo.cli.train import train_main
 
 
 @pytest.fixture(scope="module")

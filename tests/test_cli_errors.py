@@ -19,14 +19,10 @@ import pytest
 import soundfile as sf
 
 from tests.cli_helpers import SMALL, files_of, test_cache, tiny  # noqa: F401  (tiny: a fixture)
-from tinyemo.cli import (
-    evaluate_main,
-    main,
-    plot_main,
-    predict_main,
-    train_main,
-    train_parser,
-)
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli import main
+from tinyemo.cli.plot import plot_main
+from tinyemo.cli.train import train_main, train_parser
 from tinyemo.util.runtime import available_cores
 
 
@@ -105,7 +101,7 @@ def test_settings_check_every_field_by_its_type_and_the_cli_names_the_option():
         TrainConfig(l2=float("inf"))
     assert info.value.field == "l2"
     # every settings field that has an option is reported under that option's name
-    from tinyemo.cli import _option
+    from tinyemo.cli.boundary import option_of as _option
     parser = train_parser()
     options = {o for a in parser._actions for o in a.option_strings}
     for cls in (TrainConfig, ModelConfig):

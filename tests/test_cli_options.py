@@ -10,16 +10,9 @@ import numpy as np
 import pytest
 
 from tests.cli_helpers import test_cache, tiny  # noqa: F401  (tiny: a fixture)
-from tinyemo.cli import (
-    evaluate_main,
-    evaluate_parser,
-    plot_main,
-    plot_parser,
-    predict_main,
-    predict_parser,
-    train_main,
-    train_parser,
-)
+from tinyemo.cli.predict import evaluate_main, evaluate_parser, predict_main, predict_parser
+from tinyemo.cli.plot import plot_main, plot_parser
+from tinyemo.cli.train import train_main, train_parser
 
 BASE = ["--preset", "tiny", "--target", "arousal", "--runs", "1", "--epochs", "1"]
 NET = ["--arch", "dilated", "--width", "4", "--depth", "2"]

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tinyemo.cli import evaluate_main, predict_main, train_main
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli.train import train_main
 from tinyemo.data import generate
 from tinyemo.serve import predict as predict_module
 

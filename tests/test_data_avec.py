@@ -8,12 +8,7 @@ import pytest
 import soundfile as sf
 
 from tinyemo.data import (
-    Corpus,
-    Recording,
-    load_corpus,
-    read_avec2016,
-    read_individual_ratings,
-    read_manifest,
+    Corpus, Recording, load_corpus, read_avec2016, read_individual_ratings, read_manifest,
 )
 from tinyemo.data.avec2016 import read_arff
 from tinyemo.data.grid import resample_to_grid

@@ -9,12 +9,7 @@ import pytest
 import soundfile as sf
 
 from tinyemo.data import (
-    Corpus,
-    Recording,
-    load_corpus,
-    read_avec2016,
-    read_individual_ratings,
-    read_manifest,
+    Corpus, Recording, load_corpus, read_avec2016, read_individual_ratings, read_manifest,
 )
 
 FS = 16000

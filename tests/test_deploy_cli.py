@@ -112,7 +112,9 @@ def test_stream_options(tmp_path, monkeypatch, capsys):
 
 def test_every_deploy_option_is_exercised():
     """The options the tests above run, against the parsers: a new option needs a case."""
-    from tinyemo.cli import export_parser, profile_parser, stream_parser
+    from tinyemo.cli.export import export_parser
+    from tinyemo.cli.profile import profile_parser
+    from tinyemo.cli.predict import stream_parser
 
     def options(parser):
         return {max(a.option_strings, key=len) if a.option_strings else a.dest

@@ -14,7 +14,8 @@ import pytest
 
 import tinyemo
 from tinyemo import Tensor, no_grad
-from tinyemo.cli import export_main, predict_main
+from tinyemo.cli.export import export_main
+from tinyemo.cli.predict import predict_main
 from tinyemo.engine import nn
 from tinyemo.export import export_onnx
 from tinyemo.export.graph import Graph

@@ -11,13 +11,7 @@ from hypothesis import strategies as st
 
 import tinyemo.frontend.cache as cache_mod
 from tinyemo.frontend import (
-    FbankOptions,
-    FeatureCache,
-    align_to_labels,
-    extract,
-    fbank,
-    read_audio,
-    speaker_normalise,
+    FbankOptions, FeatureCache, align_to_labels, extract, fbank, read_audio, speaker_normalise,
     stack_frames,
 )
 

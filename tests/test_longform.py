@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tinyemo.cli import predict_main
+from tinyemo.cli.predict import predict_main
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.data.examples import prepare
 from tinyemo.frontend import FbankOptions

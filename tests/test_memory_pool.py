@@ -7,13 +7,7 @@ import threading
 
 import pytest
 
-from tinyemo.engine.memory_pool import (
-    GRANULE,
-    SMALL_LIMIT,
-    Block,
-    BlockPool,
-    size_class,
-)
+from tinyemo.engine.memory_pool import GRANULE, SMALL_LIMIT, Block, BlockPool, size_class
 
 
 class FakeDriver:

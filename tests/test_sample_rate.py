@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from tests.cli_helpers import SMALL, config_of
-from tinyemo.cli import evaluate_main, predict_main, train_main
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli.train import train_main
 from tinyemo.frontend.audio import resample
 from tinyemo.util.metrics import ccc
 from tinyemo.util.notices import TinyemoWarning

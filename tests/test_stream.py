@@ -15,13 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tinyemo.data.grid import frames_for_duration
-from tinyemo.frontend import (
-    FbankOptions,
-    align_to_labels,
-    fbank,
-    read_audio,
-    stack_frames,
-)
+from tinyemo.frontend import FbankOptions, align_to_labels, fbank, read_audio, stack_frames
 from tinyemo.frontend.features import MIN_STD, speaker_statistics
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve import windowed

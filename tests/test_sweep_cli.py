@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyemo.cli import evaluate_main, main, plot_main, predict_main
+from tinyemo.cli.predict import evaluate_main, predict_main
+from tinyemo.cli import main
+from tinyemo.cli.plot import plot_main
 from tinyemo.data import generate
 
 from .sweep_helpers import read_trials
@@ -137,7 +139,7 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
 
 def test_every_sweep_option_runs_in_these_tests():
     """Each option of ``tinyemo sweep`` appears in a command line above."""
-    from tinyemo.cli.sweep import _parser
+    from tinyemo.cli.sweep import sweep_parser as _parser
     options = {max(a.option_strings, key=len) if a.option_strings else a.dest
                for a in _parser()._actions if a.dest != "help"}
     text = Path(__file__).read_text()

@@ -15,12 +15,7 @@ import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 
 from tinyemo.data import (
-    PRESETS,
-    default_corpus,
-    default_corpus_path,
-    generate,
-    load_corpus,
-    read_individual_ratings,
+    PRESETS, default_corpus, default_corpus_path, generate, load_corpus, read_individual_ratings,
     synthetic,
 )
 

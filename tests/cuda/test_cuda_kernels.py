@@ -10,11 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from tinyemo.kernels import cpu, reference
-from tinyemo.kernels.shapes import (
-    conv1d_out_len,
-    conv_transpose1d_out_len,
-    max_pool1d_out_len,
-)
+from tinyemo.kernels.shapes import conv1d_out_len, conv_transpose1d_out_len, max_pool1d_out_len
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}

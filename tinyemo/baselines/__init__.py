@@ -12,11 +12,7 @@ Both choose their settings on dev and write the run folder of ``tinyemo train``
 from __future__ import annotations
 
 from tinyemo.baselines.common import (
-    KINDS,
-    BaselineModel,
-    baseline_module,
-    is_baseline_folder,
-    train_baseline,
+    KINDS, BaselineModel, baseline_module, is_baseline_folder, train_baseline,
 )
 
 __all__ = ["KINDS", "train_baseline", "BaselineModel", "baseline_module", "is_baseline_folder"]

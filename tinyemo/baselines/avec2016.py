@@ -34,12 +34,7 @@ import numpy as np
 from tinyemo.baselines.common import require
 from tinyemo.baselines.postprocess import PostProcess, fit_postprocess
 from tinyemo.baselines.windows import (
-    _percentiles,
-    _positive,
-    _seconds,
-    check_window_sizes,
-    window_size,
-    window_statistics,
+    _percentiles, _positive, _seconds, check_window_sizes, window_size, window_statistics,
 )
 from tinyemo.data.examples import Example
 from tinyemo.data.examples import _warn_resampling as warn_resampling

@@ -24,12 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from tinyemo.baselines.windows import (
-    _percentiles,
-    _positive,
-    _seconds,
-    check_window_sizes,
-    stacked_statistics,
-    statistic_names,
+    _percentiles, _positive, _seconds, check_window_sizes, stacked_statistics, statistic_names,
     window_size,
 )
 from tinyemo.data.examples import Example, prepare

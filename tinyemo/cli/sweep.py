@@ -9,22 +9,29 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["sweep_main"]
+from tqdm import tqdm
+
+from tinyemo.cli.boundary import Progress, run_command
+from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
+from tinyemo.sweep.dask_executor import DaskExecutor
+from tinyemo.sweep.driver import PRUNERS, SAMPLERS, SweepConfig, check_folder, run_sweep
+from tinyemo.sweep.executors import InProcess, LocalWorkers
+from tinyemo.sweep.features import describe, load_examples_on
+from tinyemo.sweep.report import read_compared
+from tinyemo.sweep.space import read_space
+from tinyemo.util.runtime import configure_process
+
+__all__ = ["sweep_main", "sweep_parser"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    from tinyemo.sweep.driver import PRUNERS, SAMPLERS
+def sweep_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tinyemo sweep", description="Choose model and training settings on the dev "
         "partition (Optuna: grid, random or TPE search, pruning by epoch), then train the best "
         "per target with --runs seeds and score test once.")
     p.add_argument("space", type=Path, help="the search space, a TOML file "
                    "(examples/sweep-tiny.toml; see README, 'Choose settings')")
-    p.add_argument("--data", help="a corpus folder in the AVEC 2016 (RECOLA) layout")
-    p.add_argument("--manifest", help="a CSV manifest (audio,speaker,partition,<target>…)")
-    p.add_argument("--preset", default="quick", help="synthetic corpus preset when no data is given")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic corpus")
-    p.add_argument("--target", choices=("arousal", "valence", "both"), default="both")
+    add_corpus_options(p)
     p.add_argument("--trials", type=int, help="trials per target (default 20; grid: its size)")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     p.add_argument("--pruner", choices=PRUNERS, default="none",
@@ -54,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _free_out() -> Path:
+    """runs/sweep, or the first runs/sweep-N that does not exist."""
     base = out = Path("runs") / "sweep"
     n = 1
     while out.exists():
@@ -64,80 +72,68 @@ def _free_out() -> Path:
 
 def _executor(args):
     if args.workers is not None:
-        from tinyemo.sweep.executors import LocalWorkers
         return LocalWorkers(args.workers, args.threads)
     if args.dask_local is not None or args.scheduler is not None:
-        from tinyemo.sweep.dask_executor import DaskExecutor
         return DaskExecutor(scheduler=args.scheduler, local_workers=args.dask_local)
-    from tinyemo.sweep.executors import InProcess
     return InProcess()
 
 
-def sweep_main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
-    say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+def _sweep(args, state: dict) -> int:
     progress = not args.quiet and sys.stderr.isatty()
+    ui = Progress(args.quiet)
+    say = ui.say
     if progress:
-        from tqdm import tqdm
-        say = tqdm.write
+        say = tqdm.write      # notes between the bars on stderr
+    # check everything: options, the space, compared folders, the corpus, the sweep folder
     if args.resume and args.out is None:
-        print("error: --resume needs --out (the sweep folder to continue)", file=sys.stderr)
-        return 2
-    executor = out = None
-    try:
-        from tinyemo.data import default_corpus
-        from tinyemo.sweep.driver import SweepConfig, check_folder, run_sweep
-        from tinyemo.sweep.features import describe, load_examples_on
-        from tinyemo.sweep.report import read_compared
-        from tinyemo.sweep.space import read_space
-        for name in ("workers", "dask_local", "threads"):
-            value = getattr(args, name)
-            if value is not None and value < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-        if args.data and args.manifest:
-            raise ValueError("give --data or --manifest, not both")
-        space = read_space(args.space)
-        compared = read_compared(args.compare)
-        local = args.workers or args.dask_local
-        threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
-        targets = ("arousal", "valence") if args.target == "both" else (args.target,)
-        config = SweepConfig(space, targets=targets, trials=args.trials or (
-            10**6 if args.sampler == "grid" else 20), sampler=args.sampler, pruner=args.pruner,
-            seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
-            device=args.device, threads=threads if local or args.scheduler else None)
-        from tinyemo.util.runtime import configure_process
-        configure_process(args.threads)
-        if args.manifest or args.data:
-            source = Path(args.manifest or args.data)
-        else:
-            say(f"using the synthetic corpus (preset {args.preset!r}, seed {args.data_seed}); "
-                f"--data DIR or --manifest FILE for your own")
-            source = default_corpus(args.preset, args.data_seed)
-        out = args.out or _free_out()
-        check_folder(out, config, describe(source)[1], args.resume)
-        executor = _executor(args)
-        start = time.perf_counter()
-        examples, data_info = load_examples_on(executor, source)
-        say(f"{data_info['recordings']} recordings from {source}: features ready in "
-            f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
-            f"{executor.slots} at a time, into {out}")
-        run_sweep(examples, config, out, executor=executor, data_info=data_info,
-                  resume=args.resume, say=say, progress=progress, compared=compared)
-    except KeyboardInterrupt:
-        again = [a for a in argv if a != "--resume"]
-        if args.out is None:
-            again += ["--out", str(out or "DIR")]
-        print(f"\ninterrupted; continue with: tinyemo sweep {shlex.join(again)} --resume",
-              file=sys.stderr)
-        return 130
-    except (ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if executor is not None:
-            executor.close()
+        raise ValueError("--resume needs --out (the sweep folder to continue)")
+    for name in ("workers", "dask_local", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    source = data_source(args)
+    space = read_space(args.space)
+    compared = read_compared(args.compare)
+    local = args.workers or args.dask_local
+    threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
+    config = SweepConfig(space, targets=targets_of(args), trials=args.trials or (
+        10**6 if args.sampler == "grid" else 20), sampler=args.sampler, pruner=args.pruner,
+        seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
+        device=args.device, threads=threads if local or args.scheduler else None)
+    configure_process(args.threads)
+    source = corpus_path(args, source, ui)
+    out = state["out"] = args.out or _free_out()
+    check_folder(out, config, describe(source)[1], args.resume)
+    # then create
+    executor = state["executor"] = _executor(args)
+    start = time.perf_counter()
+    examples, data_info = load_examples_on(executor, source)
+    say(f"{data_info['recordings']} recordings from {source}: features ready in "
+        f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
+        f"{executor.slots} at a time, into {out}")
+    run_sweep(examples, config, out, executor=executor, data_info=data_info,
+              resume=args.resume, say=say, progress=progress, compared=compared)
     if not args.quiet:
         print((out / "results.md").read_text())
     print(f"sweep in {out}")
     return 0
+
+
+def _interrupted(argv: list[str], args, state: dict) -> str:
+    again = [a for a in argv if a != "--resume"]
+    if args.out is None:
+        again += ["--out", str(state.get("out") or "DIR")]
+    return f"\ninterrupted; continue with: tinyemo sweep {shlex.join(again)} --resume"
+
+
+def sweep_main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = sweep_parser()
+    args = parser.parse_args(argv)
+    state: dict = {}
+    try:
+        return run_command(parser, lambda: _sweep(args, state),
+                           lambda: _interrupted(argv, args, state))
+    finally:
+        if state.get("executor") is not None:
+            state["executor"].close()

@@ -11,11 +11,7 @@ from tinyemo.data.grid import FRAME_S
 from tinyemo.data.loading import load_corpus
 from tinyemo.data.manifest import read_manifest
 from tinyemo.data.synthetic import (
-    PRESETS,
-    SynthConfig,
-    default_corpus,
-    default_corpus_path,
-    generate,
+    PRESETS, SynthConfig, default_corpus, default_corpus_path, generate,
 )
 
 __all__ = ["Recording", "Corpus", "load_corpus", "read_avec2016", "read_manifest",

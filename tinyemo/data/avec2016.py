@@ -21,12 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.data.corpus import Corpus, Recording
-from tinyemo.data.grid import (
-    FRAME_S,
-    GRID_TOLERANCE_S,
-    check_label_duration,
-    parse_number,
-)
+from tinyemo.data.grid import FRAME_S, GRID_TOLERANCE_S, check_label_duration, parse_number
 from tinyemo.util.fileio import write_text
 
 __all__ = ["read_avec2016", "read_arff", "read_individual_ratings", "write_arff",

@@ -16,13 +16,7 @@ from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.data.fingerprint import corpus_fingerprint
 from tinyemo.data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from tinyemo.data.loading import load_corpus
-from tinyemo.frontend import (
-    FbankOptions,
-    align_to_labels,
-    extract,
-    speaker_normalise,
-    stack_frames,
-)
+from tinyemo.frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
 from tinyemo.frontend.audio import audio_rate
 from tinyemo.frontend.cache import FeatureCache
 from tinyemo.util.notices import warn

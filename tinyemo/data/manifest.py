@@ -26,10 +26,7 @@ import numpy as np
 
 from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.data.grid import (
-    LABEL_TOLERANCE_S,
-    check_label_duration,
-    parse_number,
-    resample_to_grid,
+    LABEL_TOLERANCE_S, check_label_duration, parse_number, resample_to_grid,
 )
 
 __all__ = ["read_manifest", "read_label_csv"]

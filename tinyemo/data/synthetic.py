@@ -30,19 +30,11 @@ import numpy as np
 import soundfile as sf
 
 from tinyemo.data.avec2016 import (
-    AUDIO_DIR,
-    GOLD_DIR,
-    INDIVIDUAL_DIR,
-    write_arff,
-    write_individual_ratings,
+    AUDIO_DIR, GOLD_DIR, INDIVIDUAL_DIR, write_arff, write_individual_ratings,
 )
 from tinyemo.data.grid import FRAME_S
 from tinyemo.data.latents import (
-    LabelModel,
-    annotate,
-    draw_annotators,
-    label_statistics,
-    latent_track,
+    LabelModel, annotate, draw_annotators, label_statistics, latent_track,
 )
 from tinyemo.data.speech import SAMPLE_RATE, CueModel, draw_speaker, synthesize
 from tinyemo.util.fileio import atomic_write, cache_root, save_npz, write_json

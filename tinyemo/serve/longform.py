@@ -26,12 +26,7 @@ import numpy as np
 from tinyemo.data.examples import _warn_resampling
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions
-from tinyemo.frontend.blocks import (
-    BLOCK_SAMPLES,
-    audio_blocks,
-    audio_info,
-    resampled_blocks,
-)
+from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files

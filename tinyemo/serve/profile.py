@@ -15,12 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.data import load_corpus
-from tinyemo.frontend.blocks import (
-    BLOCK_SAMPLES,
-    audio_blocks,
-    audio_info,
-    resampled_blocks,
-)
+from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.frontend.features import MIN_STD
 from tinyemo.util.fileio import save_npz

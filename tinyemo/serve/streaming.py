@@ -33,12 +33,7 @@ from tinyemo.frontend.filterbank import frame_geometry
 from tinyemo.frontend.resampling import ResampleStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Profile
-from tinyemo.serve.windowed import (
-    MAX_WINDOW,
-    FrameStacker,
-    WindowedEnsemble,
-    latency_seconds,
-)
+from tinyemo.serve.windowed import MAX_WINDOW, FrameStacker, WindowedEnsemble, latency_seconds
 
 __all__ = ["StreamPredictor", "RunningNormaliser", "predict_offline", "latency_seconds",
            "model_sample_rate", "model_options", "NORMALISATIONS"]

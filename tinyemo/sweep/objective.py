@@ -31,13 +31,7 @@ from tinyemo.models.config import ModelConfig
 from tinyemo.models.nets import build_model
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import (
-    BEST,
-    CHECKPOINT,
-    DivergedError,
-    TrainConfig,
-    TrainState,
-    predict_examples,
-    train_run,
+    BEST, CHECKPOINT, DivergedError, TrainConfig, TrainState, predict_examples, train_run,
 )
 from tinyemo.util.fileio import write_json, write_text
 from tinyemo.util.metrics import score

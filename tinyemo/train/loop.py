@@ -36,13 +36,7 @@ from tinyemo.models.nets import build_model
 from tinyemo.train.augment import AUGMENT_STREAM, DROPOUT_STREAM, augment, step_rng
 from tinyemo.util.fileio import write_text
 from tinyemo.util.metrics import score
-from tinyemo.util.settings import (
-    SettingError,
-    at_least,
-    check_fields,
-    greater_than,
-    one_of,
-)
+from tinyemo.util.settings import SettingError, at_least, check_fields, greater_than, one_of
 
 __all__ = ["TrainConfig", "TrainState", "train_run", "predict_examples", "DivergedError"]
 

@@ -12,11 +12,7 @@ from __future__ import annotations
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
 from tinyemo.engine.ops._checks import (
-    as_batch,
-    check_conv_args,
-    check_float_array,
-    check_int,
-    contiguous,
+    as_batch, check_conv_args, check_float_array, check_int, contiguous,
 )
 from tinyemo.kernels.shapes import conv1d_out_len
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import (
-    as_batch,
-    check_conv_args,
-    check_float_array,
-    contiguous,
-)
+from tinyemo.engine.ops._checks import as_batch, check_conv_args, check_float_array, contiguous
 from tinyemo.kernels.shapes import conv_transpose1d_out_len
 
 __all__ = ["ConvTranspose1dFn"]

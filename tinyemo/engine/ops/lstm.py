@@ -13,12 +13,7 @@ from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import (
-    as_batch,
-    check_float_array,
-    check_same_dtype,
-    contiguous,
-)
+from tinyemo.engine.ops._checks import as_batch, check_float_array, check_same_dtype, contiguous
 
 __all__ = ["LSTMFn"]
 

@@ -6,12 +6,7 @@ import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import (
-    as_batch,
-    check_float_array,
-    check_int,
-    contiguous,
-)
+from tinyemo.engine.ops._checks import as_batch, check_float_array, check_int, contiguous
 from tinyemo.kernels.shapes import max_pool1d_out_len
 
 __all__ = ["MaxPool1dFn"]

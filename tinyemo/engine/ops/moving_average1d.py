@@ -10,12 +10,7 @@ from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import (
-    as_batch,
-    check_float_array,
-    check_int,
-    contiguous,
-)
+from tinyemo.engine.ops._checks import as_batch, check_float_array, check_int, contiguous
 
 __all__ = ["MovingAverage1dFn", "window_sides"]
 

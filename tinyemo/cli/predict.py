@@ -1,0 +1,169 @@
+"""``tinyemo predict`` (files, or ``--stream`` from standard input) and ``tinyemo evaluate``
+(score a model folder on a labelled partition)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
+from tinyemo.runs.folder import read_config
+from tinyemo.serve.predict import evaluate, predict_files
+from tinyemo.serve.stream_pipe import STREAM_FORMATS, predict_stream
+from tinyemo.serve.windowed import default_latencies
+from tinyemo.util.compile_notice import announce_compilation
+from tinyemo.util.runtime import configure_process
+from tinyemo.util.settings import SettingError
+
+__all__ = ['predict_main', 'predict_parser', 'evaluate_main', 'evaluate_parser', 'stream_main', 'stream_parser']
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyemo predict", description="Predict arousal and valence "
+                                "every 40 ms for audio files with a trained model folder, "
+                                "files of any length in bounded memory. Streaming from "
+                                "standard input: tinyemo predict --stream --help; "
+                                + _latency_help() + ".")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("audio", nargs="+", type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    p.add_argument("--dither", type=float, help="the fbank dither instead of the model's (0: "
+                   "what the graph of tinyemo export computes)")
+    return p
+
+
+def predict_main(argv=None) -> int:
+    if "--stream" in (sys.argv[1:] if argv is None else argv):
+        return stream_main(argv)
+    parser = predict_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        ui = Progress(args.quiet)
+        check_threads(args.threads)
+        check_device(args.device)
+        read_config(args.model)
+        check_out_path(args.out)
+        if args.dither is not None and not args.dither >= 0:
+            raise SettingError("dither", f"must be >= 0, got {args.dither}")
+        for audio in args.audio:
+            if not audio.is_file():
+                raise ValueError(f"{audio}: no such audio file")
+        configure_process(args.threads)
+        with announce_compilation(ui.note):
+            paths = predict_files(args.model, args.audio, args.out, args.device,
+                                  progress=ui.counter("files", unit="file"), dither=args.dither)
+        for path in paths:
+            print(path)
+        return 0
+    return run_command(parser, run)
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyemo evaluate", description="Score a trained model "
+                                "folder on a labelled corpus partition (AVEC-style CCC over "
+                                "the concatenated recordings, and per recording).")
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--data", required=True, type=Path, help="AVEC 2016 folder or .csv manifest")
+    p.add_argument("--partition", default="dev")
+    p.add_argument("--target", help="score only this target (default: every target of the model)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    return p
+
+
+def evaluate_main(argv=None) -> int:
+    parser = evaluate_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        ui = Progress(args.quiet)
+        check_threads(args.threads)
+        check_device(args.device)
+        read_config(args.model)
+        if not args.data.exists():
+            raise ValueError(f"{args.data}: no such corpus folder or manifest")
+        configure_process(args.threads)
+        with announce_compilation(ui.note):
+            print(evaluate(args.model, args.data, args.partition, args.device, args.target,
+                           progress=ui.counter("features")))
+        return 0
+    return run_command(parser, run)
+
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s" if s != float("inf") else "the whole recording"
+
+
+def _latency_help() -> str:
+    per_arch = ", ".join(f"{arch} {_seconds(s)}" for arch, s in default_latencies().items())
+    return (f"streaming latency = the model's right-hand context + at most one chunk: "
+            f"{per_arch} (the paper's settings at 16 kHz)")
+
+
+def stream_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tinyemo predict --stream",
+        description="Predict arousal and valence from audio on standard input (WAV, or raw PCM "
+        "with --format/--rate/--channels; other rates than the model's are resampled) and "
+        "write 'time,<target>…' CSV rows to standard output as soon as they are final, "
+        "flushing each. " + _latency_help() + ".")
+    p.add_argument("--stream", action="store_true", required=True,
+                   help="read standard input, write rows as they become final")
+    p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
+    p.add_argument("--profile", type=Path, help="speaker profile (tinyemo profile): normalise "
+                   "with its fixed statistics; the rows then equal the offline prediction")
+    p.add_argument("--running", action="store_true", help="normalise with the running "
+                   "statistics of the stream so far instead (no enrolment; early rows noisier)")
+    p.add_argument("--format", choices=STREAM_FORMATS, default="wav",
+                   help="wav (format, rate and channels from its header) or raw little-endian PCM")
+    p.add_argument("--rate", type=int, help="raw PCM sample rate (default: the model's)")
+    p.add_argument("--channels", type=int, default=1, help="raw PCM channels (averaged)")
+    p.add_argument("--chunk", type=int, default=4096, help="bytes read at a time, at most")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help="no note of the latency on stderr")
+    return p
+
+
+def stream_main(argv=None) -> int:
+    """``tinyemo predict --stream``: standard input → CSV rows on standard output."""
+    parser = stream_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        ui = Progress(args.quiet)
+        if (args.profile is None) == (not args.running):
+            raise SettingError("profile", "give --profile FILE or --running (how to normalise "
+                               "the stream)")
+        for name in ("rate", "channels", "chunk"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                raise SettingError(name, f"must be >= 1, got {value}")
+        check_threads(args.threads)
+        check_device(args.device)
+        read_config(args.model)
+        if args.profile is not None and not args.profile.is_file():
+            raise ValueError(f"{args.profile}: no such profile")
+        configure_process(args.threads)
+
+        def started(predictor):
+            rates = (f"{predictor.input_rate} Hz resampled to {predictor.sample_rate} Hz (the "
+                     "model's)" if predictor.input_rate != predictor.sample_rate
+                     else f"{predictor.sample_rate} Hz")
+            when = (f"rows final {predictor.latency_s:.2f} s after their time stamp (+ one "
+                    "chunk)" if predictor.latency_s != float("inf") else
+                    "every row comes at the end (the model's context is the whole recording)")
+            ui.note(f"streaming {rates}; {when}")
+        predict_stream(args.model, sys.stdin.buffer, sys.stdout, fmt=args.format, rate=args.rate,
+                       channels=args.channels, normalisation="running" if args.running
+                       else "profile", profile=args.profile, chunk_bytes=args.chunk,
+                       device=args.device, on_start=started)
+        return 0
+    return run_command(parser, run, lambda: "interrupted: the rows written so far are final")
+
