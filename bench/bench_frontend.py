@@ -6,7 +6,7 @@ tinyemo's fbank against kaldi-native-fbank in the same run, one thread.
 Writes bench/results/frontend.json and prints Markdown table rows. Both sides run Kaldi's
 defaults with 40 mel bins and dither off (kaldi-native-fbank's dither default differs from
 Kaldi's); tinyemo with its default seeded dither is timed as well. The audio is the real speech
-in tests/data/speech tiled to length (synthetic noise if that folder is absent).
+in tests/testdata/speech tiled to length (synthetic noise if that folder is absent).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tinyemo.util.fileio import write_json
 
 RATE = 16000
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "speech"
+SPEECH = ROOT / "tests" / "testdata" / "speech"
 
 
 def recording(seconds: float) -> tuple[np.ndarray, str]:

@@ -11,7 +11,7 @@ cache loads, first-touch: reported apart as "warm-up"), then the long file; the 
 second call, the memory the process's RSS high-water mark (``VmHWM``) at the end (imports
 included). The model is the main job's: down/up, 5 seeds × (arousal width 32, valence width
 128), random weights (the speed does not depend on them). The audio: the real speech in
-tests/data/speech tiled with a random gain per copy plus noise, 16 kHz 16-bit mono, written to
+tests/testdata/speech tiled with a random gain per copy plus noise, 16 kHz 16-bit mono, written to
 a temporary folder. Writes bench/results/long_audio.json and prints a Markdown table.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = ROOT / "tests" / "data" / "speech" / "arctic_a0007.wav"
+SPEECH = ROOT / "tests" / "testdata" / "speech" / "arctic_a0007.wav"
 RATE = 16000
 
 

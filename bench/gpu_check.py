@@ -25,7 +25,7 @@ Writes to OUT (at most 8 files, what the device tool brings back): ``gpu_check.j
 step's command, seconds, exit status and figures; rewritten after each step), ``gpu_check.log``
 (every step's output), ``tests-cuda.xml``, ``kernels-cuda.json``, ``epoch-cuda.json``,
 ``epoch-cuda-pool-off.json``, ``accuracy-cuda.json``. Exit status 0 when every step ran and
-passed, 1 otherwise, 2 for a bad command line. ``--simulate`` (``tests/test_gpu_check.py``) runs
+passed, 1 otherwise, 2 for a bad command line. ``--simulate`` (``tests/bench/test_gpu_check.py``) runs
 the same logic with NUMBA_ENABLE_CUDASIM=1 on the least work that exercises it (the simulator
 starts a Python thread per CUDA thread): the mirror tests, one kernel row, width-1 nets on 9
 frames, a two-tap single-filter net trained for one epoch on three 3-second recordings.

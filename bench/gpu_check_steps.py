@@ -82,10 +82,10 @@ try:
     if not config.ENABLE_CUDASIM:
         from numba.cuda.cudadrv import nvvm
         info["nvvm"] = bool(nvvm.is_available())
-    from tinyemo import backend
+    from tinyemo.engine import backend
     backend.cuda_module()
     if info["cuda_available"] and not config.ENABLE_CUDASIM:
-        from tinyemo import cuda_memory
+        from tinyemo.engine import cuda_memory
         dev = cuda.get_current_device()
         name = dev.name
         info["gpu"] = name.decode() if isinstance(name, bytes) else name

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/baseline.py --help`: a thin wrapper over `tinyemo baseline` (tinyemo/cli.py)."""
+"""`python scripts/baseline.py --help`: a thin wrapper over `tinyemo baseline` (tinyemo/cli/)."""
 import sys
 
 from tinyemo.cli.baseline import baseline_main

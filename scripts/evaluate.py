@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/evaluate.py --help`: a thin wrapper over `tinyemo evaluate` (tinyemo/cli.py)."""
+"""`python scripts/evaluate.py --help`: a thin wrapper over `tinyemo evaluate` (tinyemo/cli/)."""
 import sys
 
 from tinyemo.cli.predict import evaluate_main

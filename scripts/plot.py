@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/plot.py --help`: a thin wrapper over `tinyemo plot` (tinyemo/cli.py)."""
+"""`python scripts/plot.py --help`: a thin wrapper over `tinyemo plot` (tinyemo/cli/)."""
 import sys
 
 from tinyemo.cli.plot import plot_main

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/predict.py --help`: a thin wrapper over `tinyemo predict` (tinyemo/cli.py)."""
+"""`python scripts/predict.py --help`: a thin wrapper over `tinyemo predict` (tinyemo/cli/)."""
 import sys
 
 from tinyemo.cli.predict import predict_main

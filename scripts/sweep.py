@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """`python scripts/sweep.py SPACE.toml --help`: a thin wrapper over `tinyemo sweep`
-(tinyemo/sweep/command.py)."""
+(tinyemo/cli/sweep.py)."""
 import sys
 
 from tinyemo.cli.sweep import sweep_main

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`python scripts/train.py --help`: a thin wrapper over `tinyemo train` (tinyemo/cli.py)."""
+"""`python scripts/train.py --help`: a thin wrapper over `tinyemo train` (tinyemo/cli/)."""
 import sys
 
 from tinyemo.cli.train import train_main

@@ -33,7 +33,7 @@ def test_import_tinyemo_and_cpu_work_do_not_import_numba_cuda():
 
 _ASK_FOR_CUDA = (
     "import numpy as np\n"
-    "from tinyemo import backend\n"
+    "from tinyemo.engine import backend\n"
     "try:\n"
     "    backend.to_device(np.zeros(3, np.float32), 'cuda')\n"
     "except RuntimeError as exc:\n"

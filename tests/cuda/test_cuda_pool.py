@@ -111,7 +111,7 @@ def _run(code: str, **env_changes) -> subprocess.CompletedProcess:
 
 
 _INSTALL = ("from numba.cuda.cudadrv import driver\n"
-            "from tinyemo import cuda_memory\n"
+            "from tinyemo.engine import cuda_memory\n"
             "print(cuda_memory.install())\n"
             "driver._ensure_memory_manager()  # what creating a context does first\n"
             "print(driver._memory_manager.__name__)\n")
@@ -131,7 +131,7 @@ def test_installing_the_pool(env, expected):
 
 @pytest.mark.no_cuda_needed
 def test_a_bad_pool_setting_is_a_clear_error():
-    result = _run("from tinyemo import cuda_memory\ncuda_memory.install()",
+    result = _run("from tinyemo.engine import cuda_memory\ncuda_memory.install()",
                   TINYEMO_CUDA_POOL="maybe")
     assert result.returncode != 0
     assert "ValueError: TINYEMO_CUDA_POOL must be 1 or 0 (on or off), got 'maybe'" in result.stderr

@@ -34,10 +34,10 @@ import numpy as np
 from tinyemo.baselines.common import require
 from tinyemo.baselines.postprocess import PostProcess, fit_postprocess
 from tinyemo.baselines.windows import (
-    _percentiles, _positive, _seconds, check_window_sizes, window_size, window_statistics,
+    percentiles_rule, positives_rule, seconds_rule, check_window_sizes, window_size, window_statistics,
 )
 from tinyemo.data.examples import Example
-from tinyemo.data.examples import _warn_resampling as warn_resampling
+from tinyemo.data.examples import warn_resampling
 from tinyemo.data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from tinyemo.frontend import align_to_labels, read_audio, stack_frames
 from tinyemo.frontend.audio import INT16_SCALE, audio_rate
@@ -66,7 +66,7 @@ class Config:
     max_iter: int = 2000
 
     def __post_init__(self):
-        check_fields(self, windows_s=_seconds, complexities=_positive, percentiles=_percentiles,
+        check_fields(self, windows_s=seconds_rule, complexities=positives_rule, percentiles=percentiles_rule,
                      max_iter=at_least(1))
         object.__setattr__(self, "windows_s", tuple(sorted(float(s) for s in self.windows_s)))
         check_window_sizes(self.windows_s)

@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from tinyemo.data.corpus import PARTITIONS
 from tinyemo.data.examples import Example, check_targets, corpus_rate
 from tinyemo.data.fingerprint import corpus_fingerprint
 from tinyemo.runs.folder import BASELINE_KINDS, CONFIG, check_out_folder, read_config
@@ -42,7 +43,6 @@ __all__ = ["KINDS", "EXTRA", "require", "baseline_module", "train_baseline", "Ba
 KINDS = BASELINE_KINDS
 EXTRA = "pip install 'tinyemo[baselines]'"
 MODEL = "model.npz"
-PARTITIONS = ("train", "dev", "test")
 _PIP_NAMES = {"sklearn": "scikit-learn"}
 
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from tinyemo.baselines.windows import (
-    _percentiles, _positive, _seconds, check_window_sizes, stacked_statistics, statistic_names,
+    percentiles_rule, positives_rule, seconds_rule, check_window_sizes, stacked_statistics, statistic_names,
     window_size,
 )
 from tinyemo.data.examples import Example, prepare
@@ -48,7 +48,7 @@ class Config:
     fbank: FbankOptions = field(default_factory=FbankOptions)
 
     def __post_init__(self):
-        check_fields(self, windows_s=_seconds, alphas=_positive, percentiles=_percentiles)
+        check_fields(self, windows_s=seconds_rule, alphas=positives_rule, percentiles=percentiles_rule)
         object.__setattr__(self, "windows_s", tuple(sorted(float(s) for s in self.windows_s)))
         check_window_sizes(self.windows_s)
 
@@ -126,7 +126,7 @@ def ridge_path(cov: np.ndarray, cxy: np.ndarray, sd: np.ndarray, alphas) -> list
     covariance (P, P), cross-covariance with the targets (P, K) and column scales (P,):
     ``W = (C_z + alpha I)⁻¹ C_zy`` (P, K), one Cholesky solve per alpha (an eigendecomposition
     shared by all alphas is several times slower at these sizes)."""
-    from scipy.linalg import solve
+    from scipy.linalg import solve  # scipy loads on first use: import tinyemo stays light
 
     cz = cov / np.outer(sd, sd)
     czy = cxy / sd[:, None]

@@ -14,7 +14,7 @@ of ``x`` (T, D) and each frame:
   :func:`scipy.ndimage.percentile_filter` on each column as a 1-D signal, which SciPy runs as
   a running-window rank filter in C, O(T log size) per column (not a sort per window).
 
-``tests/baselines_reference.py`` holds the slow loop that defines the same numbers.
+``tests/helpers/baselines_reference.py`` holds the slow loop that defines the same numbers.
 """
 from __future__ import annotations
 
@@ -45,18 +45,18 @@ def check_window_sizes(windows_s) -> None:
 
 
 # rules for the baselines' settings (tinyemo.util.settings.check_fields)
-def _seconds(v):
+def seconds_rule(v):
     if not v:
         return "must list at least one value"
     bad = [s for s in v if not s > 0]
     return f"must be positive numbers of seconds, got {list(v)}" if bad else None
 
 
-def _positive(v):
+def positives_rule(v):
     return None if v and min(v) > 0 else f"must be positive numbers, got {list(v)}"
 
 
-def _percentiles(v):
+def percentiles_rule(v):
     return None if all(0 <= p <= 100 for p in v) else f"must lie in [0, 100], got {list(v)}"
 
 
@@ -68,7 +68,7 @@ def statistic_names(percentiles) -> list[str]:
 def window_statistics(x: np.ndarray, size: int, percentiles=(10, 50, 90)) -> np.ndarray:
     """(T, D) per-frame descriptors → (T, D · (2 + len(percentiles))) float32 window statistics:
     blocks of D columns in the order of :func:`statistic_names` (see the module docstring)."""
-    from scipy.ndimage import percentile_filter
+    from scipy.ndimage import percentile_filter  # scipy loads on first use: import tinyemo stays light
 
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] == 0:

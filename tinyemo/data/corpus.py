@@ -18,7 +18,10 @@ import numpy as np
 
 from tinyemo.data.grid import FRAME_S
 
-__all__ = ["Recording", "Corpus"]
+__all__ = ["Recording", "Corpus", "PARTITIONS"]
+
+PARTITIONS = ("train", "dev", "test")
+"""The partitions of the AVEC 2016 protocol: fit on train, choose on dev, score test once."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)

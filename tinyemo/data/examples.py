@@ -62,7 +62,7 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     if cache is True:
         cache = FeatureCache()   # one for all recordings: a read-only cache warns once
     if sample_rate is not None:
-        _warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
+        warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
     feats = {}
     for i, rec in enumerate(corpus):
         feats[rec.id] = extract(rec.audio, options, cache, sample_rate=sample_rate)
@@ -81,7 +81,7 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     return examples
 
 
-def _warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
+def warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
     """One warning for the recordings resampled to ``sample_rate``, one for those whose own
     rate is lower (their band above rate/2 is empty: the model never saw such audio)."""
     def listing(ids):

@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.frontend.audio import check_wav_complete
+from tinyemo.frontend.features import FRAME_S   # seconds between label frames (25 Hz)
 
 __all__ = ["FRAME_S", "LABEL_TOLERANCE_S", "GRID_TOLERANCE_S", "frames_for_duration",
            "resample_to_grid", "parse_number", "audio_duration", "check_label_duration",
            "check_tracks_agree"]
-
-FRAME_S = 0.04
-"""Seconds between label frames (25 Hz)."""
 
 LABEL_TOLERANCE_S = 1.0
 """A label track may end at most this many seconds before or after the audio does."""
@@ -26,14 +24,14 @@ LABEL_TOLERANCE_S = 1.0
 GRID_TOLERANCE_S = 1e-3
 """A time stamp within this many seconds of ``0.04 j`` is on the grid (AVEC ARFF files)."""
 
-_FRAME_EPS = 1e-6
+FRAME_EPS = 1e-6
 """Frames of slack when counting grid points up to a time: 7.2 s is 180 frames even when
 floating point makes it 179.99999999."""
 
 
 def frames_for_duration(duration_s: float) -> int:
     """Grid frames at t = 0, 0.04, … up to and including ``duration_s``: ⌊d / 0.04⌋ + 1."""
-    return int(np.floor(duration_s / FRAME_S + _FRAME_EPS)) + 1
+    return int(np.floor(duration_s / FRAME_S + FRAME_EPS)) + 1
 
 
 def resample_to_grid(times: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -64,7 +62,7 @@ def parse_number(token: str, path: Path, line: int, column: str, missing: str | 
 def audio_duration(path: Path) -> float:
     """Duration in seconds of an audio file, from its header (``soundfile.info``); a WAV
     whose data chunk is cut short is a ValueError saying so."""
-    import soundfile as sf
+    import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
     check_wav_complete(Path(path))   # a cut-off WAV is truncated audio, not labels too long
     try:

@@ -39,15 +39,15 @@ def cuda_module() -> ModuleType:
     """``tinyemo.kernels.cuda``, imported on first use; a clear error when CUDA is unusable.
     The first call also installs the device memory pool (``tinyemo.engine.cuda_memory``)."""
     try:
-        from numba import cuda
+        from numba import cuda  # CUDA: only when asked for (numba-cuda is an extra)
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise RuntimeError("device='cuda' needs numba-cuda: pip install 'tinyemo[cuda]'") from exc
     if not cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but no usable CUDA GPU was found "
                            "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
-    from numba import config
+    from numba import config  # CUDA's settings: only when CUDA is asked for
     if not config.ENABLE_CUDASIM:  # the simulator has no memory managers
-        from tinyemo.engine import cuda_memory
+        from tinyemo.engine import cuda_memory  # CUDA: only when asked for
         try:
             cuda_memory.install()  # device arrays from a memory pool (TINYEMO_CUDA_POOL=0: off)
         except ValueError as exc:  # a bad TINYEMO_CUDA_POOL: the same kind of error as above

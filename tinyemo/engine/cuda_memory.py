@@ -132,7 +132,7 @@ def install() -> bool:
 
 
 def _current_manager():
-    from numba import cuda
+    from numba import cuda  # CUDA: only when asked for
     manager = cuda.current_context().memory_manager
     return manager if isinstance(manager, PooledMemoryManager) else None
 

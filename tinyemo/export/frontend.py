@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyemo.data.grid import _FRAME_EPS, FRAME_S
+from tinyemo.data.grid import FRAME_EPS, FRAME_S
 from tinyemo.export.graph import Graph
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.audio import INT16_SCALE
@@ -126,7 +126,7 @@ def _stack_align(g, normed, n, n_frames, sample_rate, stack, dims):
     rate), computed in float64 exactly as Python does."""
     seconds = g.op("Div", g.op("Cast", n, to=_onnx_type(F64)), g.scalar(float(sample_rate), F64))
     grid = g.op("Floor", g.op("Add", g.op("Div", seconds, g.scalar(FRAME_S, F64)),
-                              g.scalar(_FRAME_EPS, F64)))
+                              g.scalar(FRAME_EPS, F64)))
     n_rows = g.op("Add", g.op("Cast", grid, to=_onnx_type(I64)), g.i64(1))
     last_row = g.op("Sub", g.op("Div", g.op("Add", n_frames, g.i64(stack - 1)), g.i64(stack)),
                     g.i64(1))

@@ -90,7 +90,7 @@ def check_wav_complete(path: Path) -> None:
 
 def audio_rate(path: str | os.PathLike) -> int:
     """The sample rate (Hz) in an audio file's header; ValueError naming the file."""
-    import soundfile as sf
+    import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
     try:
         return int(sf.info(str(path)).samplerate)
@@ -102,7 +102,7 @@ def resample(samples: np.ndarray, rate: int, target_rate: int,
              name: str = "waveform") -> np.ndarray:
     """Polyphase resampling (scipy ``resample_poly``, Kaiser window) of (num_samples,) from
     ``rate`` to ``target_rate`` Hz; returns (ceil(num_samples * target / rate),) float64."""
-    from scipy.signal import resample_poly
+    from scipy.signal import resample_poly  # scipy loads on first use: import tinyemo stays light
 
     if rate <= 0 or target_rate <= 0:
         raise ValueError(f"{name}: sample rates must be positive, got {rate} → {target_rate}")

@@ -19,7 +19,7 @@ BLOCK_SAMPLES = 1 << 18     # samples per block (16 s at 16 kHz; 2 MiB of float6
 def audio_info(path: str | os.PathLike) -> tuple[int, int]:
     """(sample rate, samples) from the header; ValueError naming ``path`` when the file is
     missing, unreadable, truncated (WAV) or empty."""
-    import soundfile as sf
+    import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
     path = Path(path)
     if not path.is_file():
@@ -41,7 +41,7 @@ def audio_blocks(path: str | os.PathLike, block_samples: int = BLOCK_SAMPLES
     """Yield (n,) float64 blocks of at most ``block_samples`` samples whose concatenation is
     ``read_audio(path)[0]``. Raises ValueError naming ``path`` as :func:`read_audio` does
     (missing, unreadable, truncated, empty, NaN/inf)."""
-    import soundfile as sf
+    import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
     path = Path(path)
     if int(block_samples) != block_samples or block_samples < 1:

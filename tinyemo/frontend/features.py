@@ -7,9 +7,9 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 
 __all__ = ["stack_frames", "align_to_labels", "speaker_normalise", "speaker_statistics",
-           "LABEL_PERIOD_S", "MIN_STD"]
+           "FRAME_S", "MIN_STD"]
 
-LABEL_PERIOD_S = 0.04   # AVEC 2016 gold standard: one label every 40 ms
+FRAME_S = 0.04          # one output frame (4 stacked 10-ms frames), one AVEC 2016 label: 40 ms
 MIN_STD = 1e-5          # dimensions whose speaker std is below this are only centred
 
 
@@ -35,7 +35,7 @@ def stack_frames(feats: np.ndarray, n: int = 4) -> np.ndarray:
 
 
 def align_to_labels(stacked: np.ndarray, n_labels: int, name: str,
-                    tolerance_s: float = 1.0, period_s: float = LABEL_PERIOD_S) -> np.ndarray:
+                    tolerance_s: float = 1.0, period_s: float = FRAME_S) -> np.ndarray:
     """Make the feature sequence exactly as long as its label track.
 
     stacked: (T, D), one row per label period (``period_s``). The rule: if T > n_labels the

@@ -19,7 +19,7 @@ OUTPUTS_PER_STEP = 16384     # bounds the (outputs, taps) gather
 
 class ResampleStream:
     def __init__(self, rate: int, target_rate: int):
-        from scipy.signal import firwin
+        from scipy.signal import firwin  # scipy loads on first use: import tinyemo stays light
 
         g = math.gcd(int(rate), int(target_rate))
         self.up, self.down = int(target_rate) // g, int(rate) // g

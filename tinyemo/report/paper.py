@@ -3,7 +3,7 @@
 reading its prediction CSVs back.
 
 Each script has a ``--quick`` setting (the ``tiny`` corpus, one run, two epochs: seconds, used
-by tests/test_experiments.py) and a default setting for the real figure (the ``quick`` corpus,
+by tests/report/test_experiments.py) and a default setting for the real figure (the ``quick`` corpus,
 3 runs, at most 40 epochs); any explicit option overrides either.
 """
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tinyemo.data.corpus import PARTITIONS
 from tinyemo.data.examples import NORMALISATIONS, Example, check_targets
 from tinyemo.data.fingerprint import describe_changes, fingerprint_changes
 from tinyemo.frontend import FbankOptions
@@ -28,9 +29,8 @@ from tinyemo.util.metrics import score
 from tinyemo.util.notices import warn
 from tinyemo.util.settings import SettingError, at_least, check_fields, one_of
 
-__all__ = ['PARTITIONS', 'ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment']
+__all__ = ['ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment']
 
-PARTITIONS = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)

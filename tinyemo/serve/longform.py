@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo.data.examples import _warn_resampling
+from tinyemo.data.examples import warn_resampling
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
@@ -147,7 +147,7 @@ def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
         options = dataclasses.replace(options, dither=float(dither))
     rates = {Path(path).stem: audio_info(path)[0] for path in audio}
     if sample_rate is not None:
-        _warn_resampling(rates, int(sample_rate))
+        warn_resampling(rates, int(sample_rate))
     paths = []
     for i, path in enumerate(audio):
         csv = Path(out) / f"{Path(path).stem}.csv"

@@ -36,9 +36,9 @@ from tinyemo.serve.profile import Profile
 from tinyemo.serve.windowed import MAX_WINDOW, FrameStacker, WindowedEnsemble, latency_seconds
 
 __all__ = ["StreamPredictor", "RunningNormaliser", "predict_offline", "latency_seconds",
-           "model_sample_rate", "model_options", "NORMALISATIONS"]
+           "model_sample_rate", "model_options", "STREAM_NORMALISATIONS"]
 
-NORMALISATIONS = ("profile", "running")
+STREAM_NORMALISATIONS = ("profile", "running")
 
 
 def model_options(ensemble: Ensemble) -> tuple[FbankOptions, int]:
@@ -110,8 +110,8 @@ class StreamPredictor:
                  max_window: int = MAX_WINDOW, fbank_options: FbankOptions | None = None,
                  name: str = "stream"):
         ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model), device)
-        if normalisation not in NORMALISATIONS:
-            raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+        if normalisation not in STREAM_NORMALISATIONS:
+            raise ValueError(f"normalisation must be one of {STREAM_NORMALISATIONS}, got {normalisation!r}")
         opts, self.stack = model_options(ensemble)
         opts = fbank_options or opts
         model_rate = model_sample_rate(ensemble)

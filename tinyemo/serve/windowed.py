@@ -18,7 +18,7 @@ import numpy as np
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Tensor, no_grad
 from tinyemo.engine.nn import Module
-from tinyemo.frontend.features import LABEL_PERIOD_S
+from tinyemo.frontend.features import FRAME_S
 from tinyemo.frontend.filterbank import frame_geometry
 from tinyemo.frontend.options import FbankOptions
 from tinyemo.models.config import ARCHITECTURES, ModelConfig
@@ -48,7 +48,7 @@ def latency_seconds(ctx: Context, sample_rate: float, options: FbankOptions,
     unbounded context."""
     size, shift, _ = frame_geometry(sample_rate, options)
     first = 0 if options.snip_edges else shift // 2 - size // 2
-    return ctx.right * LABEL_PERIOD_S + (first + (stack - 1) * shift + size) / sample_rate
+    return ctx.right * FRAME_S + (first + (stack - 1) * shift + size) / sample_rate
 
 
 def default_latencies(sample_rate: int = 16000) -> dict[str, float]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from tinyemo.data.examples import Example, check_targets
 from tinyemo.data.fingerprint import fingerprint_changes
@@ -375,5 +376,4 @@ class _NoBar:
 def _bar(progress: bool, total: int):
     if not progress:
         return _NoBar()
-    from tqdm import tqdm
     return tqdm(total=total, desc="sweep", unit="trial", leave=True)

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from multiprocessing.connection import wait as wait_any
 
 from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
@@ -58,11 +62,6 @@ class InProcess:
 
 def _worker_main(conn, threads: int | None) -> None:
     """A worker process: examples arrive once, then trials and calls until told to stop."""
-    import os
-    import signal
-    import threading
-    import time
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the driver's to handle
     parent = os.getppid()
 

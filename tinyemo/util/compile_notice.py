@@ -24,8 +24,8 @@ MESSAGE = "compiling kernels (first run only)…"
 def announce_compilation(say: Callable[[str], None]) -> Iterator[None]:
     """Within the block, report Numba compiling cached kernels through ``say``."""
     try:
-        from numba.core import event
-        from numba.core.caching import NullCache
+        from numba.core import event  # numba loads with the first kernel: import tinyemo stays light
+        from numba.core.caching import NullCache  # (as above)
     except ImportError:   # pragma: no cover - a Numba without the event API
         yield
         return

@@ -44,8 +44,8 @@ def set_threads(n: int | None) -> None:
     if n is None:
         return
     check_threads(n)
-    import numba
-    from threadpoolctl import threadpool_limits
+    import numba  # numba loads with the first kernel: import tinyemo stays light
+    from threadpoolctl import threadpool_limits  # (as numba)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     threadpool_limits(n)
 

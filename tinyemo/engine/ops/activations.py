@@ -1,11 +1,11 @@
 """relu and tanh: forward and backward (both from the saved output). Kernels:
 ``kernels/{cpu,cuda}/elementwise.py`` (formulas in ``kernels/formulas.py``); tests:
-``tests/test_activations_pad.py``."""
+``tests/engine/test_activations_pad.py``."""
 from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import check_float_array, contiguous
+from tinyemo.engine.ops.checks import check_float_array, contiguous
 
 __all__ = ["ReluFn", "TanhFn"]
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function, Tensor
-from tinyemo.engine.ops._checks import contiguous
+from tinyemo.engine.ops.checks import contiguous
 
 __all__ = ["AddFn", "MulFn", "SumFn", "ReshapeFn"]
 

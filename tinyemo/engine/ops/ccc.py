@@ -1,13 +1,13 @@
 """The concordance correlation coefficient as a differentiable op (the paper's training
 objective is 1 − CCC). Kernels: ``kernels/{cpu,cuda}/ccc.py``; reference:
-``kernels/reference.py:ccc``; tests: ``tests/test_ccc.py``."""
+``kernels/reference.py:ccc``; tests: ``tests/engine/test_ccc.py``."""
 from __future__ import annotations
 
 import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import check_float_array, check_same_dtype, contiguous
+from tinyemo.engine.ops.checks import check_float_array, check_same_dtype, contiguous
 
 __all__ = ["CCCFn"]
 

@@ -1,6 +1,6 @@
 """conv1d: forward and backward. Kernels: ``kernels/{cpu,cuda}/conv1d.py`` (direct, BLAS) and
 ``kernels/cpu/conv1d_fft.py`` (FFT, CPU only); reference: ``kernels/reference.py:conv1d``;
-tests: ``tests/test_conv1d.py``, ``tests/test_conv1d_fast.py``.
+tests: ``tests/engine/test_conv1d.py``, ``tests/engine/test_conv1d_fast.py``.
 
 Which kernels run is the target's choice (``conv1d_kernels`` in its table): on the CPU the FFT ones
 when ``conv1d_fft.fft_preferred`` says their estimated work is smaller (stride 1 and long
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import (
+from tinyemo.engine.ops.checks import (
     as_batch, check_conv_args, check_float_array, check_int, contiguous,
 )
 from tinyemo.kernels.shapes import conv1d_out_len

@@ -1,11 +1,11 @@
 """conv_transpose1d (the paper's y = T x): forward and backward. Kernels:
 ``kernels/{cpu,cuda}/conv_transpose1d.py``; reference: ``kernels/reference.py``
-(``transposed_conv_matrix`` builds the literal T); tests: ``tests/test_conv_transpose1d.py``."""
+(``transposed_conv_matrix`` builds the literal T); tests: ``tests/engine/test_conv_transpose1d.py``."""
 from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import as_batch, check_conv_args, check_float_array, contiguous
+from tinyemo.engine.ops.checks import as_batch, check_conv_args, check_float_array, contiguous
 from tinyemo.kernels.shapes import conv_transpose1d_out_len
 
 __all__ = ["ConvTranspose1dFn"]

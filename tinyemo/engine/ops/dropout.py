@@ -7,7 +7,7 @@ The op takes the uniform draws u ∈ [0, 1) (one per element of x; channel-wise:
 repeated over time) and keeps x where u ≥ p. Both passes are one kernel: the forward applies
 it to x, the backward (dropout is linear in x) to the upstream gradient, with the same saved
 draws. Kernel: ``dropout`` in ``kernels/elementwise.py`` (one formula, both targets); reference:
-``kernels/reference.py:dropout``; tests: ``tests/test_dropout.py``.
+``kernels/reference.py:dropout``; tests: ``tests/engine/test_dropout.py``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import check_float_array, contiguous
+from tinyemo.engine.ops.checks import check_float_array, contiguous
 
 __all__ = ["DropoutFn", "dropout_draws", "DROPOUT_MODES"]
 

@@ -1,7 +1,7 @@
 """lstm: one LSTM layer (one direction, or two for a bidirectional layer), forward and
 backward through time. Kernels: ``kernels/{cpu,cuda}/lstm.py`` (formulas ``lstm_cell`` and
 ``lstm_cell_grad`` in ``kernels/formulas.py``); reference: ``kernels/reference.py:lstm``;
-tests: ``tests/test_lstm.py``, ``tests/cuda/test_cuda_lstm.py``.
+tests: ``tests/engine/test_lstm.py``, ``tests/cuda/test_cuda_lstm.py``.
 
 PyTorch's equations, gate order (i, f, g, o) and parameter layout, so ``torch.nn.LSTM``'s
 weights load as they are: per direction ``weight_ih`` (4H, C), ``weight_hh`` (4H, H),
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import as_batch, check_float_array, check_same_dtype, contiguous
+from tinyemo.engine.ops.checks import as_batch, check_float_array, check_same_dtype, contiguous
 
 __all__ = ["LSTMFn"]
 

@@ -1,12 +1,12 @@
 """max_pool1d: forward (with argmax) and backward. Kernels: ``kernels/{cpu,cuda}/max_pool1d.py``;
-reference: ``kernels/reference.py:max_pool1d``; tests: ``tests/test_max_pool1d.py``."""
+reference: ``kernels/reference.py:max_pool1d``; tests: ``tests/engine/test_max_pool1d.py``."""
 from __future__ import annotations
 
 import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import as_batch, check_float_array, check_int, contiguous
+from tinyemo.engine.ops.checks import as_batch, check_float_array, check_int, contiguous
 from tinyemo.kernels.shapes import max_pool1d_out_len
 
 __all__ = ["MaxPool1dFn"]

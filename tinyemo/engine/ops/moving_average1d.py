@@ -4,13 +4,13 @@ y[t] = mean of x[t − left … t + right] over the frames that exist: 'same' le
 edges the window shrinks (no zero padding, so the first and last frames are not pulled towards
 0). ``window`` W frames: left = (W − 1) // 2, right = W // 2 (an even window's odd frame goes
 on the right, as PyTorch places 'same' padding). Kernels: ``kernels/{cpu,cuda}/moving_average1d.py``;
-reference: ``kernels/reference.py:moving_average1d``; tests: ``tests/test_moving_average1d.py``.
+reference: ``kernels/reference.py:moving_average1d``; tests: ``tests/engine/test_moving_average1d.py``.
 """
 from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import as_batch, check_float_array, check_int, contiguous
+from tinyemo.engine.ops.checks import as_batch, check_float_array, check_int, contiguous
 
 __all__ = ["MovingAverage1dFn", "window_sides"]
 

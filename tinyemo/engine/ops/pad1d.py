@@ -1,10 +1,10 @@
 """pad1d: zero-pad (or, with negative amounts, crop) the time axis; its backward is the
-opposite crop/pad. Kernel: ``kernels/{cpu,cuda}/pad1d.py``; tests: ``tests/test_pad1d.py``."""
+opposite crop/pad. Kernel: ``kernels/{cpu,cuda}/pad1d.py``; tests: ``tests/engine/test_activations_pad.py``."""
 from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
-from tinyemo.engine.ops._checks import as_batch, check_float_array, contiguous
+from tinyemo.engine.ops.checks import as_batch, check_float_array, contiguous
 
 __all__ = ["Pad1dFn"]
 

@@ -1,0 +1,52 @@
+"""Run folders saved by the flat-layout tinyemo (tests/testdata/legacy, made at commit 280abac, how
+in tests/testdata/README.md) still load, predict the same numbers, resume and evaluate after the
+package was laid out in layers."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.helpers import DATA
+from tests.helpers.cli import tiny  # noqa: F401  (a fixture: the tiny corpus in the test cache)
+from tinyemo.cli.predict import predict_main
+from tinyemo.cli.train import train_main
+from tinyemo.runs.folder import read_config
+
+LEGACY = DATA / "legacy"
+SPEECH = DATA / "speech" / "arctic_a0007.wav"
+
+
+def _table(path):
+    rows = path.read_text().splitlines()
+    return rows[0], np.array([[float(v) for v in r.split(",")] for r in rows[1:]])
+
+
+@pytest.mark.parametrize("kind", ["downup", "windowed"])
+def test_a_saved_folder_predicts_what_it_predicted_before_the_move(kind, tmp_path, capsys):
+    assert read_config(LEGACY / kind)["targets"] == ["arousal", "valence"]
+    assert predict_main(["--model", str(LEGACY / kind), "--out", str(tmp_path), "--quiet",
+                         str(SPEECH)]) == 0
+    header, got = _table(tmp_path / "arctic_a0007.csv")
+    want_header, want = _table(LEGACY / "expected" / f"{kind}-arctic_a0007.csv")
+    assert header == want_header == "time,arousal,valence"
+    assert got.shape == want.shape and got.shape[0] > 50
+    np.testing.assert_allclose(got, want, atol=1.5e-8)   # the CSV's 8 decimals
+
+
+@pytest.mark.slow
+def test_a_saved_run_resumes_with_its_options(tiny, tmp_path, capsys):
+    out = tmp_path / "downup"
+    shutil.copytree(LEGACY / "downup", out)
+    saved = json.loads((out / "results.json").read_text())
+    args = ["--arch", "downup", "--preset", "tiny", "--runs", "2", "--epochs", "2", "--width",
+            "4", "--depth", "2", "--out", str(out), "--quiet"]
+    assert train_main(args + ["--resume"]) == 0
+    assert json.loads((out / "results.json").read_text()) == saved   # nothing left to train
+    assert sorted(p.name for p in (out / "predictions" / "test").iterdir()) == \
+        ["test_1.csv", "test_2.csv", "test_3.csv"]
+    capsys.readouterr()
+    assert train_main(args) == 2     # without --resume the folder is refused, as before
+    assert "--resume" in capsys.readouterr().err
