@@ -11,7 +11,7 @@ import pytest
 from tinyemo.cli.predict import evaluate_main, predict_main
 from tinyemo.cli.train import train_main
 from tinyemo.data import generate
-from tinyemo.serve import predict as predict_module
+from tinyemo.serve import load as load_module
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +30,12 @@ def corpus(tmp_path_factory):
 def spy_normalise(monkeypatch):
     """Records the ``normalise`` that predict/evaluate prepare new audio with."""
     seen = []
-    real = predict_module.prepare
+    real = load_module.prepare
 
     def prepare(*args, **kwargs):
         seen.append(kwargs.get("normalise"))
         return real(*args, **kwargs)
-    monkeypatch.setattr(predict_module, "prepare", prepare)
+    monkeypatch.setattr(load_module, "prepare", prepare)
     return seen
 
 
