@@ -121,7 +121,7 @@ def load_examples(source: Path, options: FbankOptions | None = None, progress=No
     features from the on-disk cache at ``sample_rate`` (None: :func:`corpus_rate`).
     ``data_info`` says where they came from: root, number of recordings, sample rate, the
     z-normalisation (per ``normalise``) and a fingerprint of every recording's audio and
-    labels (``runfolder.corpus_fingerprint``)."""
+    labels (``tinyemo.data.fingerprint.corpus_fingerprint``)."""
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
     examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
