@@ -141,7 +141,7 @@ def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
     """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
     ``dither``: instead of the model's (0 gives what the exported ONNX graph computes).
     ``sample_rate``: the front end's (files at another rate are resampled, with a warning, as
-    ``pipeline.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
+    ``tinyemo.data.examples.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
     options = model_options(ensemble)[0]
     if dither is not None:
         options = dataclasses.replace(options, dither=float(dither))
