@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -108,6 +109,9 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
     space = tmp_path / "space.toml"
     space.write_text("width = [4, 8]\ncolour = 'red'\n")
     out = tmp_path / "never"
+    bad, huge = tmp_path / "bad.toml", tmp_path / "huge.toml"
+    bad.write_text('activation = ["relu", "sigmoid"]\n')
+    huge.write_text("width = { low = 4, high = 100000000 }\n")
     cases = [
         ([str(space), "--data", str(root)], rf"{space}: unknown setting 'colour'; allowed: "),
         ([str(tmp_path / "none.toml"), "--data", str(root)], "none.toml: no such space file"),
@@ -121,6 +125,14 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
          "nodata: no such corpus folder"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--resume"],
          "--resume needs --out"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--trials", "0"],
+         "--trials must be >= 1, got 0"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--prune-after", "3"],
+         "--prune-after needs a pruner (--pruner halving or hyperband)"),
+        ([str(bad), "--data", str(root)], f"{bad}: activation: choice 'sigmoid' is invalid in "
+                                          f"every trial"),
+        ([str(huge), "--data", str(root), "--sampler", "grid"],
+         f"{huge}: the grid has 99,999,997 points"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--compare",
           str(tmp_path)], f"--compare {tmp_path}: cannot read {tmp_path / 'results.json'} "
          f"(no such file); give folders written by tinyemo train or tinyemo baseline"),
@@ -135,6 +147,17 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
     assert main(["sweep", str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root),
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
     assert "no Dask scheduler answered within 5 s" in capsys.readouterr().err
+    assert time.monotonic() - start < 20 and not out.exists()
+    with socket.socket() as silent:       # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        start = time.monotonic()
+        assert main(["sweep", str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root),
+                     "--scheduler", f"tcp://127.0.0.1:{silent.getsockname()[1]}",
+                     "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scheduler tcp://127.0.0.1:") and err.count("\n") == 1
+    assert "not a Dask scheduler (it accepted the connection, then: no answer)" in err
     assert time.monotonic() - start < 20 and not out.exists()
 
 

@@ -3,6 +3,7 @@ train the best ones per target with ``--runs`` seeds and score test once."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -36,6 +37,8 @@ def sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     p.add_argument("--pruner", choices=PRUNERS, default="none",
                    help="stop weak trials early on their per-epoch dev CCC")
+    p.add_argument("--prune-after", type=int, metavar="N", help="no trial is pruned before "
+                   "epoch N (default: the space's patience, at least 2)")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -70,6 +73,19 @@ def _free_out() -> Path:
     return out
 
 
+def _trials(args) -> int:
+    """--trials; else, resuming, the trials the sweep was started with; else 20 (grid: all)."""
+    if args.trials is not None:
+        return args.trials
+    saved = args.out / "sweep.json" if args.resume and args.out else None
+    if saved is not None and saved.is_file():
+        try:
+            return int(json.loads(saved.read_text())["trials"])
+        except (ValueError, KeyError, TypeError):
+            pass                       # check_folder names what is wrong with the file
+    return 10**6 if args.sampler == "grid" else 20
+
+
 def _executor(args):
     if args.workers is not None:
         return LocalWorkers(args.workers, args.threads)
@@ -96,8 +112,8 @@ def _sweep(args, state: dict) -> int:
     compared = read_compared(args.compare)
     local = args.workers or args.dask_local
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
-    config = SweepConfig(space, targets=targets_of(args), trials=args.trials or (
-        10**6 if args.sampler == "grid" else 20), sampler=args.sampler, pruner=args.pruner,
+    config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
+        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)

@@ -12,6 +12,7 @@ its checkpoints when the sweep folder is shared, e.g. on a LocalCluster or over 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -62,6 +63,36 @@ def _trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
     return run_trial(task, data, report)
 
 
+async def _identity(distributed, address: str):
+    comm = await distributed.comm.connect(address, timeout=CONNECT_TIMEOUT_S)
+    try:
+        await comm.write({"op": "identity"})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _check_scheduler(distributed, address: str) -> None:
+    """Ask ``address`` who it is, within CONNECT_TIMEOUT_S for the connection and as long again
+    for the answer (Dask's own handshake waits for ever on a socket that accepts and stays
+    silent); ValueError unless a Dask scheduler answers."""
+    try:
+        reply = asyncio.run(asyncio.wait_for(_identity(distributed, address),
+                                             2 * CONNECT_TIMEOUT_S))
+    except (asyncio.TimeoutError, TimeoutError):
+        reply = "no answer"
+    except OSError as exc:
+        if "Timed out trying to connect" in str(exc):
+            raise
+        reply = str(exc) or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - whatever garbage a non-Dask server sends
+        reply = f"{type(exc).__name__}: {exc}"
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise ValueError(f"--scheduler {address}: not a Dask scheduler (it accepted the "
+                         f"connection, then: {str(reply)[:80]}); give the address that "
+                         f"`dask scheduler` prints") from None
+
+
 class DaskExecutor:
     """Trials as Dask tasks, one per worker at a time (start workers with ``--nthreads 1``)."""
 
@@ -76,6 +107,7 @@ class DaskExecutor:
                 raise ValueError(f"--scheduler {scheduler!r}: expected an address such as "
                                  f"tcp://HOST:8786")
             try:
+                _check_scheduler(distributed, scheduler)
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S,
                                                  set_as_default=False)
             except (OSError, TimeoutError) as exc:

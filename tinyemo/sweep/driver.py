@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from tqdm import tqdm
 
 from tinyemo.data.examples import Example, check_targets
 from tinyemo.data.fingerprint import fingerprint_changes
 from tinyemo.sweep import report
+from tinyemo.sweep.checks import check_space
 from tinyemo.sweep.executors import InProcess
 from tinyemo.sweep.objective import TrialData, TrialTask
+from tinyemo.sweep.search import pruner_of, sampler_of
 from tinyemo.sweep.space import Space
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
@@ -53,6 +54,7 @@ class SweepConfig:
     trials: int = 20
     sampler: str = "tpe"
     pruner: str = "none"
+    prune_after: int | None = None
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -70,6 +72,12 @@ class SweepConfig:
                 raise ValueError(f"{name} must be >= {least}, got {value}")
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise ValueError(f"targets must be distinct and at least one, got {self.targets}")
+        if self.prune_after is not None:
+            if self.pruner == "none":
+                raise ValueError("--prune-after needs a pruner (--pruner halving or hyperband)")
+            if self.prune_after < 1:
+                raise ValueError(f"--prune-after must be >= 1, got {self.prune_after}")
+        check_space(self.space, self.targets, self.sampler)
         if self.sampler == "grid":
             self.space.grid()          # ValueError for a range a grid cannot walk
 
@@ -77,17 +85,28 @@ class SweepConfig:
     def seeds(self) -> tuple[int, ...]:
         return tuple(range(self.seed, self.seed + self.seeds_per_trial))
 
+    def rung(self) -> int | None:
+        """The first epoch at which a trial can be pruned (None without a pruner): --prune-after,
+        or the space's patience (its smallest), never below 2: on a hard target the first
+        epochs' dev CCC is noise, whatever the settings."""
+        if self.pruner == "none":
+            return None
+        if self.prune_after is not None:
+            return self.prune_after
+        patience = [v for v in self.space.values_of("patience") if isinstance(v, (int, float))]
+        return max(2, int(min(patience or [TrainConfig.patience])))
+
     def budget(self) -> int:
         """Trials per target (a grid: at most its size)."""
         if self.sampler != "grid":
             return self.trials
-        return min(self.trials, int(np.prod([len(v) for v in self.space.grid().values()])))
+        return min(self.trials, self.space.grid_size())
 
     def identity(self, data_info: dict | None) -> dict:
         """What a resumed sweep must share with the saved one (``trials`` may grow)."""
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
-            "pruner": self.pruner, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
+            "pruner": self.pruner, "prune_after": self.rung(), "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
             "seed": self.seed, "device": self.device,
             "data": {k: v for k, v in (data_info or {}).items()
                      if k in ("root", "recordings", "fingerprint")}}))
@@ -133,6 +152,11 @@ def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume:
     if changes:
         raise ValueError(f"{saved_path}: --resume with a changed sweep ({'; '.join(changes)}); "
                          f"resume with the same space file and options, or use another --out")
+    started = saved.get("trials")
+    if started is not None and config.budget() < started:
+        raise ValueError(f"{saved_path}: --resume with --trials {config.budget()}, fewer than the "
+                         f"{started} per target this sweep was started with; give --trials "
+                         f"{started} or more")
 
 
 def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, executor=None,
@@ -156,10 +180,9 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock_folder(out)
     try:
-        if not (out / "sweep.json").exists():
-            if Path(config.space.path).is_file():
-                write_text(out / "space.toml", Path(config.space.path).read_text())
-            write_json(out / "sweep.json", config.identity(data_info))
+        if not (out / "sweep.json").exists() and Path(config.space.path).is_file():
+            write_text(out / "space.toml", Path(config.space.path).read_text())
+        write_json(out / "sweep.json", dict(config.identity(data_info), trials=config.budget()))
         executor = executor or _in_process()
         executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"])))
         driver = _Driver(optuna, config, out, say, progress, on_report)
@@ -204,7 +227,7 @@ class _Driver:
         self.optuna, self.config, self.out, self.say, self.on_report = optuna, config, out, say, on_report
         journal = str(out / JOURNAL)
         self.storage = JournalStorage(JournalFileBackend(journal, JournalFileOpenLock(journal)))
-        self.pruner = _pruner(optuna, config)
+        self.pruner = pruner_of(optuna, config)
         for target in config.targets:
             optuna.create_study(study_name=target, storage=self.storage, direction="maximize",
                                 load_if_exists=True)
@@ -262,7 +285,7 @@ class _Driver:
         if left[target] <= 0:
             return None
         number = self.config.budget() - left[target]
-        study = self.study(target, _sampler(self.optuna, self.config, number))
+        study = self.study(target, sampler_of(self.optuna, self.config, number))
         with self.lock:
             trial = study.ask()
             settings = self.config.space.suggest(trial)
@@ -323,43 +346,6 @@ class _Driver:
 def _has_complete(study) -> bool:
     from optuna.trial import TrialState
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-def _sampler(optuna, config: SweepConfig, number: int):
-    """The sampler that draws trial ``number``: seeded with (seed, number); a grid walks its
-    points in one order fixed by ``seed``."""
-    if config.sampler == "grid":
-        return _Grid(config.space.grid(), seed=config.seed)
-    seed = int(np.random.SeedSequence([config.seed, number]).generate_state(1)[0])
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, config.budget() // 3)))
-
-
-def _pruner(optuna, config: SweepConfig):
-    if config.pruner == "none":
-        return optuna.pruners.NopPruner()
-    if config.pruner == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource="auto", reduction_factor=3)
-    epochs = [v for v in config.space.values_of("epochs") if isinstance(v, (int, float))]
-    return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3,
-                                          max_resource=int(max(epochs or [TrainConfig.epochs])))
-
-
-def _grid_class():
-    import optuna
-
-    class Grid(optuna.samplers.GridSampler):
-        """Optuna's grid, without its end-of-grid ``study.stop()`` (which only works inside
-        ``study.optimize``); the driver stops asking at the grid's size itself."""
-
-        def after_trial(self, study, trial, state, values) -> None:
-            pass
-    return Grid
-
-
-def _Grid(search_space, seed):  # noqa: N802 - a class made on first use (Optuna is optional)
-    return _grid_class()(search_space, seed=seed)
 
 
 class _NoBar:
