@@ -2,8 +2,9 @@
 (``--scheduler tcp://HOST:PORT``, started with ``dask scheduler`` / ``dask worker``) or a
 LocalCluster started here (``--dask-local N``). The calls are those of :mod:`.executors`.
 
-What travels: the train and dev examples once (``Client.scatter`` to every worker; a worker
-that joins later fetches them from a peer), then per trial a small task (its settings, seeds,
+What travels: the train and dev examples once, inside a task the trials depend on (the
+scheduler keeps it, so a worker that dies with them costs their recomputation elsewhere, not the
+sweep; each worker fetches them from a peer on its first trial), then per trial a small task (its settings, seeds,
 folder) out and its outcome back. Each epoch the worker puts ``[trial, epoch, dev CCC]`` on a
 Dask queue the driver reads and, with a pruner, waits on the trial's own queue for the answer
 (go on or prune): all through the scheduler, a few hundred bytes. Workers never touch the Optuna storage.
@@ -61,6 +62,11 @@ def _trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
             if answered == epoch:
                 return prune
     return run_trial(task, data, report)
+
+
+def _examples(data: TrialData) -> TrialData:
+    """The task that holds the examples on a worker (see :meth:`DaskExecutor.start`)."""
+    return data
 
 
 async def _identity(distributed, address: str):
@@ -152,7 +158,13 @@ class DaskExecutor:
             self.client.cancel(futures)
 
     def start(self, data: TrialData) -> None:
-        self._data = self.client.scatter(data, broadcast=True, hash=False)
+        """The examples as a task whose result the trials depend on: the scheduler keeps the
+        task (the examples inside it), so when the worker holding them dies another recomputes
+        them (scattered data would be lost with it, and every trial after)."""
+        import dask  # comes with distributed (optional, imported by _dask)
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 TiB"}):
+            self._data = self.client.submit(_examples, data, pure=False,
+                                            key=f"tinyemo-examples-{uuid.uuid4().hex[:8]}")
 
     def submit(self, task: TrialTask) -> None:
         future = self.client.submit(_dask_trial, task, self._data, self._name, pure=False,
