@@ -3,6 +3,7 @@ independent recomputations, selection blind to test labels, failed and pruned tr
 resume, and the guards on the sweep folder."""
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -234,3 +235,39 @@ def test_bad_sweep_options_are_named():
                     (dict(sampler="grid"), "s.toml: lr: a grid search needs choices")):
         with pytest.raises(ValueError, match=msg):
             SweepConfig(s, **kw)
+
+
+def test_a_trial_stopped_by_the_system_is_rerun_by_resume_and_one_failed_by_its_settings_not(
+        tmp_path, monkeypatch):
+    from tinyemo.sweep import objective
+    _, whole, _ = _sweep(tmp_path, name="whole", targets=("arousal",))
+    space = read_space(space_file(tmp_path, name="full.toml"))
+    cfg = SweepConfig(space, targets=("arousal",), trials=3, sampler="random", seeds_per_trial=2,
+                      runs=0)
+    out = tmp_path / "full"
+    real = objective.train_run
+
+    def disk_full(*args, **kw):
+        if "/0001/seed1" in str(args[6]):              # trial 1's second seed, once
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[6]))
+        return real(*args, **kw)
+    monkeypatch.setattr(objective, "train_run", disk_full)
+    with pytest.raises(RuntimeError, match=r"1 trial\(s\) failed for a reason of the system, not "
+                                           r"of their settings \(arousal trial 1: OSError: .*0001/"
+                                           r"seed1: No space left on device\); nothing was "
+                                           r"chosen: fix the cause, then continue with --resume"):
+        run_sweep(examples(), cfg, out, **QUIET)
+    rows = read_trials(out)
+    assert [r["status"] for r in rows] == ["complete", "interrupted", "complete"]
+    assert not (out / "best.json").exists()
+    monkeypatch.setattr(objective, "train_run", real)
+    run_sweep(examples(), cfg, out, resume=True, **QUIET)
+    assert [r["attempts"] for r in read_trials(out, drop=("seconds",))] == ["1", "2", "1"]
+    assert read_trials(out) == read_trials(whole)
+    # a trial that failed for its settings (divergence) stays failed: --resume does not rerun it
+    text = "activation = 'relu'\ndepth = 2\nwidth = 4\nlr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n"
+    _, bad, cfg = _sweep(tmp_path, text, name="bad", sampler="grid", targets=("arousal",))
+    before = read_trials(bad, drop=("seconds",))
+    assert sorted(r["status"] for r in before) == ["complete", "failed"]
+    run_sweep(examples(), cfg, bad, resume=True, **QUIET)
+    assert read_trials(bad, drop=("seconds",)) == before

@@ -127,11 +127,14 @@ def _sweep(args, state: dict) -> int:
     say(f"{data_info['recordings']} recordings from {source}: features ready in "
         f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
         f"{executor.slots} at a time, into {out}")
-    run_sweep(examples, config, out, executor=executor, data_info=data_info,
-              resume=args.resume, say=say, progress=progress, compared=compared)
+    summary = run_sweep(examples, config, out, executor=executor, data_info=data_info,
+                        resume=args.resume, say=say, progress=progress, compared=compared)
     if not args.quiet:
         print((out / "results.md").read_text())
     print(f"sweep in {out}")
+    empty = [t for t, entry in summary.items() if entry.get("trial") is None]
+    if empty:
+        raise RuntimeError(f"no trial of {' or '.join(empty)} completed; see {out / 'trials.csv'}")
     return 0
 
 

@@ -20,7 +20,7 @@ import re
 import threading
 import uuid
 
-from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
+from tinyemo.sweep.objective import TrialData, TrialTask, os_failure, run_trial
 
 __all__ = ["DaskExecutor", "CONNECT_TIMEOUT_S"]
 
@@ -189,6 +189,8 @@ class DaskExecutor:
                 outcome = future.result()
             except distributed.KilledWorker as exc:
                 outcome = {"status": "failed", "message": f"its Dask workers kept dying ({exc})"}
+            except OSError as exc:       # the cluster's connections, not the settings
+                outcome = os_failure(exc)
             except Exception as exc:  # noqa: BLE001 - the trial fails, the sweep goes on
                 outcome = {"status": "failed", "message": f"{type(exc).__name__}: {exc}"}
             out.append((task, outcome))

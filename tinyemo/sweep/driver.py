@@ -188,6 +188,11 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
         driver = _Driver(optuna, config, out, say, progress, on_report)
         start = time.perf_counter()
         driver.run(executor)
+        if driver.interrupted:
+            raise RuntimeError(f"{len(driver.interrupted)} trial(s) failed for a reason of the "
+                               f"system, not of their settings ({driver.interrupted[0]}); "
+                               f"nothing was chosen: fix the cause, then continue with --resume "
+                               f"--out {out}")
         seconds = time.perf_counter() - start
         summary = report.choose(driver.studies(), config, out, examples, data_info, say)
         report.write_summary(out, config, driver.studies(), summary, seconds, compared)
@@ -234,6 +239,7 @@ class _Driver:
         self.lock = threading.Lock()
         self.live: dict[str, object] = {}          # task key -> optuna Trial
         self.reported: dict[str, set] = {}
+        self.interrupted: list[str] = []          # trials an OS error stopped (see finish)
         self.bar = _bar(progress, len(config.targets) * config.budget())
 
     def study(self, target: str, sampler=None):
@@ -327,11 +333,13 @@ class _Driver:
                 if epoch not in steps:
                     trial.report(value, epoch)
                     steps.add(epoch)
-            for key, value in outcome.items():
+            for key, value in {"message": "", "retry": False, **outcome}.items():
                 if key not in ("status", "reports"):
                     trial.set_user_attr(key, value)
             status = outcome["status"]
-            if status == "complete":
+            if outcome.get("retry"):           # left running in the storage: --resume reruns it
+                self.interrupted.append(f"{task.target} trial {task.number}: {outcome['message']}")
+            elif status == "complete":
                 trial.study.tell(trial, outcome["dev_ccc_mean"])
             else:
                 trial.study.tell(trial, state=TrialState.PRUNED if status == "pruned"

@@ -37,7 +37,7 @@ from tinyemo.util.fileio import write_json, write_text
 from tinyemo.util.metrics import score
 from tinyemo.util.runtime import set_threads
 
-__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs"]
+__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs", "os_failure"]
 
 RESULT = "result.json"
 ATTEMPTS = "attempts"
@@ -96,7 +96,23 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
     return the outcome: ``status`` complete | pruned | failed, ``message`` for a failure, and
     dev_ccc_mean, dev_ccc_std, dev_ccc_seeds, dev_ccc_ensemble, best_epochs, epochs_trained,
     seconds, attempts, and ``reports``: the [epoch, value] pairs reported. Every exception of
-    the trial is caught into a failed outcome."""
+    the trial is caught into a failed outcome; one of the system's (OSError: disk full,
+    permission) also sets ``retry``: the trial's settings are not to blame, nothing of the
+    outcome is saved, and a resumed sweep runs the trial again."""
+    try:
+        return _run_trial(task, data, report)
+    except OSError as exc:
+        return os_failure(exc)
+
+
+def os_failure(exc: OSError) -> dict:
+    """The outcome of a trial stopped by the system rather than by its settings."""
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    return {"status": "failed", "retry": True,
+            "message": f"{type(exc).__name__}: {where}{exc.strerror or exc}"}
+
+
+def _run_trial(task: TrialTask, data: TrialData, report) -> dict:
     start = time.perf_counter()
     folder = Path(task.folder)
     saved = _saved_result(folder, task)
@@ -121,6 +137,8 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
         outcome = _lockstep(task, model_cfg, train_cfg, data, noted)
     except (_Diverged, DivergedError) as exc:
         outcome = {"status": "failed", "message": str(exc)}
+    except OSError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad trial must not end the sweep
         return {"status": "failed", "message": f"{type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start, "attempts": attempts, "reports": reports}

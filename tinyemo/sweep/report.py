@@ -22,7 +22,7 @@ __all__ = ["write_trials", "trial_line", "choose", "write_summary"]
 
 STATUS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
-RANK = {"complete": 0, "pruned": 1, "running": 2, "waiting": 2, "failed": 3}
+RANK = {"complete": 0, "pruned": 1, "running": 2, "waiting": 2, "interrupted": 2, "failed": 3}
 
 
 def _settings(trial, space) -> dict:
@@ -41,7 +41,10 @@ def rows(studies: dict, space) -> list[dict]:
     out = []
     for target, study in studies.items():
         for t in study.get_trials(deepcopy=False):
-            row = {"target": target, "trial": t.number, "status": STATUS.get(t.state.name, t.state.name),
+            status = STATUS.get(t.state.name, t.state.name)
+            if status == "running" and t.user_attrs.get("retry"):
+                status = "interrupted"          # by an OS error: --resume runs it again
+            row = {"target": target, "trial": t.number, "status": status,
                    "message": t.user_attrs.get("message", "")}
             row["dev_ccc_mean"] = t.value if t.value is not None else t.user_attrs.get("dev_ccc_mean")
             for key in outcome_fields()[1:]:
@@ -107,6 +110,8 @@ def trial_line(task, outcome: dict, space) -> str:
     """One line per finished trial for the console."""
     what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying) or "fixed settings"
     head = f"{task.target} trial {task.number}: {outcome['status']}"
+    if outcome["status"] == "failed" and outcome.get("retry"):
+        return f"{head} for an OS reason, retried by --resume ({outcome['message']})  {what}"
     if outcome["status"] == "failed":
         return f"{head} ({outcome.get('message', '')})  {what}"
     score = f"dev CCC {outcome['dev_ccc_mean']:.3f} ± {outcome['dev_ccc_std']:.3f}"
