@@ -15,7 +15,8 @@ from tqdm import tqdm
 from tinyemo.cli.boundary import Progress, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.sweep.dask_executor import DaskExecutor
-from tinyemo.sweep.driver import PRUNERS, SAMPLERS, SweepConfig, check_folder, run_sweep
+from tinyemo.sweep.driver import CHOOSE, PRUNERS, SAMPLERS, SweepConfig, run_sweep
+from tinyemo.sweep.folder import check_folder
 from tinyemo.sweep.executors import InProcess, LocalWorkers
 from tinyemo.sweep.features import describe, load_examples_on
 from tinyemo.sweep.report import read_compared
@@ -39,6 +40,9 @@ def sweep_parser() -> argparse.ArgumentParser:
                    help="stop weak trials early on their per-epoch dev CCC")
     p.add_argument("--prune-after", type=int, metavar="N", help="no trial is pruned before "
                    "epoch N (default: the space's patience, at least 2)")
+    p.add_argument("--choose", choices=CHOOSE, default="best", help="the trial whose settings "
+                   "the final runs train: the best dev CCC, or the fewest weights within one "
+                   "standard error (bootstrap over dev recordings) of the best")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -113,7 +117,7 @@ def _sweep(args, state: dict) -> int:
     local = args.workers or args.dask_local
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
     config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
-        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
+        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after, choose=args.choose,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)

@@ -11,13 +11,13 @@ a resumed sweep draws what an uninterrupted one would.
     OUT/space.toml          the space file as given
     OUT/optuna.journal      Optuna's storage: every trial, its settings, reports, outcome
     OUT/trials/<target>/<n>/  the trial's seeds (see objective.py)
+    OUT/trials/<target>/defaults/  the defaults trial: what the choice must beat
     OUT/trials.csv, trials.md, best.json, best-<target>.toml, results.md  (report.py)
     OUT/final-<target>-trial<n>/   the chosen settings, ``runs`` seeds: a train output folder
 """
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -27,21 +27,23 @@ from typing import Callable
 from tqdm import tqdm
 
 from tinyemo.data.examples import Example, check_targets
-from tinyemo.data.fingerprint import fingerprint_changes
+from tinyemo.models.config import ModelConfig
 from tinyemo.sweep import report
 from tinyemo.sweep.checks import check_space
 from tinyemo.sweep.executors import InProcess
+from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
 from tinyemo.sweep.objective import TrialData, TrialTask
 from tinyemo.sweep.search import pruner_of, sampler_of
 from tinyemo.sweep.space import Space
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
 
-__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS"]
+__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS", "CHOOSE", "DEFAULTS"]
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "halving", "hyperband")
-JOURNAL = "optuna.journal"
+CHOOSE = ("best", "simplest-within-1se")
+DEFAULTS = -1          # the number of each target's defaults trial (outside Optuna)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class SweepConfig:
     sampler: str = "tpe"
     pruner: str = "none"
     prune_after: int | None = None
+    choose: str = "best"
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -72,6 +75,8 @@ class SweepConfig:
                 raise ValueError(f"{name} must be >= {least}, got {value}")
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise ValueError(f"targets must be distinct and at least one, got {self.targets}")
+        if self.choose not in CHOOSE:
+            raise ValueError(f"--choose must be one of {', '.join(CHOOSE)}, got {self.choose!r}")
         if self.prune_after is not None:
             if self.pruner == "none":
                 raise ValueError("--prune-after needs a pruner (--pruner halving or hyperband)")
@@ -95,6 +100,15 @@ class SweepConfig:
             return self.prune_after
         patience = [v for v in self.space.values_of("patience") if isinstance(v, (int, float))]
         return max(2, int(min(patience or [TrainConfig.patience])))
+
+    def defaults(self) -> dict:
+        """The defaults trial's settings: the space's fixed ones; every searched setting left
+        to tinyemo train's default (a searched arch: the default one if among the choices)."""
+        settings = self.space.fixed()
+        archs = self.space.values_of("arch")
+        if "arch" in self.space.varying:
+            settings["arch"] = ModelConfig.arch if ModelConfig.arch in archs else archs[0]
+        return settings
 
     def budget(self) -> int:
         """Trials per target (a grid: at most its size)."""
@@ -121,44 +135,6 @@ def _optuna():
     return optuna
 
 
-def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume: bool) -> None:
-    """Refuse, before anything is written, a folder that holds something else, a sweep without
-    --resume, or a saved sweep that differs from ``config`` (naming what changed)."""
-    saved_path = out / "sweep.json"
-    if not saved_path.exists():
-        if resume:
-            raise ValueError(f"{out}: no sweep to resume here (no sweep.json)")
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ValueError(f"{out}: exists and is not an empty folder; choose another --out")
-        return
-    if not resume:
-        raise ValueError(f"{saved_path}: this folder already holds a sweep; pass --resume to "
-                         f"continue it or choose another --out folder")
-    try:
-        saved = json.loads(saved_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{saved_path}: corrupt ({exc})") from None
-    now = config.identity(data_info)
-    changes = [f"space: {c}" for c in config.space.changes(saved.get("space", {}))]
-    changes += [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now
-                if k not in ("space", "data") and saved.get(k) != now[k]]
-    old_data, new_data = saved.get("data", {}), now["data"]
-    if old_data != new_data:
-        said = [f"data: {c}" for c in fingerprint_changes(old_data.get("fingerprint", {}),
-                                                          new_data.get("fingerprint", {}))]
-        said += [f"data: {k} {old_data.get(k)!r} -> {new_data.get(k)!r}" for k in
-                 ("root", "recordings") if old_data.get(k) != new_data.get(k)]
-        changes += said or ["data: the corpus changed"]
-    if changes:
-        raise ValueError(f"{saved_path}: --resume with a changed sweep ({'; '.join(changes)}); "
-                         f"resume with the same space file and options, or use another --out")
-    started = saved.get("trials")
-    if started is not None and config.budget() < started:
-        raise ValueError(f"{saved_path}: --resume with --trials {config.budget()}, fewer than the "
-                         f"{started} per target this sweep was started with; give --trials "
-                         f"{started} or more")
-
-
 def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, executor=None,
               data_info: dict | None = None, resume: bool = False,
               say: Callable[[str], None] = print, progress: bool = False,
@@ -178,7 +154,7 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
         check_targets(parts["dev"], target, "dev", root)
     check_folder(out, config, data_info, resume)
     out.mkdir(parents=True, exist_ok=True)
-    lock = _lock_folder(out)
+    lock = lock_folder(out)
     try:
         if not (out / "sweep.json").exists() and Path(config.space.path).is_file():
             write_text(out / "space.toml", Path(config.space.path).read_text())
@@ -188,13 +164,15 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
         driver = _Driver(optuna, config, out, say, progress, on_report)
         start = time.perf_counter()
         driver.run(executor)
+        defaults = driver.run_defaults(executor)
         if driver.interrupted:
             raise RuntimeError(f"{len(driver.interrupted)} trial(s) failed for a reason of the "
                                f"system, not of their settings ({driver.interrupted[0]}); "
                                f"nothing was chosen: fix the cause, then continue with --resume "
                                f"--out {out}")
         seconds = time.perf_counter() - start
-        summary = report.choose(driver.studies(), config, out, examples, data_info, say)
+        summary = report.choose(driver.studies(), config, out, examples, data_info, say,
+                                defaults)
         report.write_summary(out, config, driver.studies(), summary, seconds, compared)
         return summary
     finally:
@@ -203,24 +181,6 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
 
 def _in_process():
     return InProcess()
-
-
-def _lock_folder(out: Path):
-    """Hold ``out/.lock`` while the sweep runs (the OS frees it if the process dies); then any
-    lock Optuna's journal left behind is stale and goes."""
-    f = open(out / ".lock", "a")
-    try:
-        import fcntl
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:          # not POSIX: no guard against two sweeps in one folder
-        pass
-    except OSError:
-        f.close()
-        raise ValueError(f"{out}: another sweep is running in this folder") from None
-    with_suffix = out / (JOURNAL + ".lock")
-    if with_suffix.exists() or with_suffix.is_symlink():
-        os.unlink(with_suffix)
-    return f
 
 
 class _Driver:
@@ -309,8 +269,25 @@ class _Driver:
         self.reported[key] = set(frozen.intermediate_values)
         return self._task(target, frozen.number, settings)
 
+    def run_defaults(self, executor) -> dict[str, dict]:
+        """Per target, the defaults trial (:meth:`SweepConfig.defaults`; never pruned, not one
+        of Optuna's): the reference the chosen settings must beat by more than luck."""
+        for target in self.config.targets:
+            task = TrialTask(target, DEFAULTS, self.config.defaults(), self.config.seeds,
+                             str(self.out / "trials" / target / "defaults"), self.config.device,
+                             self.config.threads, ask=False)
+            executor.submit(task)
+        outcomes: dict[str, dict] = {}
+        while len(outcomes) < len(self.config.targets):
+            for task, outcome in executor.wait(self.decide):
+                outcomes[task.target] = outcome
+                self.say(report.trial_line(task, outcome, self.config.space))
+        return outcomes
+
     def decide(self, task: TrialTask, epoch: int, value: float) -> bool:
         """A trial's report after ``epoch``: record it; True when the pruner stops the trial."""
+        if task.number == DEFAULTS:
+            return False
         with self.lock:
             trial = self.live.get(task.key)
             if trial is None:

@@ -12,6 +12,7 @@ predictions averaged). Nothing here sees the test partition: a worker is given `
 
     <folder>/seed<k>/   log.csv, best.npz (checkpoint.npz while the trial runs)
     <folder>/result.json  the outcome, so a finished trial is never trained again
+    <folder>/dev-predictions.npz  a complete trial's seeds' dev predictions (the bootstrap's)
     <folder>/attempts     how many times the trial was started here
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tinyemo.data.examples import Example
 from tinyemo.engine.checkpoint import load_checkpoint, read_meta
 from tinyemo.models.config import ModelConfig
 from tinyemo.models.nets import build_model
+from tinyemo.sweep.luck import save_predictions
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import (
     BEST, CHECKPOINT, DivergedError, TrainConfig, TrainState, predict_examples, train_run,
@@ -239,14 +241,17 @@ def _per_seed(states: dict, seeds, epoch: int | None = None) -> dict:
 
 
 def _ensemble_ccc(task, model_cfg, data, dirs) -> float:
-    """Dev CCC of the seeds' best weights, their predictions averaged."""
+    """Dev CCC of the seeds' best weights, their predictions averaged; each seed's predictions
+    are kept in the trial's folder for the bootstrap (:mod:`.luck`)."""
     per_seed = []
     for s in task.seeds:
         model = build_model(model_cfg)
         load_checkpoint(dirs[s] / BEST, model)
         per_seed.append(predict_examples(model.to(task.device), list(data.dev), task.device))
+    labels = [ex.y[task.target] for ex in data.dev]
+    save_predictions(Path(task.folder), dict(zip(task.seeds, per_seed)), labels)
     mean = [np.mean([p[i] for p in per_seed], axis=0) for i in range(len(data.dev))]
-    return score(mean, [ex.y[task.target] for ex in data.dev])["ccc"]
+    return score(mean, labels)["ccc"]
 
 
 def _finish(folder: Path, task: TrialTask, outcome: dict, start: float, attempts: int) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
+from tinyemo.sweep.choice import luck_lines, pick
 from tinyemo.sweep.objective import outcome_fields
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
@@ -108,8 +109,11 @@ def ranked_markdown(table: list[dict], config) -> str:
 
 def trial_line(task, outcome: dict, space) -> str:
     """One line per finished trial for the console."""
-    what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying) or "fixed settings"
+    what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying
+                     if k in task.settings) or "fixed settings"
     head = f"{task.target} trial {task.number}: {outcome['status']}"
+    if task.number < 0:
+        head, what = f"{task.target} defaults trial: {outcome['status']}", "the defaults"
     if outcome["status"] == "failed" and outcome.get("retry"):
         return f"{head} for an OS reason, retried by --resume ({outcome['message']})  {what}"
     if outcome["status"] == "failed":
@@ -133,9 +137,12 @@ def _toml_value(value) -> str:
     return str(value)
 
 
-def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | None, say) -> dict:
-    """The best complete trial per target, its settings written out and (``runs`` > 0) trained
-    with ``runs`` seeds into ``OUT/final-<target>-trial<n>``, where test is scored once."""
+def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | None, say,
+           defaults: dict | None = None) -> dict:
+    """The chosen complete trial per target (``config.choose``: the best, or the simplest
+    within one standard error of it; how much is luck beside it, against the ``defaults``
+    trials' outcomes), its settings written out and (``runs`` > 0) trained with ``runs`` seeds
+    into ``OUT/final-<target>-trial<n>``, where test is scored once."""
     from optuna.trial import TrialState
     summary: dict = {}
     for target, study in studies.items():
@@ -144,7 +151,9 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
             say(f"{target}: no trial completed (see {out / 'trials.csv'}); nothing to train")
             summary[target] = {"trial": None}
             continue
-        best = max(complete, key=lambda t: (t.value, -t.number))
+        in_channels = next(iter(examples.values())).x.shape[0]
+        best, luck = pick(out, target, complete, lambda t: _settings(t, config.space), config,
+                          in_channels, (defaults or {}).get(target))
         settings = _settings(best, config.space)
         lines = [f"# the settings of {target} trial {best.number} (dev CCC "
                  f"{best.value:.4f}); a space file of fixed values"]
@@ -153,6 +162,8 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
         entry = {"trial": best.number, "settings": settings, "dev_ccc_mean": best.value,
                  **{k: best.user_attrs.get(k) for k in ("dev_ccc_std", "dev_ccc_ensemble",
                                                          "dev_ccc_seeds", "best_epochs")}}
+        if luck:
+            entry["luck"] = luck
         if config.runs:
             entry["final"] = _train_final(examples, config, out, target, best.number, settings,
                                           data_info, say)
@@ -239,6 +250,7 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
         what = ", ".join(f"{k}={_cell(v)}" for k, v in entry["settings"].items()
                          if k in config.space.varying)
         lines.append(f"| {target} | {entry['trial']} | " + " | ".join(cells) + f" | {what} |")
+    lines += luck_lines(summary)
     if compared:
         lines += _compared_lines(compared, summary)
     write_text(out / "results.md", "\n".join(lines) + "\n")
