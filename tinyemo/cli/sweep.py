@@ -43,6 +43,9 @@ def sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--choose", choices=CHOOSE, default="best", help="the trial whose settings "
                    "the final runs train: the best dev CCC, or the fewest weights within one "
                    "standard error (bootstrap over dev recordings) of the best")
+    p.add_argument("--selection-folds", type=int, metavar="K", help="score each trial on K "
+                   "speaker-disjoint folds of train+dev (train on K-1, score the held-out "
+                   "fold) instead of on dev; the final runs still train on train, stopping on dev")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -117,7 +120,8 @@ def _sweep(args, state: dict) -> int:
     local = args.workers or args.dask_local
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
     config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
-        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after, choose=args.choose,
+        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
+        choose=args.choose, selection_folds=args.selection_folds,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)

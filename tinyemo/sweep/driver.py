@@ -12,6 +12,7 @@ a resumed sweep draws what an uninterrupted one would.
     OUT/optuna.journal      Optuna's storage: every trial, its settings, reports, outcome
     OUT/trials/<target>/<n>/  the trial's seeds (see objective.py)
     OUT/trials/<target>/defaults/  the defaults trial: what the choice must beat
+    OUT/folds.json          with --selection-folds: each fold's recordings
     OUT/trials.csv, trials.md, best.json, best-<target>.toml, results.md  (report.py)
     OUT/final-<target>-trial<n>/   the chosen settings, ``runs`` seeds: a train output folder
 """
@@ -32,6 +33,7 @@ from tinyemo.sweep import report
 from tinyemo.sweep.checks import check_space
 from tinyemo.sweep.executors import InProcess
 from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
+from tinyemo.sweep.folds import fold_data, speaker_folds
 from tinyemo.sweep.objective import TrialData, TrialTask
 from tinyemo.sweep.search import pruner_of, sampler_of
 from tinyemo.sweep.space import Space
@@ -58,6 +60,7 @@ class SweepConfig:
     pruner: str = "none"
     prune_after: int | None = None
     choose: str = "best"
+    selection_folds: int | None = None
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -77,6 +80,12 @@ class SweepConfig:
             raise ValueError(f"targets must be distinct and at least one, got {self.targets}")
         if self.choose not in CHOOSE:
             raise ValueError(f"--choose must be one of {', '.join(CHOOSE)}, got {self.choose!r}")
+        if self.selection_folds is not None:
+            if self.selection_folds < 2:
+                raise ValueError(f"--selection-folds must be >= 2, got {self.selection_folds}")
+            if self.choose != "best":
+                raise ValueError("--choose simplest-within-1se needs the bootstrap over dev "
+                                 "recordings, which --selection-folds does not give")
         if self.prune_after is not None:
             if self.pruner == "none":
                 raise ValueError("--prune-after needs a pruner (--pruner halving or hyperband)")
@@ -120,7 +129,8 @@ class SweepConfig:
         """What a resumed sweep must share with the saved one (``trials`` may grow)."""
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
-            "pruner": self.pruner, "prune_after": self.rung(), "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
+            "pruner": self.pruner, "prune_after": self.rung(),
+            "selection_folds": self.selection_folds, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
             "seed": self.seed, "device": self.device,
             "data": {k: v for k, v in (data_info or {}).items()
                      if k in ("root", "recordings", "fingerprint")}}))
@@ -152,6 +162,9 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     for target in config.targets:
         check_targets(parts["train"], target, "train", root)
         check_targets(parts["dev"], target, "dev", root)
+    folds = []
+    if config.selection_folds:
+        folds = speaker_folds(parts["train"] + parts["dev"], config.selection_folds, config.seed)
     check_folder(out, config, data_info, resume)
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_folder(out)
@@ -160,7 +173,10 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
             write_text(out / "space.toml", Path(config.space.path).read_text())
         write_json(out / "sweep.json", dict(config.identity(data_info), trials=config.budget()))
         executor = executor or _in_process()
-        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"])))
+        if folds:
+            write_json(out / "folds.json", {f"fold{i}": ids for i, ids in enumerate(folds)})
+        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"]),
+                                 fold_data(parts["train"] + parts["dev"], folds)))
         driver = _Driver(optuna, config, out, say, progress, on_report)
         start = time.perf_counter()
         driver.run(executor)

@@ -231,7 +231,10 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
     lines = ["# Sweep results", "",
              f"Sampler {config.sampler}, pruner {config.pruner}, {config.budget()} trial(s) per "
              f"target of {config.seeds_per_trial} seed(s); {counts['complete']} complete, "
-             f"{counts['pruned']} pruned, {counts['failed']} failed. Search time (this run): "
+             f"{counts['pruned']} pruned, {counts['failed']} failed; "
+             + (f"selection on {config.selection_folds} speaker-disjoint folds of train + dev "
+                f"(folds.json; each trial's dev CCC: the mean over folds of the held-out one)"
+                if config.selection_folds else "selection on dev") + ". Search time (this run): "
              f"{seconds:.0f} s; trials' own wall time, summed: "
              f"{sum(r['seconds'] or 0 for r in table):.0f} s.", "", "Space:", "", "```toml"]
     lines += [f"{p.name} = {json.dumps(p.to_dict()['value'] if p.kind == 'fixed' else p.to_dict())}"
