@@ -104,6 +104,27 @@ def test_killed_sweep_resumes_on_other_executors_to_the_uninterrupted_result(cor
     assert a["arousal"]["final"]["test"] == b["arousal"]["final"]["test"]
 
 
+def test_folds_waiting_pruner_and_the_one_se_rule_from_the_command_line(corpus, tmp_path, capsys):
+    root, _ = corpus
+    space = tmp_path / "space.toml"
+    space.write_text(SPACE)
+    common = [str(space), "--data", str(root), "--target", "arousal", "--trials", "3",
+              "--sampler", "random", "--seeds-per-trial", "1", "--threads", "1", "--quiet"]
+    assert main(["sweep", *common, "--runs", "1", "--selection-folds", "2", "--pruner",
+                 "halving", "--prune-after", "2", "--out", str(tmp_path / "folds")]) == 0
+    folds = json.loads((tmp_path / "folds" / "folds.json").read_text())
+    assert sorted(folds) == ["fold0", "fold1"] and sum(map(len, folds.values())) == 5
+    rows = read_trials(tmp_path / "folds")
+    assert all(int(e) >= 2 for r in rows for e in r["epochs_trained"].split(";"))
+    assert all(len(r["dev_ccc_seeds"].split(";")) == 2 for r in rows if r["status"] == "complete")
+    assert main(["sweep", *common, "--runs", "0", "--choose", "simplest-within-1se",
+                 "--out", str(tmp_path / "onese")]) == 0
+    luck = json.loads((tmp_path / "onese" / "best.json").read_text())["arousal"]["luck"]
+    assert luck["rule"] == "simplest-within-1se" and luck["chosen"]["trial"] in (0, 1, 2)
+    assert "## How much is luck" in (tmp_path / "onese" / "results.md").read_text()
+    capsys.readouterr()
+
+
 def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
     root, _ = corpus
     space = tmp_path / "space.toml"
