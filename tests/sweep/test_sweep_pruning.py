@@ -27,9 +27,10 @@ def _curves(n=12, seed=3):
 
 
 def _prune(pruner) -> dict[int, int]:
-    """Trial -> the epoch it was pruned at (trials run one after another, as --workers 1)."""
+    """Trial -> the epoch it was pruned at (trials run one after another, as --workers 1; the
+    study named as the sweep names it, since Hyperband picks brackets from the name)."""
     _, curves = _curves()
-    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study = optuna.create_study(study_name="valence", direction="maximize", pruner=pruner)
     pruned = {}
     for i, curve in enumerate(curves):
         trial = study.ask()
