@@ -130,8 +130,8 @@ class SweepConfig:
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
             "pruner": self.pruner, "prune_after": self.rung(),
-            "selection_folds": self.selection_folds, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
-            "seed": self.seed, "device": self.device,
+            "selection_folds": self.selection_folds, "seeds_per_trial": self.seeds_per_trial,
+            "runs": self.runs, "seed": self.seed, "device": self.device,
             "data": {k: v for k, v in (data_info or {}).items()
                      if k in ("root", "recordings", "fingerprint")}}))
 
