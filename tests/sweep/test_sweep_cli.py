@@ -122,6 +122,11 @@ def test_folds_waiting_pruner_and_the_one_se_rule_from_the_command_line(corpus, 
     luck = json.loads((tmp_path / "onese" / "best.json").read_text())["arousal"]["luck"]
     assert luck["rule"] == "simplest-within-1se" and luck["chosen"]["trial"] in (0, 1, 2)
     assert "## How much is luck" in (tmp_path / "onese" / "results.md").read_text()
+    # --resume without --trials keeps the sweep's own 3 (not the default 20)
+    again = [a for a in common if a not in ("--trials", "3")]
+    assert main(["sweep", *again, "--runs", "0", "--choose", "simplest-within-1se", "--resume",
+                 "--out", str(tmp_path / "onese")]) == 0
+    assert len(read_trials(tmp_path / "onese")) == 3
     capsys.readouterr()
 
 
