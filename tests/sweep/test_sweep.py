@@ -3,6 +3,7 @@ independent recomputations, selection blind to test labels, failed and pruned tr
 resume, and the guards on the sweep folder."""
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -107,19 +108,23 @@ def test_selection_never_reads_test_labels(tmp_path):
 
 
 def test_invalid_and_diverging_trials_fail_with_their_message_and_the_sweep_goes_on(tmp_path):
-    # ReLU nets at lr 1e12 overflow to NaN (tanh ones stay bounded): a diverging trial
-    text = ("arch = 'downup'\nactivation = 'relu'\ndepth = 2\nwidth = [0, 4]\n"
-            "lr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n")
+    # ReLU nets at lr 1e12 overflow to NaN (tanh ones stay bounded): a diverging trial; a list
+    # of two kernels fits depth 2 but not 3: invalid in those trials only (so not refused)
+    text = ("arch = 'downup'\nactivation = 'relu'\ndepth = [2, 3]\nwidth = 4\n"
+            "kernel_size = [[3, 3], 3]\nlr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n")
     _, out, _ = _sweep(tmp_path, text, sampler="grid", trials=10, targets=("arousal",))
-    rows = {(r["width"], r["lr"]): r for r in read_trials(out)}
-    assert len(rows) == 4
-    for lr in ("0.003", "1e+12"):
-        assert rows[("0", lr)]["status"] == "failed"
-        assert rows[("0", lr)]["message"] == "invalid settings: width: must be >= 1, got 0"
-    assert rows[("4", "1e+12")]["status"] == "failed"
-    assert rows[("4", "1e+12")]["message"].startswith(
-        "arousal, seed 0, epoch 1: training diverged (the training loss is nan")
-    assert rows[("4", "0.003")]["status"] == "complete"
+    rows = {(r["depth"], r["kernel_size"], r["lr"]): r for r in read_trials(out)}
+    assert len(rows) == 8
+    for key, r in rows.items():
+        if key[:2] == ("3", "3;3"):
+            assert r["status"] == "failed"
+            assert r["message"].startswith("invalid settings: kernel_size: a list needs")
+        elif key[2] == "1e+12":
+            assert r["status"] == "failed"
+            assert r["message"].startswith("arousal, seed 0, epoch 1: training diverged (the "
+                                           "training loss is nan")
+        else:
+            assert r["status"] == "complete"
     assert "failed: arousal, seed 0, epoch 1: training diverged" in (out / "trials.md").read_text()
 
 
@@ -203,6 +208,12 @@ def test_resume_refuses_a_changed_sweep_and_writes_nothing(tmp_path):
         run_sweep(examples(), SweepConfig(changed, targets=("arousal",), trials=3,
                                           sampler="random", seeds_per_trial=3, runs=0),
                   out, resume=True, **QUIET)
+    fewer = SweepConfig(cfg.space, targets=("arousal",), trials=2, sampler="random",
+                        seeds_per_trial=2, runs=0)
+    with pytest.raises(ValueError, match=r"sweep.json: --resume with --trials 2, fewer than the 3 "
+                                         r"per target this sweep was started with; give "
+                                         r"--trials 3 or more"):
+        run_sweep(examples(), fewer, out, resume=True, **QUIET)
     with pytest.raises(ValueError, match="no sweep to resume here"):
         run_sweep(examples(), cfg, tmp_path / "elsewhere", resume=True, **QUIET)
     (tmp_path / "full").mkdir()
@@ -224,3 +235,39 @@ def test_bad_sweep_options_are_named():
                     (dict(sampler="grid"), "s.toml: lr: a grid search needs choices")):
         with pytest.raises(ValueError, match=msg):
             SweepConfig(s, **kw)
+
+
+def test_a_trial_stopped_by_the_system_is_rerun_by_resume_and_one_failed_by_its_settings_not(
+        tmp_path, monkeypatch):
+    from tinyemo.sweep import objective
+    _, whole, _ = _sweep(tmp_path, name="whole", targets=("arousal",))
+    space = read_space(space_file(tmp_path, name="full.toml"))
+    cfg = SweepConfig(space, targets=("arousal",), trials=3, sampler="random", seeds_per_trial=2,
+                      runs=0)
+    out = tmp_path / "full"
+    real = objective.train_run
+
+    def disk_full(*args, **kw):
+        if "/0001/seed1" in str(args[6]):              # trial 1's second seed, once
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[6]))
+        return real(*args, **kw)
+    monkeypatch.setattr(objective, "train_run", disk_full)
+    with pytest.raises(RuntimeError, match=r"1 trial\(s\) failed for a reason of the system, not "
+                                           r"of their settings \(arousal trial 1: OSError: .*0001/"
+                                           r"seed1: No space left on device\); nothing was "
+                                           r"chosen: fix the cause, then continue with --resume"):
+        run_sweep(examples(), cfg, out, **QUIET)
+    rows = read_trials(out)
+    assert [r["status"] for r in rows] == ["complete", "interrupted", "complete"]
+    assert not (out / "best.json").exists()
+    monkeypatch.setattr(objective, "train_run", real)
+    run_sweep(examples(), cfg, out, resume=True, **QUIET)
+    assert [r["attempts"] for r in read_trials(out, drop=("seconds",))] == ["1", "2", "1"]
+    assert read_trials(out) == read_trials(whole)
+    # a trial that failed for its settings (divergence) stays failed: --resume does not rerun it
+    text = "activation = 'relu'\ndepth = 2\nwidth = 4\nlr = [3e-3, 1e12]\nepochs = 2\npatience = 2\n"
+    _, bad, cfg = _sweep(tmp_path, text, name="bad", sampler="grid", targets=("arousal",))
+    before = read_trials(bad, drop=("seconds",))
+    assert sorted(r["status"] for r in before) == ["complete", "failed"]
+    run_sweep(examples(), cfg, bad, resume=True, **QUIET)
+    assert read_trials(bad, drop=("seconds",)) == before

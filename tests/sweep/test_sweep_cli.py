@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,11 +104,40 @@ def test_killed_sweep_resumes_on_other_executors_to_the_uninterrupted_result(cor
     assert a["arousal"]["final"]["test"] == b["arousal"]["final"]["test"]
 
 
+def test_folds_waiting_pruner_and_the_one_se_rule_from_the_command_line(corpus, tmp_path, capsys):
+    root, _ = corpus
+    space = tmp_path / "space.toml"
+    space.write_text(SPACE)
+    common = [str(space), "--data", str(root), "--target", "arousal", "--trials", "3",
+              "--sampler", "random", "--seeds-per-trial", "1", "--threads", "1", "--quiet"]
+    assert main(["sweep", *common, "--runs", "1", "--selection-folds", "2", "--pruner",
+                 "halving", "--prune-after", "2", "--out", str(tmp_path / "folds")]) == 0
+    folds = json.loads((tmp_path / "folds" / "folds.json").read_text())
+    assert sorted(folds) == ["fold0", "fold1"] and sum(map(len, folds.values())) == 5
+    rows = read_trials(tmp_path / "folds")
+    assert all(int(e) >= 2 for r in rows for e in r["epochs_trained"].split(";"))
+    assert all(len(r["dev_ccc_seeds"].split(";")) == 2 for r in rows if r["status"] == "complete")
+    assert main(["sweep", *common, "--runs", "0", "--choose", "simplest-within-1se",
+                 "--out", str(tmp_path / "onese")]) == 0
+    luck = json.loads((tmp_path / "onese" / "best.json").read_text())["arousal"]["luck"]
+    assert luck["rule"] == "simplest-within-1se" and luck["chosen"]["trial"] in (0, 1, 2)
+    assert "## How much is luck" in (tmp_path / "onese" / "results.md").read_text()
+    # --resume without --trials keeps the sweep's own 3 (not the default 20)
+    again = [a for a in common if a not in ("--trials", "3")]
+    assert main(["sweep", *again, "--runs", "0", "--choose", "simplest-within-1se", "--resume",
+                 "--out", str(tmp_path / "onese")]) == 0
+    assert len(read_trials(tmp_path / "onese")) == 3
+    capsys.readouterr()
+
+
 def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
     root, _ = corpus
     space = tmp_path / "space.toml"
     space.write_text("width = [4, 8]\ncolour = 'red'\n")
     out = tmp_path / "never"
+    bad, huge = tmp_path / "bad.toml", tmp_path / "huge.toml"
+    bad.write_text('activation = ["relu", "sigmoid"]\n')
+    huge.write_text("width = { low = 4, high = 100000000 }\n")
     cases = [
         ([str(space), "--data", str(root)], rf"{space}: unknown setting 'colour'; allowed: "),
         ([str(tmp_path / "none.toml"), "--data", str(root)], "none.toml: no such space file"),
@@ -121,6 +151,14 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
          "nodata: no such corpus folder"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--resume"],
          "--resume needs --out"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--trials", "0"],
+         "--trials must be >= 1, got 0"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--prune-after", "3"],
+         "--prune-after needs a pruner (--pruner halving or hyperband)"),
+        ([str(bad), "--data", str(root)], f"{bad}: activation: choice 'sigmoid' is invalid in "
+                                          f"every trial"),
+        ([str(huge), "--data", str(root), "--sampler", "grid"],
+         f"{huge}: the grid has 99,999,997 points"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--compare",
           str(tmp_path)], f"--compare {tmp_path}: cannot read {tmp_path / 'results.json'} "
          f"(no such file); give folders written by tinyemo train or tinyemo baseline"),
@@ -135,6 +173,17 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
     assert main(["sweep", str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root),
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
     assert "no Dask scheduler answered within 5 s" in capsys.readouterr().err
+    assert time.monotonic() - start < 20 and not out.exists()
+    with socket.socket() as silent:       # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        start = time.monotonic()
+        assert main(["sweep", str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root),
+                     "--scheduler", f"tcp://127.0.0.1:{silent.getsockname()[1]}",
+                     "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scheduler tcp://127.0.0.1:") and err.count("\n") == 1
+    assert "not a Dask scheduler (it accepted the connection, then: no answer)" in err
     assert time.monotonic() - start < 20 and not out.exists()
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -131,3 +133,59 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_seconds():
     assert time.monotonic() - start < 15
     with pytest.raises(ValueError, match=r"--scheduler 'http://x': expected an address such as"):
         DaskExecutor(scheduler="http://x")
+
+
+def test_the_only_dask_worker_killed_mid_trial_costs_only_that_trial(tmp_path, reference):
+    """One worker: the examples it held die with it and are recomputed on its replacement."""
+    from tinyemo.sweep.dask_executor import DaskExecutor
+    executor = DaskExecutor(local_workers=1, processes=True)
+    try:
+        on_report, killed = _killer(executor)
+        run_sweep(examples(), _config(tmp_path), tmp_path / "out", executor=executor,
+                  say=lambda s: None, on_report=on_report)
+    finally:
+        executor.close()
+    _check_restarted_once(tmp_path / "out", reference, killed)
+
+
+@pytest.fixture
+def external_cluster(tmp_path):
+    """``dask scheduler`` and ``dask worker`` (one process behind a nanny) on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(tmp_path / "cluster.log", "w")
+    cli = [sys.executable, "-m"]
+    procs = [subprocess.Popen(cli + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                     "--port", str(port), "--dashboard-address", ":0"],
+                              stdout=log, stderr=log, cwd=tmp_path)]
+    try:
+        procs.append(subprocess.Popen(cli + ["distributed.cli.dask_worker", address,
+                                             "--nworkers", "1", "--nthreads", "1",
+                                             "--host", "127.0.0.1", "--dashboard-address", ":0"],
+                                      stdout=log, stderr=log, cwd=tmp_path))
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        log.close()
+
+
+def test_an_external_worker_killed_mid_trial_costs_only_that_trial(tmp_path, reference,
+                                                                   external_cluster):
+    from tinyemo.sweep.dask_executor import DaskExecutor
+    executor = DaskExecutor(scheduler=external_cluster)
+    try:
+        on_report, killed = _killer(executor)
+        run_sweep(examples(), _config(tmp_path), tmp_path / "out", executor=executor,
+                  say=lambda s: None, on_report=on_report)
+    finally:
+        executor.close()
+    _check_restarted_once(tmp_path / "out", reference, killed)

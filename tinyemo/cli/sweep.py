@@ -3,6 +3,7 @@ train the best ones per target with ``--runs`` seeds and score test once."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -14,7 +15,8 @@ from tqdm import tqdm
 from tinyemo.cli.boundary import Progress, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.sweep.dask_executor import DaskExecutor
-from tinyemo.sweep.driver import PRUNERS, SAMPLERS, SweepConfig, check_folder, run_sweep
+from tinyemo.sweep.driver import CHOOSE, PRUNERS, SAMPLERS, SweepConfig, run_sweep
+from tinyemo.sweep.folder import check_folder
 from tinyemo.sweep.executors import InProcess, LocalWorkers
 from tinyemo.sweep.features import describe, load_examples_on
 from tinyemo.sweep.report import read_compared
@@ -36,6 +38,14 @@ def sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     p.add_argument("--pruner", choices=PRUNERS, default="none",
                    help="stop weak trials early on their per-epoch dev CCC")
+    p.add_argument("--prune-after", type=int, metavar="N", help="no trial is pruned before "
+                   "epoch N (default: the space's patience, at least 2)")
+    p.add_argument("--choose", choices=CHOOSE, default="best", help="the trial whose settings "
+                   "the final runs train: the best dev CCC, or the fewest weights within one "
+                   "standard error (bootstrap over dev recordings) of the best")
+    p.add_argument("--selection-folds", type=int, metavar="K", help="score each trial on K "
+                   "speaker-disjoint folds of train+dev (train on K-1, score the held-out "
+                   "fold) instead of on dev; the final runs still train on train, stopping on dev")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -70,6 +80,19 @@ def _free_out() -> Path:
     return out
 
 
+def _trials(args) -> int:
+    """--trials; else, resuming, the trials the sweep was started with; else 20 (grid: all)."""
+    if args.trials is not None:
+        return args.trials
+    saved = args.out / "sweep.json" if args.resume and args.out else None
+    if saved is not None and saved.is_file():
+        try:
+            return int(json.loads(saved.read_text())["trials"])
+        except (ValueError, KeyError, TypeError):
+            pass                       # check_folder names what is wrong with the file
+    return 10**6 if args.sampler == "grid" else 20
+
+
 def _executor(args):
     if args.workers is not None:
         return LocalWorkers(args.workers, args.threads)
@@ -96,8 +119,9 @@ def _sweep(args, state: dict) -> int:
     compared = read_compared(args.compare)
     local = args.workers or args.dask_local
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
-    config = SweepConfig(space, targets=targets_of(args), trials=args.trials or (
-        10**6 if args.sampler == "grid" else 20), sampler=args.sampler, pruner=args.pruner,
+    config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
+        sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
+        choose=args.choose, selection_folds=args.selection_folds,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)
@@ -111,11 +135,14 @@ def _sweep(args, state: dict) -> int:
     say(f"{data_info['recordings']} recordings from {source}: features ready in "
         f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
         f"{executor.slots} at a time, into {out}")
-    run_sweep(examples, config, out, executor=executor, data_info=data_info,
-              resume=args.resume, say=say, progress=progress, compared=compared)
+    summary = run_sweep(examples, config, out, executor=executor, data_info=data_info,
+                        resume=args.resume, say=say, progress=progress, compared=compared)
     if not args.quiet:
         print((out / "results.md").read_text())
     print(f"sweep in {out}")
+    empty = [t for t, entry in summary.items() if entry.get("trial") is None]
+    if empty:
+        raise RuntimeError(f"no trial of {' or '.join(empty)} completed; see {out / 'trials.csv'}")
     return 0
 
 

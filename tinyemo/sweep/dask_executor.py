@@ -2,8 +2,9 @@
 (``--scheduler tcp://HOST:PORT``, started with ``dask scheduler`` / ``dask worker``) or a
 LocalCluster started here (``--dask-local N``). The calls are those of :mod:`.executors`.
 
-What travels: the train and dev examples once (``Client.scatter`` to every worker; a worker
-that joins later fetches them from a peer), then per trial a small task (its settings, seeds,
+What travels: the train and dev examples once, inside a task the trials depend on (the
+scheduler keeps it, so a worker that dies with them costs their recomputation elsewhere, not the
+sweep; each worker fetches them from a peer on its first trial), then per trial a small task (its settings, seeds,
 folder) out and its outcome back. Each epoch the worker puts ``[trial, epoch, dev CCC]`` on a
 Dask queue the driver reads and, with a pruner, waits on the trial's own queue for the answer
 (go on or prune): all through the scheduler, a few hundred bytes. Workers never touch the Optuna storage.
@@ -12,13 +13,14 @@ its checkpoints when the sweep folder is shared, e.g. on a LocalCluster or over 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import threading
 import uuid
 
-from tinyemo.sweep.objective import TrialData, TrialTask, run_trial
+from tinyemo.sweep.objective import TrialData, TrialTask, os_failure, run_trial
 
 __all__ = ["DaskExecutor", "CONNECT_TIMEOUT_S"]
 
@@ -62,6 +64,41 @@ def _trial(task: TrialTask, data: TrialData, queue_name: str) -> dict:
     return run_trial(task, data, report)
 
 
+def _examples(data: TrialData) -> TrialData:
+    """The task that holds the examples on a worker (see :meth:`DaskExecutor.start`)."""
+    return data
+
+
+async def _identity(distributed, address: str):
+    comm = await distributed.comm.connect(address, timeout=CONNECT_TIMEOUT_S)
+    try:
+        await comm.write({"op": "identity"})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _check_scheduler(distributed, address: str) -> None:
+    """Ask ``address`` who it is, within CONNECT_TIMEOUT_S for the connection and as long again
+    for the answer (Dask's own handshake waits for ever on a socket that accepts and stays
+    silent); ValueError unless a Dask scheduler answers."""
+    try:
+        reply = asyncio.run(asyncio.wait_for(_identity(distributed, address),
+                                             2 * CONNECT_TIMEOUT_S))
+    except (asyncio.TimeoutError, TimeoutError):
+        reply = "no answer"
+    except OSError as exc:
+        if "Timed out trying to connect" in str(exc):
+            raise
+        reply = str(exc) or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - whatever garbage a non-Dask server sends
+        reply = f"{type(exc).__name__}: {exc}"
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise ValueError(f"--scheduler {address}: not a Dask scheduler (it accepted the "
+                         f"connection, then: {str(reply)[:80]}); give the address that "
+                         f"`dask scheduler` prints") from None
+
+
 class DaskExecutor:
     """Trials as Dask tasks, one per worker at a time (start workers with ``--nthreads 1``)."""
 
@@ -76,6 +113,7 @@ class DaskExecutor:
                 raise ValueError(f"--scheduler {scheduler!r}: expected an address such as "
                                  f"tcp://HOST:8786")
             try:
+                _check_scheduler(distributed, scheduler)
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S,
                                                  set_as_default=False)
             except (OSError, TimeoutError) as exc:
@@ -120,7 +158,13 @@ class DaskExecutor:
             self.client.cancel(futures)
 
     def start(self, data: TrialData) -> None:
-        self._data = self.client.scatter(data, broadcast=True, hash=False)
+        """The examples as a task whose result the trials depend on: the scheduler keeps the
+        task (the examples inside it), so when the worker holding them dies another recomputes
+        them (scattered data would be lost with it, and every trial after)."""
+        import dask  # comes with distributed (optional, imported by _dask)
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 TiB"}):
+            self._data = self.client.submit(_examples, data, pure=False,
+                                            key=f"tinyemo-examples-{uuid.uuid4().hex[:8]}")
 
     def submit(self, task: TrialTask) -> None:
         future = self.client.submit(_dask_trial, task, self._data, self._name, pure=False,
@@ -145,6 +189,8 @@ class DaskExecutor:
                 outcome = future.result()
             except distributed.KilledWorker as exc:
                 outcome = {"status": "failed", "message": f"its Dask workers kept dying ({exc})"}
+            except OSError as exc:       # the cluster's connections, not the settings
+                outcome = os_failure(exc)
             except Exception as exc:  # noqa: BLE001 - the trial fails, the sweep goes on
                 outcome = {"status": "failed", "message": f"{type(exc).__name__}: {exc}"}
             out.append((task, outcome))

@@ -11,36 +11,41 @@ a resumed sweep draws what an uninterrupted one would.
     OUT/space.toml          the space file as given
     OUT/optuna.journal      Optuna's storage: every trial, its settings, reports, outcome
     OUT/trials/<target>/<n>/  the trial's seeds (see objective.py)
+    OUT/trials/<target>/defaults/  the defaults trial: what the choice must beat
+    OUT/folds.json          with --selection-folds: each fold's recordings
     OUT/trials.csv, trials.md, best.json, best-<target>.toml, results.md  (report.py)
     OUT/final-<target>-trial<n>/   the chosen settings, ``runs`` seeds: a train output folder
 """
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from tqdm import tqdm
 
 from tinyemo.data.examples import Example, check_targets
-from tinyemo.data.fingerprint import fingerprint_changes
+from tinyemo.models.config import ModelConfig
 from tinyemo.sweep import report
+from tinyemo.sweep.checks import check_space
 from tinyemo.sweep.executors import InProcess
+from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
+from tinyemo.sweep.folds import fold_data, speaker_folds
 from tinyemo.sweep.objective import TrialData, TrialTask
+from tinyemo.sweep.search import pruner_of, sampler_of
 from tinyemo.sweep.space import Space
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
 
-__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS"]
+__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS", "CHOOSE", "DEFAULTS"]
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "halving", "hyperband")
-JOURNAL = "optuna.journal"
+CHOOSE = ("best", "simplest-within-1se")
+DEFAULTS = -1          # the number of each target's defaults trial (outside Optuna)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class SweepConfig:
     trials: int = 20
     sampler: str = "tpe"
     pruner: str = "none"
+    prune_after: int | None = None
+    choose: str = "best"
+    selection_folds: int | None = None
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -70,6 +78,20 @@ class SweepConfig:
                 raise ValueError(f"{name} must be >= {least}, got {value}")
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise ValueError(f"targets must be distinct and at least one, got {self.targets}")
+        if self.choose not in CHOOSE:
+            raise ValueError(f"--choose must be one of {', '.join(CHOOSE)}, got {self.choose!r}")
+        if self.selection_folds is not None:
+            if self.selection_folds < 2:
+                raise ValueError(f"--selection-folds must be >= 2, got {self.selection_folds}")
+            if self.choose != "best":
+                raise ValueError("--choose simplest-within-1se needs the bootstrap over dev "
+                                 "recordings, which --selection-folds does not give")
+        if self.prune_after is not None:
+            if self.pruner == "none":
+                raise ValueError("--prune-after needs a pruner (--pruner halving or hyperband)")
+            if self.prune_after < 1:
+                raise ValueError(f"--prune-after must be >= 1, got {self.prune_after}")
+        check_space(self.space, self.targets, self.sampler)
         if self.sampler == "grid":
             self.space.grid()          # ValueError for a range a grid cannot walk
 
@@ -77,18 +99,39 @@ class SweepConfig:
     def seeds(self) -> tuple[int, ...]:
         return tuple(range(self.seed, self.seed + self.seeds_per_trial))
 
+    def rung(self) -> int | None:
+        """The first epoch at which a trial can be pruned (None without a pruner): --prune-after,
+        or the space's patience (its smallest), never below 2: on a hard target the first
+        epochs' dev CCC is noise, whatever the settings."""
+        if self.pruner == "none":
+            return None
+        if self.prune_after is not None:
+            return self.prune_after
+        patience = [v for v in self.space.values_of("patience") if isinstance(v, (int, float))]
+        return max(2, int(min(patience or [TrainConfig.patience])))
+
+    def defaults(self) -> dict:
+        """The defaults trial's settings: the space's fixed ones; every searched setting left
+        to tinyemo train's default (a searched arch: the default one if among the choices)."""
+        settings = self.space.fixed()
+        archs = self.space.values_of("arch")
+        if "arch" in self.space.varying:
+            settings["arch"] = ModelConfig.arch if ModelConfig.arch in archs else archs[0]
+        return settings
+
     def budget(self) -> int:
         """Trials per target (a grid: at most its size)."""
         if self.sampler != "grid":
             return self.trials
-        return min(self.trials, int(np.prod([len(v) for v in self.space.grid().values()])))
+        return min(self.trials, self.space.grid_size())
 
     def identity(self, data_info: dict | None) -> dict:
         """What a resumed sweep must share with the saved one (``trials`` may grow)."""
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
-            "pruner": self.pruner, "seeds_per_trial": self.seeds_per_trial, "runs": self.runs,
-            "seed": self.seed, "device": self.device,
+            "pruner": self.pruner, "prune_after": self.rung(),
+            "selection_folds": self.selection_folds, "seeds_per_trial": self.seeds_per_trial,
+            "runs": self.runs, "seed": self.seed, "device": self.device,
             "data": {k: v for k, v in (data_info or {}).items()
                      if k in ("root", "recordings", "fingerprint")}}))
 
@@ -100,39 +143,6 @@ def _optuna():
         raise ValueError("tinyemo sweep needs Optuna: pip install 'tinyemo[sweep]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
-
-
-def check_folder(out: Path, config: SweepConfig, data_info: dict | None, resume: bool) -> None:
-    """Refuse, before anything is written, a folder that holds something else, a sweep without
-    --resume, or a saved sweep that differs from ``config`` (naming what changed)."""
-    saved_path = out / "sweep.json"
-    if not saved_path.exists():
-        if resume:
-            raise ValueError(f"{out}: no sweep to resume here (no sweep.json)")
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ValueError(f"{out}: exists and is not an empty folder; choose another --out")
-        return
-    if not resume:
-        raise ValueError(f"{saved_path}: this folder already holds a sweep; pass --resume to "
-                         f"continue it or choose another --out folder")
-    try:
-        saved = json.loads(saved_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{saved_path}: corrupt ({exc})") from None
-    now = config.identity(data_info)
-    changes = [f"space: {c}" for c in config.space.changes(saved.get("space", {}))]
-    changes += [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now
-                if k not in ("space", "data") and saved.get(k) != now[k]]
-    old_data, new_data = saved.get("data", {}), now["data"]
-    if old_data != new_data:
-        said = [f"data: {c}" for c in fingerprint_changes(old_data.get("fingerprint", {}),
-                                                          new_data.get("fingerprint", {}))]
-        said += [f"data: {k} {old_data.get(k)!r} -> {new_data.get(k)!r}" for k in
-                 ("root", "recordings") if old_data.get(k) != new_data.get(k)]
-        changes += said or ["data: the corpus changed"]
-    if changes:
-        raise ValueError(f"{saved_path}: --resume with a changed sweep ({'; '.join(changes)}); "
-                         f"resume with the same space file and options, or use another --out")
 
 
 def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, executor=None,
@@ -152,21 +162,33 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     for target in config.targets:
         check_targets(parts["train"], target, "train", root)
         check_targets(parts["dev"], target, "dev", root)
+    folds = []
+    if config.selection_folds:
+        folds = speaker_folds(parts["train"] + parts["dev"], config.selection_folds, config.seed)
     check_folder(out, config, data_info, resume)
     out.mkdir(parents=True, exist_ok=True)
-    lock = _lock_folder(out)
+    lock = lock_folder(out)
     try:
-        if not (out / "sweep.json").exists():
-            if Path(config.space.path).is_file():
-                write_text(out / "space.toml", Path(config.space.path).read_text())
-            write_json(out / "sweep.json", config.identity(data_info))
+        if not (out / "sweep.json").exists() and Path(config.space.path).is_file():
+            write_text(out / "space.toml", Path(config.space.path).read_text())
+        write_json(out / "sweep.json", dict(config.identity(data_info), trials=config.budget()))
         executor = executor or _in_process()
-        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"])))
+        if folds:
+            write_json(out / "folds.json", {f"fold{i}": ids for i, ids in enumerate(folds)})
+        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"]),
+                                 fold_data(parts["train"] + parts["dev"], folds)))
         driver = _Driver(optuna, config, out, say, progress, on_report)
         start = time.perf_counter()
         driver.run(executor)
+        defaults = driver.run_defaults(executor)
+        if driver.interrupted:
+            raise RuntimeError(f"{len(driver.interrupted)} trial(s) failed for a reason of the "
+                               f"system, not of their settings ({driver.interrupted[0]}); "
+                               f"nothing was chosen: fix the cause, then continue with --resume "
+                               f"--out {out}")
         seconds = time.perf_counter() - start
-        summary = report.choose(driver.studies(), config, out, examples, data_info, say)
+        summary = report.choose(driver.studies(), config, out, examples, data_info, say,
+                                defaults)
         report.write_summary(out, config, driver.studies(), summary, seconds, compared)
         return summary
     finally:
@@ -175,24 +197,6 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
 
 def _in_process():
     return InProcess()
-
-
-def _lock_folder(out: Path):
-    """Hold ``out/.lock`` while the sweep runs (the OS frees it if the process dies); then any
-    lock Optuna's journal left behind is stale and goes."""
-    f = open(out / ".lock", "a")
-    try:
-        import fcntl
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:          # not POSIX: no guard against two sweeps in one folder
-        pass
-    except OSError:
-        f.close()
-        raise ValueError(f"{out}: another sweep is running in this folder") from None
-    with_suffix = out / (JOURNAL + ".lock")
-    if with_suffix.exists() or with_suffix.is_symlink():
-        os.unlink(with_suffix)
-    return f
 
 
 class _Driver:
@@ -204,13 +208,14 @@ class _Driver:
         self.optuna, self.config, self.out, self.say, self.on_report = optuna, config, out, say, on_report
         journal = str(out / JOURNAL)
         self.storage = JournalStorage(JournalFileBackend(journal, JournalFileOpenLock(journal)))
-        self.pruner = _pruner(optuna, config)
+        self.pruner = pruner_of(optuna, config)
         for target in config.targets:
             optuna.create_study(study_name=target, storage=self.storage, direction="maximize",
                                 load_if_exists=True)
         self.lock = threading.Lock()
         self.live: dict[str, object] = {}          # task key -> optuna Trial
         self.reported: dict[str, set] = {}
+        self.interrupted: list[str] = []          # trials an OS error stopped (see finish)
         self.bar = _bar(progress, len(config.targets) * config.budget())
 
     def study(self, target: str, sampler=None):
@@ -262,7 +267,7 @@ class _Driver:
         if left[target] <= 0:
             return None
         number = self.config.budget() - left[target]
-        study = self.study(target, _sampler(self.optuna, self.config, number))
+        study = self.study(target, sampler_of(self.optuna, self.config, number))
         with self.lock:
             trial = study.ask()
             settings = self.config.space.suggest(trial)
@@ -280,8 +285,25 @@ class _Driver:
         self.reported[key] = set(frozen.intermediate_values)
         return self._task(target, frozen.number, settings)
 
+    def run_defaults(self, executor) -> dict[str, dict]:
+        """Per target, the defaults trial (:meth:`SweepConfig.defaults`; never pruned, not one
+        of Optuna's): the reference the chosen settings must beat by more than luck."""
+        for target in self.config.targets:
+            task = TrialTask(target, DEFAULTS, self.config.defaults(), self.config.seeds,
+                             str(self.out / "trials" / target / "defaults"), self.config.device,
+                             self.config.threads, ask=False)
+            executor.submit(task)
+        outcomes: dict[str, dict] = {}
+        while len(outcomes) < len(self.config.targets):
+            for task, outcome in executor.wait(self.decide):
+                outcomes[task.target] = outcome
+                self.say(report.trial_line(task, outcome, self.config.space))
+        return outcomes
+
     def decide(self, task: TrialTask, epoch: int, value: float) -> bool:
         """A trial's report after ``epoch``: record it; True when the pruner stops the trial."""
+        if task.number == DEFAULTS:
+            return False
         with self.lock:
             trial = self.live.get(task.key)
             if trial is None:
@@ -304,11 +326,13 @@ class _Driver:
                 if epoch not in steps:
                     trial.report(value, epoch)
                     steps.add(epoch)
-            for key, value in outcome.items():
+            for key, value in {"message": "", "retry": False, **outcome}.items():
                 if key not in ("status", "reports"):
                     trial.set_user_attr(key, value)
             status = outcome["status"]
-            if status == "complete":
+            if outcome.get("retry"):           # left running in the storage: --resume reruns it
+                self.interrupted.append(f"{task.target} trial {task.number}: {outcome['message']}")
+            elif status == "complete":
                 trial.study.tell(trial, outcome["dev_ccc_mean"])
             else:
                 trial.study.tell(trial, state=TrialState.PRUNED if status == "pruned"
@@ -323,43 +347,6 @@ class _Driver:
 def _has_complete(study) -> bool:
     from optuna.trial import TrialState
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-def _sampler(optuna, config: SweepConfig, number: int):
-    """The sampler that draws trial ``number``: seeded with (seed, number); a grid walks its
-    points in one order fixed by ``seed``."""
-    if config.sampler == "grid":
-        return _Grid(config.space.grid(), seed=config.seed)
-    seed = int(np.random.SeedSequence([config.seed, number]).generate_state(1)[0])
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, config.budget() // 3)))
-
-
-def _pruner(optuna, config: SweepConfig):
-    if config.pruner == "none":
-        return optuna.pruners.NopPruner()
-    if config.pruner == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource="auto", reduction_factor=3)
-    epochs = [v for v in config.space.values_of("epochs") if isinstance(v, (int, float))]
-    return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3,
-                                          max_resource=int(max(epochs or [TrainConfig.epochs])))
-
-
-def _grid_class():
-    import optuna
-
-    class Grid(optuna.samplers.GridSampler):
-        """Optuna's grid, without its end-of-grid ``study.stop()`` (which only works inside
-        ``study.optimize``); the driver stops asking at the grid's size itself."""
-
-        def after_trial(self, study, trial, state, values) -> None:
-            pass
-    return Grid
-
-
-def _Grid(search_space, seed):  # noqa: N802 - a class made on first use (Optuna is optional)
-    return _grid_class()(search_space, seed=seed)
 
 
 class _NoBar:

@@ -12,6 +12,7 @@ predictions averaged). Nothing here sees the test partition: a worker is given `
 
     <folder>/seed<k>/   log.csv, best.npz (checkpoint.npz while the trial runs)
     <folder>/result.json  the outcome, so a finished trial is never trained again
+    <folder>/dev-predictions.npz  a complete trial's seeds' dev predictions (the bootstrap's)
     <folder>/attempts     how many times the trial was started here
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tinyemo.data.examples import Example
 from tinyemo.engine.checkpoint import load_checkpoint, read_meta
 from tinyemo.models.config import ModelConfig
 from tinyemo.models.nets import build_model
+from tinyemo.sweep.luck import save_predictions
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import (
     BEST, CHECKPOINT, DivergedError, TrainConfig, TrainState, predict_examples, train_run,
@@ -37,7 +39,7 @@ from tinyemo.util.fileio import write_json, write_text
 from tinyemo.util.metrics import score
 from tinyemo.util.runtime import set_threads
 
-__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs"]
+__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs", "os_failure"]
 
 RESULT = "result.json"
 ATTEMPTS = "attempts"
@@ -67,10 +69,34 @@ class TrialTask:
 
 @dataclass(frozen=True)
 class TrialData:
-    """The examples trials train on (train) and are scored on (dev): sent to each worker once."""
+    """The examples trials train on (train) and are scored on (dev): sent to each worker once.
+    ``folds``: with cross-validated selection, each fold's (train, held-out) examples, drawn
+    from train and dev; a trial then trains every seed on every fold and is scored on the
+    held-out recordings (``train`` and ``dev`` are then unused by trials)."""
 
     train: tuple[Example, ...]
     dev: tuple[Example, ...]
+    folds: tuple[tuple[tuple[Example, ...], tuple[Example, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One training run of a trial: a seed, on one fold or on train/dev."""
+
+    seed: int
+    train: tuple[Example, ...]
+    dev: tuple[Example, ...]
+    dir: Path
+
+
+def _runs(task: TrialTask, data: TrialData) -> dict:
+    """The trial's runs by name: its seeds (``seed<k>/``), or every fold × seed
+    (``fold<i>-seed<k>/``)."""
+    folder = Path(task.folder)
+    if not data.folds:
+        return {s: _Run(s, data.train, data.dev, folder / f"seed{s}") for s in task.seeds}
+    return {f"fold{i}-seed{s}": _Run(s, train, dev, folder / f"fold{i}-seed{s}")
+            for i, (train, dev) in enumerate(data.folds) for s in task.seeds}
 
 
 def trial_configs(settings: dict, target: str, in_channels: int, device: str = "cpu"
@@ -96,7 +122,23 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
     return the outcome: ``status`` complete | pruned | failed, ``message`` for a failure, and
     dev_ccc_mean, dev_ccc_std, dev_ccc_seeds, dev_ccc_ensemble, best_epochs, epochs_trained,
     seconds, attempts, and ``reports``: the [epoch, value] pairs reported. Every exception of
-    the trial is caught into a failed outcome."""
+    the trial is caught into a failed outcome; one of the system's (OSError: disk full,
+    permission) also sets ``retry``: the trial's settings are not to blame, nothing of the
+    outcome is saved, and a resumed sweep runs the trial again."""
+    try:
+        return _run_trial(task, data, report)
+    except OSError as exc:
+        return os_failure(exc)
+
+
+def os_failure(exc: OSError) -> dict:
+    """The outcome of a trial stopped by the system rather than by its settings."""
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    return {"status": "failed", "retry": True,
+            "message": f"{type(exc).__name__}: {where}{exc.strerror or exc}"}
+
+
+def _run_trial(task: TrialTask, data: TrialData, report) -> dict:
     start = time.perf_counter()
     folder = Path(task.folder)
     saved = _saved_result(folder, task)
@@ -121,6 +163,8 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
         outcome = _lockstep(task, model_cfg, train_cfg, data, noted)
     except (_Diverged, DivergedError) as exc:
         outcome = {"status": "failed", "message": str(exc)}
+    except OSError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad trial must not end the sweep
         return {"status": "failed", "message": f"{type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start, "attempts": attempts, "reports": reports}
@@ -128,34 +172,35 @@ def run_trial(task: TrialTask, data: TrialData, report: Callable[[int, float], b
 
 
 def _lockstep(task, model_cfg, train_cfg, data, report) -> dict:
-    dirs = {s: Path(task.folder) / f"seed{s}" for s in task.seeds}
+    runs = _runs(task, data)
+    names = list(runs)
     while True:
-        states = {s: _state(dirs[s]) for s in task.seeds}
-        running = [s for s in task.seeds if not states[s].done]
+        states = {s: _state(runs[s].dir) for s in names}
+        running = [s for s in names if not states[s].done]
         if not running:
             break
         epoch = min(states[s].epoch for s in running) + 1
         if len(running) == 1:                  # the last seed left runs on without pausing
             try:
-                _advance(task, model_cfg, train_cfg, data, running[0], dirs[running[0]], None,
-                         _reporter(report, states, running[0], task.seeds))
+                _advance(task, model_cfg, train_cfg, runs[running[0]], None,
+                         _reporter(report, states, running[0], names))
             except _Pruned as stop:
                 epoch = stop.epoch
-                states = {s: _state(dirs[s]) for s in task.seeds}
+                states = {s: _state(runs[s].dir) for s in names}
                 break
             continue
         for s in running:
             if states[s].epoch < epoch:
-                _advance(task, model_cfg, train_cfg, data, s, dirs[s], epoch)
-        states = {s: _state(dirs[s]) for s in task.seeds}
-        if report(epoch, _mean_best(states, task.seeds, epoch)):
+                _advance(task, model_cfg, train_cfg, runs[s], epoch)
+        states = {s: _state(runs[s].dir) for s in names}
+        if report(epoch, _mean_best(states, names, epoch)):
             break
-    if any(not states[s].done for s in task.seeds):
+    if any(not states[s].done for s in names):
         return {"status": "pruned", "message": f"pruned after epoch {epoch}",
-                "dev_ccc_mean": _mean_best(states, task.seeds, epoch),
-                **_per_seed(states, task.seeds, epoch)}
-    per_seed = _per_seed(states, task.seeds)
-    ensemble = _ensemble_ccc(task, model_cfg, data, dirs)
+                "dev_ccc_mean": _mean_best(states, names, epoch),
+                **_per_seed(states, names, epoch)}
+    per_seed = _per_seed(states, names)
+    ensemble = _ensemble_ccc(task, model_cfg, data, runs)
     return {"status": "complete", "dev_ccc_mean": float(np.mean(per_seed["dev_ccc_seeds"])),
             "dev_ccc_ensemble": ensemble, **per_seed}
 
@@ -180,9 +225,10 @@ def _reporter(report, states: dict, seed: int, seeds):
     return each
 
 
-def _advance(task, model_cfg, train_cfg, data, seed, run_dir, epoch, each=None) -> None:
-    """Train ``seed`` until it has ``epoch`` epochs (None: until it stops), calling
+def _advance(task, model_cfg, train_cfg, run: _Run, epoch, each=None) -> None:
+    """Train ``run`` until it has ``epoch`` epochs (None: until it stops), calling
     ``each(state)`` after every epoch."""
+    seed = run.seed
     def on_epoch(state: TrainState) -> None:
         row = state.log[-1]
         if not (math.isfinite(row["train_loss"]) and math.isfinite(row["dev_ccc"])):
@@ -193,8 +239,8 @@ def _advance(task, model_cfg, train_cfg, data, seed, run_dir, epoch, each=None) 
         if epoch is not None and state.epoch >= epoch:
             raise _Pause
     try:
-        train_run(model_cfg, train_cfg, list(data.train), list(data.dev), task.target, seed,
-                  run_dir, resume=True, say=lambda s: None, on_epoch=on_epoch)
+        train_run(model_cfg, train_cfg, list(run.train), list(run.dev), task.target, seed,
+                  run.dir, resume=True, say=lambda s: None, on_epoch=on_epoch)
     except _Pause:
         pass
 
@@ -220,23 +266,34 @@ def _per_seed(states: dict, seeds, epoch: int | None = None) -> dict:
             "epochs_trained": [len(logs[s]) for s in seeds]}
 
 
-def _ensemble_ccc(task, model_cfg, data, dirs) -> float:
-    """Dev CCC of the seeds' best weights, their predictions averaged."""
-    per_seed = []
-    for s in task.seeds:
-        model = build_model(model_cfg)
-        load_checkpoint(dirs[s] / BEST, model)
-        per_seed.append(predict_examples(model.to(task.device), list(data.dev), task.device))
-    mean = [np.mean([p[i] for p in per_seed], axis=0) for i in range(len(data.dev))]
-    return score(mean, [ex.y[task.target] for ex in data.dev])["ccc"]
+def _ensemble_ccc(task, model_cfg, data, runs: dict) -> float:
+    """Dev CCC of the seeds' best weights, their predictions averaged; each seed's predictions
+    are kept in the trial's folder for the bootstrap (:mod:`.luck`). With folds: the mean over
+    folds of each fold's ensemble on its held-out recordings (no bootstrap)."""
+    groups: dict = {}                          # the held-out examples -> their seeds' runs
+    for run in runs.values():
+        groups.setdefault(id(run.dev), (run.dev, []))[1].append(run)
+    scores = []
+    for dev, group in groups.values():
+        per_seed = []
+        for run in group:
+            model = build_model(model_cfg)
+            load_checkpoint(run.dir / BEST, model)
+            per_seed.append(predict_examples(model.to(task.device), list(dev), task.device))
+        labels = [ex.y[task.target] for ex in dev]
+        if not data.folds:
+            save_predictions(Path(task.folder), dict(zip(task.seeds, per_seed)), labels)
+        mean = [np.mean([p[i] for p in per_seed], axis=0) for i in range(len(dev))]
+        scores.append(score(mean, labels)["ccc"])
+    return float(np.mean(scores))
 
 
 def _finish(folder: Path, task: TrialTask, outcome: dict, start: float, attempts: int) -> dict:
     """Save the outcome (so the trial is never trained again), then drop the checkpoints."""
     outcome = dict(outcome, seconds=time.perf_counter() - start, attempts=attempts)
     write_json(folder / RESULT, {"identity": task.identity(), "outcome": outcome})
-    for s in task.seeds:
-        (folder / f"seed{s}" / CHECKPOINT).unlink(missing_ok=True)
+    for checkpoint in folder.glob(f"*/{CHECKPOINT}"):
+        checkpoint.unlink(missing_ok=True)
     return outcome
 
 

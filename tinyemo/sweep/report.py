@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
+from tinyemo.sweep.choice import luck_lines, pick
 from tinyemo.sweep.objective import outcome_fields
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
@@ -22,7 +23,7 @@ __all__ = ["write_trials", "trial_line", "choose", "write_summary"]
 
 STATUS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
-RANK = {"complete": 0, "pruned": 1, "running": 2, "waiting": 2, "failed": 3}
+RANK = {"complete": 0, "pruned": 1, "running": 2, "waiting": 2, "interrupted": 2, "failed": 3}
 
 
 def _settings(trial, space) -> dict:
@@ -41,7 +42,10 @@ def rows(studies: dict, space) -> list[dict]:
     out = []
     for target, study in studies.items():
         for t in study.get_trials(deepcopy=False):
-            row = {"target": target, "trial": t.number, "status": STATUS.get(t.state.name, t.state.name),
+            status = STATUS.get(t.state.name, t.state.name)
+            if status == "running" and t.user_attrs.get("retry"):
+                status = "interrupted"          # by an OS error: --resume runs it again
+            row = {"target": target, "trial": t.number, "status": status,
                    "message": t.user_attrs.get("message", "")}
             row["dev_ccc_mean"] = t.value if t.value is not None else t.user_attrs.get("dev_ccc_mean")
             for key in outcome_fields()[1:]:
@@ -105,8 +109,13 @@ def ranked_markdown(table: list[dict], config) -> str:
 
 def trial_line(task, outcome: dict, space) -> str:
     """One line per finished trial for the console."""
-    what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying) or "fixed settings"
+    what = ", ".join(f"{k}={_cell(task.settings[k])}" for k in space.varying
+                     if k in task.settings) or "fixed settings"
     head = f"{task.target} trial {task.number}: {outcome['status']}"
+    if task.number < 0:
+        head, what = f"{task.target} defaults trial: {outcome['status']}", "the defaults"
+    if outcome["status"] == "failed" and outcome.get("retry"):
+        return f"{head} for an OS reason, retried by --resume ({outcome['message']})  {what}"
     if outcome["status"] == "failed":
         return f"{head} ({outcome.get('message', '')})  {what}"
     score = f"dev CCC {outcome['dev_ccc_mean']:.3f} ± {outcome['dev_ccc_std']:.3f}"
@@ -128,9 +137,12 @@ def _toml_value(value) -> str:
     return str(value)
 
 
-def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | None, say) -> dict:
-    """The best complete trial per target, its settings written out and (``runs`` > 0) trained
-    with ``runs`` seeds into ``OUT/final-<target>-trial<n>``, where test is scored once."""
+def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | None, say,
+           defaults: dict | None = None) -> dict:
+    """The chosen complete trial per target (``config.choose``: the best, or the simplest
+    within one standard error of it; how much is luck beside it, against the ``defaults``
+    trials' outcomes), its settings written out and (``runs`` > 0) trained with ``runs`` seeds
+    into ``OUT/final-<target>-trial<n>``, where test is scored once."""
     from optuna.trial import TrialState
     summary: dict = {}
     for target, study in studies.items():
@@ -139,7 +151,9 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
             say(f"{target}: no trial completed (see {out / 'trials.csv'}); nothing to train")
             summary[target] = {"trial": None}
             continue
-        best = max(complete, key=lambda t: (t.value, -t.number))
+        in_channels = next(iter(examples.values())).x.shape[0]
+        best, luck = pick(out, target, complete, lambda t: _settings(t, config.space), config,
+                          in_channels, (defaults or {}).get(target))
         settings = _settings(best, config.space)
         lines = [f"# the settings of {target} trial {best.number} (dev CCC "
                  f"{best.value:.4f}); a space file of fixed values"]
@@ -148,6 +162,8 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
         entry = {"trial": best.number, "settings": settings, "dev_ccc_mean": best.value,
                  **{k: best.user_attrs.get(k) for k in ("dev_ccc_std", "dev_ccc_ensemble",
                                                          "dev_ccc_seeds", "best_epochs")}}
+        if luck:
+            entry["luck"] = luck
         if config.runs:
             entry["final"] = _train_final(examples, config, out, target, best.number, settings,
                                           data_info, say)
@@ -215,7 +231,10 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
     lines = ["# Sweep results", "",
              f"Sampler {config.sampler}, pruner {config.pruner}, {config.budget()} trial(s) per "
              f"target of {config.seeds_per_trial} seed(s); {counts['complete']} complete, "
-             f"{counts['pruned']} pruned, {counts['failed']} failed. Search time (this run): "
+             f"{counts['pruned']} pruned, {counts['failed']} failed; "
+             + (f"selection on {config.selection_folds} speaker-disjoint folds of train + dev "
+                f"(folds.json; each trial's dev CCC: the mean over folds of the held-out one)"
+                if config.selection_folds else "selection on dev") + ". Search time (this run): "
              f"{seconds:.0f} s; trials' own wall time, summed: "
              f"{sum(r['seconds'] or 0 for r in table):.0f} s.", "", "Space:", "", "```toml"]
     lines += [f"{p.name} = {json.dumps(p.to_dict()['value'] if p.kind == 'fixed' else p.to_dict())}"
@@ -234,6 +253,7 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
         what = ", ".join(f"{k}={_cell(v)}" for k, v in entry["settings"].items()
                          if k in config.space.varying)
         lines.append(f"| {target} | {entry['trial']} | " + " | ".join(cells) + f" | {what} |")
+    lines += luck_lines(summary)
     if compared:
         lines += _compared_lines(compared, summary)
     write_text(out / "results.md", "\n".join(lines) + "\n")

@@ -21,6 +21,7 @@ otherwise. Choices are scalars, or lists for list settings (``[[3, 3], [5, 5]]``
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import json
 import math
 import types
@@ -31,6 +32,7 @@ from typing import Any
 
 from tinyemo.models.config import ModelConfig
 from tinyemo.train.loop import TrainConfig
+from tinyemo.util.notices import warn
 
 __all__ = ["Param", "Space", "read_space", "searchable_settings", "split_settings"]
 
@@ -144,6 +146,14 @@ class Param:
         n = int(math.floor((self.high - self.low) / self.step + 1e-9))
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
 
+    def grid_size(self) -> int:
+        """How many values :meth:`grid` lists, counted without listing them."""
+        if self.kind == "choice":
+            return len(self.choices)
+        if self.kind == "int":
+            return (self.high - self.low) // (self.step or 1) + 1
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1 if self.step else 0
+
     def to_dict(self) -> dict:
         if self.kind == "fixed":
             return {"value": self.value}
@@ -171,6 +181,10 @@ class Space:
     def grid(self) -> dict[str, list]:
         """Optuna's GridSampler search space (the settings that vary)."""
         return {p.name: p.grid(Path(self.path)) for p in self.params if p.kind != "fixed"}
+
+    def grid_size(self) -> int:
+        """The number of points of :meth:`grid`, counted without listing them."""
+        return math.prod(p.grid_size() for p in self.params if p.kind != "fixed")
 
     @property
     def varying(self) -> list[str]:
@@ -280,6 +294,15 @@ def _param(path: Path, key: str, value, hints: dict) -> Param:
     return _range(where, key, value, hint)
 
 
+def _ends_short(low, high, step):
+    """The last value of ``low``, ``low + step``, ... not above ``high`` (Optuna's own rule,
+    in decimals so that 0.1 steps are exact)."""
+    if isinstance(low, int) and isinstance(high, int) and isinstance(step, int):
+        return low + (high - low) // step * step
+    d_low, d_step = decimal.Decimal(str(low)), decimal.Decimal(str(step))
+    return float((decimal.Decimal(str(high)) - d_low) // d_step * d_step + d_low)
+
+
 def _choices(where, key, values, check, as_list) -> Param:
     if not values:
         raise ValueError(f"{where}: the list of choices is empty")
@@ -322,6 +345,11 @@ def _range(where, key, table, hint) -> Param:
         raise ValueError(f"{where}: a log-scale range needs low > 0, got {low}")
     if log and step is not None and not (integer and step == 1):
         raise ValueError(f"{where}: a log-scale range takes no step")
+    if step is not None and _ends_short(low, high, step) != high:
+        end = _ends_short(low, high, step)
+        warn(f"{where}: step {step} does not divide the range {low} .. {high}; the range ends "
+             f"at {end}")
+        high = end
     if integer:
         return Param(key, "int", low=low, high=high, step=step, log=log)
     return Param(key, "float", low=float(low), high=float(high),

@@ -1,0 +1,50 @@
+"""Optuna's side of a sweep: the sampler that draws each trial's settings and the pruner that
+stops weak trials, from a :class:`~tinyemo.sweep.driver.SweepConfig`. Optuna is imported by
+the caller (it is optional) and passed in."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinyemo.train.loop import TrainConfig
+
+__all__ = ["sampler_of", "pruner_of"]
+
+
+def sampler_of(optuna, config, number: int):
+    """The sampler that draws trial ``number``: seeded with (seed, number); a grid walks its
+    points in one order fixed by ``seed``."""
+    if config.sampler == "grid":
+        return _Grid(config.space.grid(), seed=config.seed)
+    seed = int(np.random.SeedSequence([config.seed, number]).generate_state(1)[0])
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, config.budget() // 3)))
+
+
+def pruner_of(optuna, config):
+    """Successive halving or Hyperband whose first rung is ``config.rung()``: no trial is
+    pruned before that epoch (Optuna's ``min_resource``)."""
+    if config.pruner == "none":
+        return optuna.pruners.NopPruner()
+    if config.pruner == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=config.rung(), reduction_factor=3)
+    epochs = [v for v in config.space.values_of("epochs") if isinstance(v, (int, float))]
+    most = int(max(epochs or [TrainConfig.epochs]))
+    return optuna.pruners.HyperbandPruner(min_resource=min(config.rung(), most),
+                                          reduction_factor=3, max_resource=most)
+
+
+def _grid_class():
+    import optuna  # optional (tinyemo[sweep]): imported when a grid is first made
+
+    class Grid(optuna.samplers.GridSampler):
+        """Optuna's grid, without its end-of-grid ``study.stop()`` (which only works inside
+        ``study.optimize``); the driver stops asking at the grid's size itself."""
+
+        def after_trial(self, study, trial, state, values) -> None:
+            pass
+    return Grid
+
+
+def _Grid(search_space, seed):  # noqa: N802 - a class made on first use (Optuna is optional)
+    return _grid_class()(search_space, seed=seed)
