@@ -50,7 +50,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
         if unlabelled:
             raise ValueError(f"{data}: recordings of {partition!r} lack {t} labels: "
                              f"{', '.join(unlabelled[:8])}")
-        mean, _ = model.predict(examples, t)
+        mean, _ = model.predict_examples(examples, t)
         gold = [ex.y[t] for ex in examples]
         res[t] = {partition: score(mean, gold)}
         each = score_per_recording(mean, gold)

@@ -1,0 +1,228 @@
+"""Many recordings → one table, as opensmile-python and audinterface return it: a pandas
+DataFrame indexed by ``(file, start, end)`` (audformat's segmented index: ``file`` a string,
+``start``/``end`` timedeltas), one column per target.
+
+Without ``segments`` a row is one 40-ms frame (``start`` its time stamp, ``end`` the next);
+with ``segments`` (``(window, hop)`` seconds, a CSV/RTTM table, or a list of
+:class:`~tinyemo.serve.segments.Segment`) a row is one segment holding the mean (and with
+``std=True`` the standard deviation, columns ``<target>_std``) of each target over the frames
+whose time stamps fall in it, computed from the file's whole track. Every file and segment is
+checked before any prediction starts. ``num_workers`` > 1: local processes, one file per task,
+each process reading one file at a time in bounded memory; the result equals one process's.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from tinyemo.data.grid import FRAME_S
+from tinyemo.frontend.blocks import audio_info
+from tinyemo.serve.result import require_pandas
+from tinyemo.serve.segments import (Segment, Windows, check_segments, read_segments,
+                                    segment_statistics, segments_of_frame, window_segments)
+from tinyemo.util.runtime import available_cores, set_threads
+
+__all__ = ["process_files", "process_index", "folder_files", "plan_segments", "predict_many",
+           "frame_table", "segment_table"]
+
+_LISTED = 10
+
+
+def folder_files(root, pattern: str = "**/*.wav") -> list[Path]:
+    """The files under ``root`` that match ``pattern``, sorted; ValueError when there are none."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such folder")
+    files = sorted(p for p in root.glob(pattern) if p.is_file())
+    if not files:
+        raise ValueError(f"{root}: no files match {pattern!r}")
+    return files
+
+
+def check_files(files) -> list[float]:
+    """Each file's duration (s) from its header; one ValueError listing every missing file."""
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
+        raise ValueError(f"{len(missing)} audio file(s) missing: "
+                         f"{', '.join(missing[:_LISTED])}{more}")
+    out = []
+    for f in files:
+        rate, samples = audio_info(f)
+        out.append(samples / rate)
+    return out
+
+
+def plan_segments(files: list[str], durations: list[float], segments, on_short: str = "error"
+                  ) -> list[tuple[list[Segment], list[bool]]] | None:
+    """Per file, its checked segments and which are kept (see :func:`check_segments`); None
+    without ``segments``. A table's segments name their file by its path as given or (RTTM) by
+    its name without extension."""
+    if segments is None:
+        return None
+    if isinstance(segments, tuple) and len(segments) == 2:
+        segments = Windows(*segments)
+    if isinstance(segments, Windows):
+        per_file = [window_segments(f, d, segments) for f, d in zip(files, durations)]
+    else:
+        table = (read_segments(segments) if isinstance(segments, (str, Path))
+                 else list(segments))
+        per_file = [[] for _ in files]
+        lookup = {}
+        for i, f in enumerate(files):
+            lookup.setdefault(f, i)
+            lookup.setdefault(Path(f).stem, i)
+        unknown = []
+        for seg in table:
+            i = lookup.get(seg.file)
+            if i is None:
+                unknown.append(seg.where or seg.file)
+            else:
+                per_file[i].append(seg)
+        if unknown:
+            raise ValueError(f"segments for files not given: {'; '.join(unknown[:_LISTED])}")
+    return [(segs, check_segments(segs, d, on_short)) for segs, d in zip(per_file, durations)]
+
+
+_MODEL = None      # a worker process's model, loaded once by _set_up_worker
+
+
+def _set_up_worker(loader, folder: str, device: str, threads: int) -> None:
+    global _MODEL
+    set_threads(threads)
+    _MODEL = loader(Path(folder), device)
+
+
+def _predict_in_worker(path: str, dither):
+    return _MODEL.predict_file(path, dither=dither)
+
+
+def predict_many(model, files: list[str], num_workers: int = 1, dither=None, progress=None):
+    """Yield (i, Prediction) for each of ``files`` as each is done (in order with one
+    process). ``progress(done, total)`` after each."""
+    if int(num_workers) != num_workers or num_workers < 1:
+        raise ValueError(f"num_workers must be a whole number >= 1, got {num_workers!r}")
+    total = len(files)
+    if num_workers == 1 or total <= 1:
+        for i, f in enumerate(files):
+            yield i, model.predict_file(f, dither=dither)
+            if progress:
+                progress(i + 1, total)
+        return
+    workers = min(int(num_workers), total)
+    threads = max(1, available_cores() // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_set_up_worker,
+                             initargs=(type(model), str(model.folder), model.device,
+                                       threads)) as pool:
+        pending = {pool.submit(_predict_in_worker, str(f), dither): i
+                   for i, f in enumerate(files)}
+        done = 0
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    i = pending.pop(future)
+                    yield i, future.result()
+                    done += 1
+                    if progress:
+                        progress(done, total)
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _bar(progress: bool, total: int):
+    if not progress or total == 0:
+        return None, None
+    bar = tqdm(total=total, unit="file", desc="predict", leave=False)
+
+    def update(done, _total):
+        bar.update(done - bar.n)
+    return bar, update
+
+
+def process_files(model, files, *, segments=None, std: bool = False, on_short: str = "error",
+                  num_workers: int = 1, progress: bool = True, dither=None):
+    """The DataFrame of ``files`` (see the module docstring)."""
+    pd = require_pandas()
+    files = [str(f) for f in files]
+    durations = check_files(files)
+    plan = plan_segments(files, durations, segments, on_short)
+    predictions = [None] * len(files)
+    bar, update = _bar(progress, len(files))
+    try:
+        for i, prediction in predict_many(model, files, num_workers, dither, update):
+            predictions[i] = prediction
+    finally:
+        if bar is not None:
+            bar.close()
+    if plan is None:
+        return frame_table(pd, files, predictions, model.targets)
+    return segment_table(pd, files, predictions, plan, model.targets, std)
+
+
+def process_index(model, index, **kwargs):
+    """The DataFrame of an index (a DataFrame, or the path of a CSV, with a ``file`` column
+    and optional ``start``, ``end``, in seconds or timedeltas): with start and end, one row per
+    index row (its segment); without, as :func:`process_files` of the files it lists."""
+    pd = require_pandas()
+    if isinstance(index, (str, Path)):
+        if not Path(index).is_file():
+            raise ValueError(f"{index}: no such index file")
+        frame = pd.read_csv(index)
+    else:
+        frame = index
+    names = list(frame.index.names) if frame.index.nlevels > 1 else []
+    columns = set(frame.columns) | set(names)
+    if "file" not in columns:
+        raise ValueError(f"{index if isinstance(index, (str, Path)) else 'index'}: no 'file' "
+                         f"column")
+    if not {"start", "end"} <= columns:
+        files = list(dict.fromkeys(frame.reset_index()["file"].astype(str)))
+        return process_files(model, files, **kwargs)
+    if kwargs.get("segments") is not None:
+        raise ValueError("index: give segments either as its start/end columns or as segments=")
+    segments = segments_of_frame(frame)
+    if isinstance(index, (str, Path)):      # errors name the CSV's lines
+        segments = [Segment(s.file, s.start, s.end, f"{index}: line {k + 2}")
+                    for k, s in enumerate(segments)]
+    files = list(dict.fromkeys(s.file for s in segments))
+    return process_files(model, files, segments=segments, **kwargs)
+
+
+def _index(pd, files, starts, ends):
+    return pd.MultiIndex.from_arrays(
+        [pd.Index(files, dtype="object"), pd.to_timedelta(starts, unit="s"),
+         pd.to_timedelta(ends, unit="s")], names=["file", "start", "end"])
+
+
+def frame_table(pd, files, predictions, targets):
+    """One row per frame of every file."""
+    names = np.concatenate([np.full(len(p), f, dtype=object) for f, p in zip(files, predictions)])
+    times = np.concatenate([p.times for p in predictions])
+    values = {t: np.concatenate([p[t] for p in predictions]) for t in targets}
+    return pd.DataFrame(values, index=_index(pd, names, times, times + FRAME_S))
+
+
+def segment_table(pd, files, predictions, plan, targets, std: bool = False):
+    """One row per segment of every file, in the order given."""
+    names, starts, ends, speakers, columns = [], [], [], [], {}
+    for file, prediction, (segs, keep) in zip(files, predictions, plan):
+        names += [file] * len(segs)
+        starts += [s.start for s in segs]
+        ends += [s.end for s in segs]
+        speakers += [s.speaker for s in segs]
+        for t in targets:
+            mean, dev = segment_statistics(prediction[t], prediction.offset, segs, keep, std)
+            columns.setdefault(t, []).append(mean)
+            if std:
+                columns.setdefault(f"{t}_std", []).append(dev)
+    values = {c: np.concatenate(v) if v else np.empty(0, np.float32) for c, v in columns.items()}
+    if any(s is not None for s in speakers):
+        values["speaker"] = np.array(speakers, dtype=object)
+    return pd.DataFrame(values, index=_index(pd, names, starts, ends))
