@@ -207,3 +207,30 @@ def test_two_worker_processes_equal_one(net):
     one = model.process_files(files, segments=(0.8, 0.4), progress=False)
     two = model.process_files(files, segments=(0.8, 0.4), num_workers=2, progress=False)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+@pytest.mark.slow
+def test_a_ten_minute_file_per_window_and_per_rttm_segment(net, tmp_path):
+    data, rate = sf.read(str(SPEECH / "sense_and_sensibility_01_austen_64kb-0880.wav"),
+                         dtype="int16")
+    ten = np.tile(data, -(-600 * rate // data.size))[:600 * rate]
+    path = tmp_path / "ten.wav"
+    sf.write(str(path), ten, rate, subtype="PCM_16")
+    rng = np.random.default_rng(0)
+    onsets = np.sort(rng.uniform(0, 590, 40))
+    rttm = tmp_path / "ten.rttm"
+    rttm.write_text("".join(f"SPEAKER ten 1 {t:.3f} {d:.3f} <NA> <NA> s{k % 3} <NA> <NA>\n"
+                            for k, (t, d) in enumerate(zip(onsets, rng.uniform(0.05, 9, 40)))))
+    model = tinyemo.load(net)
+    track = model.predict_file(path)
+    assert len(track) == 15001
+    windows = model.process_files([path], segments=(3.0, 1.0), progress=False)
+    speakers = model.process_files([path], segments=rttm, std=True, progress=False)
+    assert len(windows) == 598 and len(speakers) == 40
+    for table in (windows, speakers):
+        for (_, start, end), row in table.iterrows():
+            mean, std = _slow_means(track["valence"], 0.0, start.total_seconds(),
+                                    end.total_seconds())
+            assert row["valence"] == pytest.approx(mean, abs=1e-6)
+            if "valence_std" in row:
+                assert row["valence_std"] == pytest.approx(std, abs=1e-6)
