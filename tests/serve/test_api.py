@@ -186,7 +186,7 @@ def test_bad_segments_name_the_table_and_line(net, tmp_path):
 def test_missing_index_files_are_listed_before_any_work(net, tmp_path):
     index = pd.DataFrame({"file": [str(FILES[0]), str(tmp_path / "a.wav"),
                                    str(tmp_path / "b.wav")]})
-    with pytest.raises(ValueError, match=r"2 audio file\(s\) missing: .*a.wav, .*b.wav"):
+    with pytest.raises(ValueError, match=r"2 audio files missing: .*a.wav, .*b.wav"):
         tinyemo.load(net).process_index(index, progress=False)
 
 

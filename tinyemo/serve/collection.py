@@ -13,6 +13,7 @@ each process reading one file at a time in bounded memory; the result equals one
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -21,13 +22,16 @@ from tqdm import tqdm
 
 from tinyemo.data.grid import FRAME_S
 from tinyemo.frontend.blocks import audio_info
-from tinyemo.serve.result import require_pandas
+from tinyemo.serve.result import API_EXTRA, require_pandas
 from tinyemo.serve.segments import (Segment, Windows, check_segments, read_segments,
                                     segment_statistics, segments_of_frame, window_segments)
+from tinyemo.util.fileio import atomic_write
 from tinyemo.util.runtime import available_cores, set_threads
 
-__all__ = ["process_files", "process_index", "folder_files", "plan_segments", "predict_many",
-           "frame_table", "segment_table"]
+__all__ = ["process_files", "process_index", "folder_files", "csv_paths", "check_files", "plan_segments", "predict_many",
+           "frame_table", "segment_table", "write_table", "TABLE_FORMATS"]
+
+TABLE_FORMATS = (".csv", ".parquet")
 
 _LISTED = 10
 
@@ -43,12 +47,30 @@ def folder_files(root, pattern: str = "**/*.wav") -> list[Path]:
     return files
 
 
+def csv_paths(audio: list[Path], out: Path) -> list[Path]:
+    """Where ``tinyemo predict`` writes each file's CSV: ``OUT/<stem>.csv``; when two files
+    share a stem, every file's path below the folder they all share, mirrored under ``OUT``
+    (``a/x.wav``, ``b/x.wav`` → ``OUT/a/x.csv``, ``OUT/b/x.csv``)."""
+    audio = [Path(a) for a in audio]
+    resolved = [a.resolve() for a in audio]
+    twice = sorted({str(a) for a, r in zip(audio, resolved) if resolved.count(r) > 1})
+    if twice:
+        raise ValueError(f"audio given more than once: {', '.join(twice[:_LISTED])}")
+    stems = [a.stem for a in audio]
+    if len(set(stems)) == len(stems):
+        return [Path(out) / f"{s}.csv" for s in stems]
+    common = Path(os.path.commonpath([str(r.parent) for r in resolved]))
+    return [Path(out) / r.relative_to(common).with_suffix(".csv") for r in resolved]
+
+
 def check_files(files) -> list[float]:
     """Each file's duration (s) from its header; one ValueError listing every missing file."""
     missing = [str(f) for f in files if not Path(f).is_file()]
+    if len(missing) == 1:
+        raise ValueError(f"{missing[0]}: no such audio file")
     if missing:
         more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
-        raise ValueError(f"{len(missing)} audio file(s) missing: "
+        raise ValueError(f"{len(missing)} audio files missing: "
                          f"{', '.join(missing[:_LISTED])}{more}")
     out = []
     for f in files:
@@ -136,7 +158,9 @@ def predict_many(model, files: list[str], num_workers: int = 1, dither=None, pro
                 future.cancel()
 
 
-def _bar(progress: bool, total: int):
+def _bar(progress, total: int):
+    if callable(progress):
+        return None, progress
     if not progress or total == 0:
         return None, None
     bar = tqdm(total=total, unit="file", desc="predict", leave=False)
@@ -147,17 +171,22 @@ def _bar(progress: bool, total: int):
 
 
 def process_files(model, files, *, segments=None, std: bool = False, on_short: str = "error",
-                  num_workers: int = 1, progress: bool = True, dither=None):
-    """The DataFrame of ``files`` (see the module docstring)."""
+                  num_workers: int = 1, progress=True, dither=None, csv_out=None):
+    """The DataFrame of ``files`` (see the module docstring). ``progress``: a bar on stderr,
+    or a ``progress(done, total)`` callback. ``csv_out``: also write each file's track to
+    these CSVs (``tinyemo predict``'s format) as it is done."""
     pd = require_pandas()
     files = [str(f) for f in files]
     durations = check_files(files)
+    model.warn_resampled(files)
     plan = plan_segments(files, durations, segments, on_short)
     predictions = [None] * len(files)
     bar, update = _bar(progress, len(files))
     try:
         for i, prediction in predict_many(model, files, num_workers, dither, update):
             predictions[i] = prediction
+            if csv_out is not None:
+                prediction.to_csv(csv_out[i])
     finally:
         if bar is not None:
             bar.close()
@@ -193,6 +222,27 @@ def process_index(model, index, **kwargs):
                     for k, s in enumerate(segments)]
     files = list(dict.fromkeys(s.file for s in segments))
     return process_files(model, files, segments=segments, **kwargs)
+
+
+def write_table(table, path: Path) -> Path:
+    """``table`` to ``path`` atomically: Parquet (``.parquet``: pyarrow; start/end as
+    durations) or CSV (``.csv``: the columns file, start, end in seconds, then the values)."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401  (optional, tinyemo[api]: only Parquet needs it)
+        except ImportError:
+            raise RuntimeError(f"{path}: Parquet needs pyarrow, which is not installed: "
+                               f"{API_EXTRA}") from None
+        with atomic_write(path, "wb") as f:
+            table.to_parquet(f)
+        return path
+    flat = table.reset_index()
+    for column in ("start", "end"):
+        flat[column] = flat[column].dt.total_seconds()
+    with atomic_write(path, "w") as f:
+        flat.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
+    return path
 
 
 def _index(pd, files, starts, ends):

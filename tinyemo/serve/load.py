@@ -19,9 +19,8 @@ from tinyemo.frontend.audio import INT16_SCALE, read_audio
 from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_info
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.runs.folder import CONFIG, is_baseline_config, read_config
-from tinyemo.runs.predictions import write_predictions
 from tinyemo.serve import collection
-from tinyemo.serve.longform import iter_block_predictions, iter_predictions, predict_files_long
+from tinyemo.serve.longform import iter_block_predictions, iter_predictions
 from tinyemo.serve.result import Prediction
 from tinyemo.serve.streaming import model_options
 from tinyemo.serve.windowed import ensemble_context, latency_seconds
@@ -119,7 +118,8 @@ class Model:
         if self.is_baseline:
             return self._baseline_signal(samples, rate, "signal", 0.0)
         blocks = (samples[i:i + BLOCK_SAMPLES] for i in range(0, samples.size, BLOCK_SAMPLES))
-        self._warn_rate("signal", rate)
+        if self.sample_rate is not None:
+            warn_resampling({"signal": rate}, int(self.sample_rate))
         columns, tables = iter_block_predictions(
             self.predictor, blocks, rate, name="signal", options=self._options(dither),
             sample_rate=self._known_rate())
@@ -143,19 +143,18 @@ class Model:
                 return self._baseline_file(path, duration, str(path))
             samples = read_audio(path)[0][first:stop]
             return self._baseline_signal(samples, file_rate, str(path), offset)
-        self._warn_rate(str(path), file_rate)
         columns, tables = iter_predictions(self.predictor, path, options=self._options(dither),
                                            sample_rate=self._known_rate(), start=first,
                                            stop=stop)
         return _collect(columns, tables, duration, offset, str(path))
 
     def process_files(self, files, *, segments=None, std: bool = False,
-                      on_short: str = "error", num_workers: int = 1, progress: bool = True,
-                      dither: float | None = None):
+                      on_short: str = "error", num_workers: int = 1, progress=True,
+                      dither: float | None = None, csv_out=None):
         """One DataFrame for ``files`` (see :mod:`tinyemo.serve.collection`)."""
         return collection.process_files(self, files, segments=segments, std=std,
                                         on_short=on_short, num_workers=num_workers,
-                                        progress=progress, dither=dither)
+                                        progress=progress, dither=dither, csv_out=csv_out)
 
     def process_folder(self, root, pattern: str = "**/*.wav", **kwargs):
         """:meth:`process_files` of the files under ``root`` matching ``pattern``, sorted."""
@@ -166,17 +165,15 @@ class Model:
         optionally, ``start`` and ``end`` (then one row per segment)."""
         return collection.process_index(self, index, **kwargs)
 
-    def _options(self, dither: float | None) -> FbankOptions:
-        options = model_options(self.predictor)[0]
-        if dither is None:
-            return options
-        if not dither >= 0:
+    def _options(self, dither: float | None) -> FbankOptions | None:
+        """The nets' fbank options with ``dither`` (None for a baseline, whose features are
+        its own)."""
+        if dither is not None and not dither >= 0:
             raise ValueError(f"dither must be >= 0, got {dither!r}")
-        return dataclasses.replace(options, dither=float(dither))
-
-    def _warn_rate(self, name: str, rate: int) -> None:
-        if self.sample_rate is not None:
-            warn_resampling({name: rate}, int(self.sample_rate))
+        if self.is_baseline:
+            return None
+        options = model_options(self.predictor)[0]
+        return options if dither is None else dataclasses.replace(options, dither=float(dither))
 
     def _baseline_file(self, path: Path, duration: float, name: str, offset: float = 0.0
                        ) -> Prediction:
@@ -196,20 +193,28 @@ class Model:
             return self._baseline_file(wav, samples.size / rate, name, offset)
 
     def predict_files(self, audio: list[Path], out: Path, progress=None,
-                      dither: float | None = None) -> list[Path]:
-        """``OUT/<stem>.csv`` for each audio file (see :func:`tinyemo.serve.predict.predict_files`)."""
+                      dither: float | None = None, num_workers: int = 1,
+                      skip_existing: bool = False) -> list[Path]:
+        """One CSV per audio file (``tinyemo predict``'s format) under ``out``
+        (:func:`~tinyemo.serve.collection.csv_paths`: ``OUT/<stem>.csv``, or the input tree
+        mirrored when names collide), each written atomically as its file is done; every
+        file's header is checked first. ``skip_existing``: files whose CSV is there are not
+        predicted again. ``progress(done, total)`` per file. Returns the CSV paths."""
         audio = [Path(a) for a in audio]
-        stems = [a.stem for a in audio]
-        if len(set(stems)) != len(stems):
-            raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
-        if not self.is_baseline:       # any length in bounded memory
-            return predict_files_long(self.predictor, audio, Path(out), dither=dither,
-                                      sample_rate=self._known_rate(), progress=progress)
-        corpus = Corpus([Recording(s, s, "predict", a) for s, a in zip(stems, audio)])
-        examples = list(self.examples(corpus, progress).values())
-        by_target = {t: self.predict_examples(examples, t)[0] for t in self.targets}
-        write_predictions(Path(out), examples, by_target)
-        return [Path(out) / f"{s}.csv" for s in stems]
+        paths = collection.csv_paths(audio, Path(out))
+        collection.check_files(audio)
+        self._options(dither)
+        todo = [i for i, p in enumerate(paths) if not (skip_existing and p.is_file())]
+        self.warn_resampled([audio[i] for i in todo])
+        for i, prediction in collection.predict_many(self, [audio[i] for i in todo],
+                                                     num_workers, dither, progress):
+            prediction.to_csv(paths[todo[i]])
+        return paths
+
+    def warn_resampled(self, files) -> None:
+        """One warning for the files at another rate than the model's (they are resampled)."""
+        if self.sample_rate is not None and files:
+            warn_resampling({str(f): audio_info(f)[0] for f in files}, int(self.sample_rate))
 
 
 def load_model(folder: Path, device: str = "cpu") -> Model:

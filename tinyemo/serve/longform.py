@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo.data.examples import warn_resampling
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
@@ -34,7 +33,7 @@ from tinyemo.serve.streaming import StreamPredictor, model_options
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
 
-__all__ = ["recording_profile", "iter_predictions", "iter_block_predictions", "predict_long", "predict_files_long",
+__all__ = ["recording_profile", "iter_predictions", "iter_block_predictions", "predict_long",
            "write_csv_rows"]
 
 
@@ -144,28 +143,3 @@ def write_csv_rows(f, table: np.ndarray) -> None:
     if table.shape[0]:
         f.write("".join(f"{row[0]:.2f}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n"
                         for row in table.tolist()))
-
-
-def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
-                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
-                       dither: float | None = None, sample_rate: int | None = None,
-                       progress=None) -> list[Path]:
-    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
-    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes).
-    ``sample_rate``: the front end's (files at another rate are resampled, with a warning, as
-    ``pipeline.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
-    options = model_options(ensemble)[0]
-    if dither is not None:
-        options = dataclasses.replace(options, dither=float(dither))
-    rates = {Path(path).stem: audio_info(path)[0] for path in audio}
-    if sample_rate is not None:
-        warn_resampling(rates, int(sample_rate))
-    paths = []
-    for i, path in enumerate(audio):
-        csv = Path(out) / f"{Path(path).stem}.csv"
-        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window,
-                     options=options, sample_rate=sample_rate)
-        paths.append(csv)
-        if progress:
-            progress(i + 1, len(audio))
-    return paths
