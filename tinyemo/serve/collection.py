@@ -247,7 +247,7 @@ def write_table(table, path: Path) -> Path:
 
 def _index(pd, files, starts, ends):
     return pd.MultiIndex.from_arrays(
-        [pd.Index(files, dtype="object"), pd.to_timedelta(starts, unit="s"),
+        [pd.Index(list(files)), pd.to_timedelta(starts, unit="s"),
          pd.to_timedelta(ends, unit="s")], names=["file", "start", "end"])
 
 
@@ -274,5 +274,5 @@ def segment_table(pd, files, predictions, plan, targets, std: bool = False):
                 columns.setdefault(f"{t}_std", []).append(dev)
     values = {c: np.concatenate(v) if v else np.empty(0, np.float32) for c, v in columns.items()}
     if any(s is not None for s in speakers):
-        values["speaker"] = np.array(speakers, dtype=object)
+        values["speaker"] = pd.Index(speakers)
     return pd.DataFrame(values, index=_index(pd, names, starts, ends))
