@@ -89,6 +89,9 @@ def test_one_table_per_frame_window_and_segment(net, tmp_path):
     (("--output", "t.csv", "--window", "0.01", "--hop", "1"), "window must be at least 0.04"),
     (("--output", "t.csv", "--skip-existing"), "only with --out alone"),
     (("--out", "o", "--workers", "0"), "--workers: must be >= 1"),
+    (("--out", "o", "--workers", "2", "--dask-local", "2"), "give one of --workers, --dask"),
+    (("--out", "o", "--dask-local", "0"), "--dask-local: local Dask workers must be"),
+    (("--out", "o", "--scheduler", "nowhere"), "--scheduler: scheduler 'nowhere': expected"),
 ])
 def test_bad_options_are_refused_before_anything_is_written(net, tmp_path, capsys, monkeypatch,
                                                             args, message):
@@ -116,3 +119,16 @@ def test_two_workers_write_what_one_writes(net, tmp_path):
     for f in files:
         name = f"{f.stem}.csv"
         assert (tmp_path / "two" / name).read_text() == (tmp_path / "one" / name).read_text()
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_writes_what_one_process_writes(net, tmp_path):
+    files = [*FILES, SPEECH / "sense_and_sensibility_01_austen_64kb-0880.wav"]
+    assert _predict(net, "--out", tmp_path / "one", *files) == 0
+    assert _predict(net, "--out", tmp_path / "dask", "--dask-local", 2, "--output",
+                    tmp_path / "t.parquet", "--window", 1, "--hop", 1, *files) == 0
+    for f in files:
+        name = f"{f.stem}.csv"
+        assert (tmp_path / "dask" / name).read_text() == (tmp_path / "one" / name).read_text()
+    want = tinyemo.load(net).process_files(files, segments=(1.0, 1.0), progress=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), want)

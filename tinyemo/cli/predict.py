@@ -9,6 +9,7 @@ from pathlib import Path
 from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
 from tinyemo.runs.folder import read_config
 from tinyemo.serve.collection import TABLE_FORMATS, check_files, csv_paths, write_table
+from tinyemo.serve.dask_files import DaskCluster, dask_available
 from tinyemo.serve.load import load_model
 from tinyemo.serve.predict import evaluate, predict_files
 from tinyemo.serve.result import require_pandas
@@ -44,6 +45,10 @@ def predict_parser() -> argparse.ArgumentParser:
                    "target's standard deviation (<target>_std)")
     p.add_argument("--workers", type=int, default=1, help="local processes, one file at a "
                    "time each (the same numbers as one)")
+    p.add_argument("--dask-local", type=int, metavar="N", help="a local Dask cluster of N "
+                   "processes, one task per file (pip install 'tinyemo[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:8786) "
+                   "whose workers see the audio and the model at the same paths")
     p.add_argument("--skip-existing", action="store_true", help="keep the CSVs already in "
                    "--out (each is written whole, so a present one is finished)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -72,6 +77,7 @@ def predict_main(argv=None) -> int:
             raise SettingError("dither", f"must be >= 0, got {args.dither}")
         if args.workers < 1:
             raise SettingError("workers", f"must be >= 1, got {args.workers}")
+        cluster = _check_cluster(args)
         check_files(args.audio)
         csvs = csv_paths(args.audio, args.out) if args.out is not None else None
         configure_process(args.threads)
@@ -80,16 +86,35 @@ def predict_main(argv=None) -> int:
             if args.output is None:
                 paths = predict_files(args.model, args.audio, args.out, args.device,
                                       progress=progress, dither=args.dither,
-                                      num_workers=args.workers, skip_existing=args.skip_existing)
+                                      num_workers=args.workers, skip_existing=args.skip_existing,
+                                      cluster=cluster)
             else:
                 table = load_model(args.model, args.device).process_files(
                     args.audio, segments=segments, std=args.std, num_workers=args.workers,
-                    progress=progress or False, dither=args.dither, csv_out=csvs)
+                    progress=progress or False, dither=args.dither, csv_out=csvs,
+                    cluster=cluster)
                 paths = [*(csvs or []), write_table(table, args.output)]
         for path in paths:
             print(path)
         return 0
     return run_command(parser, run)
+
+
+def _check_cluster(args) -> DaskCluster | None:
+    chosen = [o for o, v in (("workers", args.workers > 1), ("dask_local", args.dask_local),
+                             ("scheduler", args.scheduler)) if v]
+    if len(chosen) > 1:
+        raise SettingError(chosen[1], f"give one of --workers, --dask-local, --scheduler "
+                           f"(got {', '.join('--' + c.replace('_', '-') for c in chosen)})")
+    if args.dask_local is None and args.scheduler is None:
+        return None
+    try:
+        cluster = DaskCluster(args.scheduler, args.dask_local)
+    except ValueError as exc:
+        raise SettingError("dask_local" if args.scheduler is None else "scheduler",
+                           str(exc)) from None
+    dask_available()
+    return cluster
 
 
 def _check_table_options(args):

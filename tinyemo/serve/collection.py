@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from tinyemo.data.grid import FRAME_S
 from tinyemo.frontend.blocks import audio_info
+from tinyemo.serve.dask_files import DaskCluster
 from tinyemo.serve.result import API_EXTRA, require_pandas
 from tinyemo.serve.segments import (Segment, Windows, check_segments, read_segments,
                                     segment_statistics, segments_of_frame, window_segments)
@@ -123,11 +124,18 @@ def _predict_in_worker(path: str, dither):
     return _MODEL.predict_file(path, dither=dither)
 
 
-def predict_many(model, files: list[str], num_workers: int = 1, dither=None, progress=None):
+def predict_many(model, files: list[str], num_workers: int = 1, dither=None, progress=None,
+                 cluster: DaskCluster | None = None):
     """Yield (i, Prediction) for each of ``files`` as each is done (in order with one
-    process). ``progress(done, total)`` after each."""
+    process). ``progress(done, total)`` after each. ``cluster``: on Dask instead of local
+    processes."""
     if int(num_workers) != num_workers or num_workers < 1:
         raise ValueError(f"num_workers must be a whole number >= 1, got {num_workers!r}")
+    if cluster is not None:
+        if num_workers != 1:
+            raise ValueError("give num_workers or a Dask cluster, not both")
+        yield from cluster.predictions(model, files, dither, progress)
+        return
     total = len(files)
     if num_workers == 1 or total <= 1:
         for i, f in enumerate(files):
@@ -171,10 +179,12 @@ def _bar(progress, total: int):
 
 
 def process_files(model, files, *, segments=None, std: bool = False, on_short: str = "error",
-                  num_workers: int = 1, progress=True, dither=None, csv_out=None):
+                  num_workers: int = 1, progress=True, dither=None, csv_out=None,
+                  cluster: DaskCluster | None = None):
     """The DataFrame of ``files`` (see the module docstring). ``progress``: a bar on stderr,
     or a ``progress(done, total)`` callback. ``csv_out``: also write each file's track to
-    these CSVs (``tinyemo predict``'s format) as it is done."""
+    these CSVs (``tinyemo predict``'s format) as it is done. ``cluster``: a
+    :class:`~tinyemo.serve.dask_files.DaskCluster` to run on instead of local processes."""
     pd = require_pandas()
     files = [str(f) for f in files]
     durations = check_files(files)
@@ -183,7 +193,7 @@ def process_files(model, files, *, segments=None, std: bool = False, on_short: s
     predictions = [None] * len(files)
     bar, update = _bar(progress, len(files))
     try:
-        for i, prediction in predict_many(model, files, num_workers, dither, update):
+        for i, prediction in predict_many(model, files, num_workers, dither, update, cluster):
             predictions[i] = prediction
             if csv_out is not None:
                 prediction.to_csv(csv_out[i])

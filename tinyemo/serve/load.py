@@ -150,11 +150,13 @@ class Model:
 
     def process_files(self, files, *, segments=None, std: bool = False,
                       on_short: str = "error", num_workers: int = 1, progress=True,
-                      dither: float | None = None, csv_out=None):
-        """One DataFrame for ``files`` (see :mod:`tinyemo.serve.collection`)."""
+                      dither: float | None = None, csv_out=None, cluster=None):
+        """One DataFrame for ``files`` (see :mod:`tinyemo.serve.collection`). ``cluster``: a
+        :class:`~tinyemo.serve.dask_files.DaskCluster` instead of ``num_workers``."""
         return collection.process_files(self, files, segments=segments, std=std,
                                         on_short=on_short, num_workers=num_workers,
-                                        progress=progress, dither=dither, csv_out=csv_out)
+                                        progress=progress, dither=dither, csv_out=csv_out,
+                                        cluster=cluster)
 
     def process_folder(self, root, pattern: str = "**/*.wav", **kwargs):
         """:meth:`process_files` of the files under ``root`` matching ``pattern``, sorted."""
@@ -194,12 +196,13 @@ class Model:
 
     def predict_files(self, audio: list[Path], out: Path, progress=None,
                       dither: float | None = None, num_workers: int = 1,
-                      skip_existing: bool = False) -> list[Path]:
+                      skip_existing: bool = False, cluster=None) -> list[Path]:
         """One CSV per audio file (``tinyemo predict``'s format) under ``out``
         (:func:`~tinyemo.serve.collection.csv_paths`: ``OUT/<stem>.csv``, or the input tree
         mirrored when names collide), each written atomically as its file is done; every
         file's header is checked first. ``skip_existing``: files whose CSV is there are not
-        predicted again. ``progress(done, total)`` per file. Returns the CSV paths."""
+        predicted again. ``progress(done, total)`` per file. ``num_workers`` local processes
+        or a Dask ``cluster``. Returns the CSV paths."""
         audio = [Path(a) for a in audio]
         paths = collection.csv_paths(audio, Path(out))
         collection.check_files(audio)
@@ -207,7 +210,7 @@ class Model:
         todo = [i for i, p in enumerate(paths) if not (skip_existing and p.is_file())]
         self.warn_resampled([audio[i] for i in todo])
         for i, prediction in collection.predict_many(self, [audio[i] for i in todo],
-                                                     num_workers, dither, progress):
+                                                     num_workers, dither, progress, cluster):
             prediction.to_csv(paths[todo[i]])
         return paths
 
