@@ -3,6 +3,9 @@ folder and a baseline folder, real speech), for a signal in memory, a file, part
 many files; per-segment tables equal a slow loop over the frames; bad input is one ValueError."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -234,3 +237,31 @@ def test_a_ten_minute_file_per_window_and_per_rttm_segment(net, tmp_path):
             assert row["valence"] == pytest.approx(mean, abs=1e-6)
             if "valence_std" in row:
                 assert row["valence_std"] == pytest.approx(std, abs=1e-6)
+
+
+def test_a_segment_table_may_name_a_file_by_another_path(net, tmp_path):
+    table = tmp_path / "segs.csv"
+    other = SPEECH / ".." / "speech" / FILES[1].name
+    table.write_text(f"file,start,end\n{other},0.2,1.0\n{tmp_path / 'no.wav'},0,1\n")
+    with pytest.raises(ValueError, match=r"segments for files not given: .*segs.csv: line 3"):
+        tinyemo.load(net).process_files(FILES, segments=table, progress=False)
+    table.write_text(f"file,start,end\n{other},0.2,1.0\n")
+    got = tinyemo.load(net).process_files(FILES, segments=table, progress=False)
+    assert list(got.index.get_level_values("file")) == [str(FILES[1])]
+
+
+def test_tables_without_pandas_name_the_extra(net, monkeypatch):
+    track = tinyemo.load(net).predict_file(FILES[1])
+    monkeypatch.setitem(sys.modules, "pandas", None)          # as if not installed
+    with pytest.raises(RuntimeError, match=r"pip install 'tinyemo\[api\]'"):
+        track.to_pandas()
+    with pytest.raises(RuntimeError, match=r"pip install 'tinyemo\[api\]'"):
+        tinyemo.load(net).process_files(FILES, progress=False)
+
+
+def test_import_tinyemo_leaves_the_serve_layer_until_load():
+    code = ("import sys, tinyemo; print(any(m.startswith('tinyemo.serve') or m == 'pandas' "
+            "for m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

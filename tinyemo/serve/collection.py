@@ -27,10 +27,11 @@ from tinyemo.serve.result import API_EXTRA, require_pandas
 from tinyemo.serve.segments import (Segment, Windows, check_segments, read_segments,
                                     segment_statistics, segments_of_frame, window_segments)
 from tinyemo.util.fileio import atomic_write
-from tinyemo.util.runtime import available_cores, set_threads
+from tinyemo.util.runtime import available_cores, configure_process
 
-__all__ = ["process_files", "process_index", "folder_files", "csv_paths", "check_files", "plan_segments", "predict_many",
-           "frame_table", "segment_table", "write_table", "TABLE_FORMATS"]
+__all__ = ["process_files", "process_index", "folder_files", "csv_paths", "check_files",
+           "plan_segments", "predict_many", "frame_table", "segment_table", "write_table",
+           "TABLE_FORMATS"]
 
 TABLE_FORMATS = (".csv", ".parquet")
 
@@ -83,8 +84,8 @@ def check_files(files) -> list[float]:
 def plan_segments(files: list[str], durations: list[float], segments, on_short: str = "error"
                   ) -> list[tuple[list[Segment], list[bool]]] | None:
     """Per file, its checked segments and which are kept (see :func:`check_segments`); None
-    without ``segments``. A table's segments name their file by its path as given or (RTTM) by
-    its name without extension."""
+    without ``segments``. A table's segments name their file by its path (as given, or
+    another path to the same file) or (RTTM) by its name without extension."""
     if segments is None:
         return None
     if isinstance(segments, tuple) and len(segments) == 2:
@@ -97,11 +98,11 @@ def plan_segments(files: list[str], durations: list[float], segments, on_short: 
         per_file = [[] for _ in files]
         lookup = {}
         for i, f in enumerate(files):
-            lookup.setdefault(f, i)
-            lookup.setdefault(Path(f).stem, i)
+            for key in (f, str(Path(f).resolve()), Path(f).stem):
+                lookup.setdefault(key, i)
         unknown = []
         for seg in table:
-            i = lookup.get(seg.file)
+            i = lookup.get(seg.file, lookup.get(str(Path(seg.file).resolve())))
             if i is None:
                 unknown.append(seg.where or seg.file)
             else:
@@ -116,12 +117,12 @@ _MODEL = None      # a worker process's model, loaded once by _set_up_worker
 
 def _set_up_worker(loader, folder: str, device: str, threads: int) -> None:
     global _MODEL
-    set_threads(threads)
+    configure_process(threads)       # a worker process's entry point
     _MODEL = loader(Path(folder), device)
 
 
 def _predict_in_worker(path: str, dither):
-    return _MODEL.predict_file(path, dither=dither)
+    return _MODEL.predict_file(path, dither=dither, resampling_warning=False)
 
 
 def predict_many(model, files: list[str], num_workers: int = 1, dither=None, progress=None,
@@ -139,12 +140,12 @@ def predict_many(model, files: list[str], num_workers: int = 1, dither=None, pro
     total = len(files)
     if num_workers == 1 or total <= 1:
         for i, f in enumerate(files):
-            yield i, model.predict_file(f, dither=dither)
+            yield i, model.predict_file(f, dither=dither, resampling_warning=False)
             if progress:
                 progress(i + 1, total)
         return
     workers = min(int(num_workers), total)
-    threads = max(1, available_cores() // workers)
+    threads = max(1, available_cores() // workers)     # the workers share the cores
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_set_up_worker,
                              initargs=(type(model), str(model.folder), model.device,

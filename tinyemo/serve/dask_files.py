@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyemo.util.runtime import available_cores, configure_process
+
 __all__ = ["DaskCluster", "dask_available", "CONNECT_TIMEOUT_S"]
 
 CONNECT_TIMEOUT_S = 5
@@ -38,12 +40,13 @@ def dask_available() -> None:
     _distributed()
 
 
-def _predict_on_worker(loader, folder: str, device: str, path: str, dither):
+def _predict_on_worker(loader, folder: str, device: str, threads: int | None, path: str, dither):
     with _ONE_FILE_PER_PROCESS:
         key = (folder, device)
         if key not in _MODELS:
+            configure_process(threads)
             _MODELS[key] = loader(Path(folder), device)
-        return _MODELS[key].predict_file(path, dither=dither)
+        return _MODELS[key].predict_file(path, dither=dither, resampling_warning=False)
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,11 @@ class DaskCluster:
         cluster, client = self._client(distributed)
         run = uuid.uuid4().hex[:8]
         try:
+            # a LocalCluster's workers share this machine's cores; a remote worker keeps its own
+            threads = (max(1, available_cores() // int(self.local_workers))
+                       if self.scheduler is None else None)
             futures = {client.submit(_predict_on_worker, type(model), str(model.folder),
-                                     model.device, str(f), dither, pure=False,
+                                     model.device, threads, str(f), dither, pure=False,
                                      key=f"tinyemo-predict-{run}-{i}"): i
                        for i, f in enumerate(files)}
             finished = distributed.as_completed(futures, loop=client.loop)

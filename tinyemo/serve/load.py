@@ -126,12 +126,17 @@ class Model:
         return _collect(columns, tables, duration, 0.0, None)
 
     def predict_file(self, path, start: float | None = None, end: float | None = None,
-                     dither: float | None = None) -> Prediction:
+                     dither: float | None = None, resampling_warning: bool = True
+                     ) -> Prediction:
         """The track of an audio file, or of its part from ``start`` to ``end`` seconds
         (predicted as a recording of its own: normalised with that part's statistics; times
-        count from the file's start), in bounded memory for any length (nets)."""
+        count from the file's start), in bounded memory for any length (nets).
+        ``resampling_warning``: warn when the file is resampled (callers of many files warn once
+        for all)."""
         path = Path(path)
         file_rate, total = audio_info(path)
+        if resampling_warning:
+            self.warn_resampled([path])
         first = 0 if start is None else round(float(start) * file_rate)
         stop = total if end is None else round(float(end) * file_rate)
         if not 0 <= first < stop <= total:

@@ -29,6 +29,7 @@ from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, res
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files
+from tinyemo.serve.result import csv_line
 from tinyemo.serve.streaming import StreamPredictor, model_options
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
@@ -141,5 +142,4 @@ def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
 def write_csv_rows(f, table: np.ndarray) -> None:
     """Rows of a (k, 1 + targets) table as ``ensemble.write_predictions`` formats them."""
     if table.shape[0]:
-        f.write("".join(f"{row[0]:.2f}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n"
-                        for row in table.tolist()))
+        f.write("".join(csv_line(row[0], row[1:]) for row in table.tolist()))
