@@ -4,6 +4,8 @@ table (per frame, per window, per segment) equal to ``Model.process_files``, and
 combinations are refused before anything is written."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,15 @@ def test_a_local_dask_cluster_writes_what_one_process_writes(net, tmp_path):
         assert (tmp_path / "dask" / name).read_text() == (tmp_path / "one" / name).read_text()
     want = tinyemo.load(net).process_files(files, segments=(1.0, 1.0), progress=False)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), want)
+
+
+def test_an_unwritable_table_is_refused_before_any_work(net, tmp_path, capsys, monkeypatch):
+    (tmp_path / "f").write_text("")
+    assert _predict(net, "--out", tmp_path / "o", "--output", tmp_path / "f" / "t.csv",
+                    *FILES) == 2
+    assert "f is not a folder" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "pyarrow", None)          # as if not installed
+    assert _predict(net, "--out", tmp_path / "o", "--output", tmp_path / "t.parquet",
+                    *FILES) == 2
+    assert "pip install 'tinyemo[api]'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
 from tinyemo.runs.folder import read_config
-from tinyemo.serve.collection import TABLE_FORMATS, check_files, csv_paths, write_table
+from tinyemo.serve.collection import check_files, check_table_path, csv_paths, write_table
 from tinyemo.serve.dask_files import DaskCluster, dask_available
 from tinyemo.serve.load import load_model
 from tinyemo.serve.predict import evaluate, predict_files
-from tinyemo.serve.result import require_pandas
 from tinyemo.serve.segments import Windows
 from tinyemo.serve.stream_pipe import STREAM_FORMATS, predict_stream
 from tinyemo.serve.windowed import default_latencies
@@ -97,7 +96,8 @@ def predict_main(argv=None) -> int:
         for path in paths:
             print(path)
         return 0
-    return run_command(parser, run)
+    return run_command(parser, run, lambda: "interrupted: the CSVs written so far are whole; "
+                       "--skip-existing continues")
 
 
 def _check_cluster(args) -> DaskCluster | None:
@@ -130,16 +130,15 @@ def _check_table_options(args):
         raise SettingError("output", "rows per window or segment go to one table: give "
                            "--output table.csv or table.parquet")
     if args.output is not None:
-        if args.output.suffix not in TABLE_FORMATS:
-            raise SettingError("output", f"{args.output}: name a .csv or .parquet table")
-        if args.output.is_dir():
-            raise SettingError("output", f"{args.output} is a folder")
+        try:
+            check_table_path(args.output)
+        except ValueError as exc:
+            raise SettingError("output", str(exc)) from None
         if args.skip_existing:
-            raise SettingError("skip-existing", "only with --out alone (a table is written "
+            raise SettingError("skip_existing", "only with --out alone (a table is written "
                                "whole, from every file)")
-        require_pandas()
     if args.skip_existing and args.out is None:
-        raise SettingError("skip-existing", "needs --out")
+        raise SettingError("skip_existing", "needs --out")
     if args.window is not None:
         try:
             return Windows(args.window, args.hop)

@@ -31,6 +31,7 @@ from tinyemo.util.runtime import available_cores, configure_process
 
 __all__ = ["process_files", "process_index", "folder_files", "csv_paths", "check_files",
            "plan_segments", "predict_many", "frame_table", "segment_table", "write_table",
+           "check_table_path",
            "TABLE_FORMATS"]
 
 TABLE_FORMATS = (".csv", ".parquet")
@@ -235,16 +236,34 @@ def process_index(model, index, **kwargs):
     return process_files(model, files, segments=segments, **kwargs)
 
 
-def write_table(table, path: Path) -> Path:
-    """``table`` to ``path`` atomically: Parquet (``.parquet``: pyarrow; start/end as
-    durations) or CSV (``.csv``: the columns file, start, end in seconds, then the values)."""
+def check_table_path(path: Path) -> Path:
+    """ValueError/RuntimeError, before any work, when :func:`write_table` could not write
+    ``path``: not .csv or .parquet, a folder, below a file, or its library missing."""
     path = Path(path)
+    if path.suffix not in TABLE_FORMATS:
+        raise ValueError(f"{path}: name a .csv or .parquet table")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{path}: cannot be written ({parent} is not a folder)")
+    require_pandas()
     if path.suffix == ".parquet":
         try:
             import pyarrow  # noqa: F401  (optional, tinyemo[api]: only Parquet needs it)
         except ImportError:
             raise RuntimeError(f"{path}: Parquet needs pyarrow, which is not installed: "
                                f"{API_EXTRA}") from None
+    return path
+
+
+def write_table(table, path: Path) -> Path:
+    """``table`` to ``path`` atomically: Parquet (``.parquet``: pyarrow; start/end as
+    durations) or CSV (``.csv``: the columns file, start, end in seconds, then the values)."""
+    path = check_table_path(path)
+    if path.suffix == ".parquet":
         with atomic_write(path, "wb") as f:
             table.to_parquet(f)
         return path
