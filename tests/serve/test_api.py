@@ -265,3 +265,15 @@ def test_import_tinyemo_leaves_the_serve_layer_until_load():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_audformat_index_with_open_ends(net):
+    index = pd.MultiIndex.from_arrays(
+        [[str(FILES[1]), str(FILES[0])], pd.to_timedelta([0.5, 1.0], unit="s"),
+         pd.to_timedelta([pd.NaT, 2.0], unit="s")], names=["file", "start", "end"])
+    got = tinyemo.load(net).process_index(pd.DataFrame(index=index), progress=False)
+    duration = sf.info(str(FILES[1])).duration
+    assert got.index[0][2].total_seconds() == pytest.approx(duration)
+    track = tinyemo.load(net).predict_file(FILES[1])
+    mean, _ = _slow_means(track["arousal"], 0.0, 0.5, duration)
+    assert got["arousal"].iloc[0] == pytest.approx(mean, abs=1e-6)

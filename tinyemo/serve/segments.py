@@ -7,6 +7,7 @@ read; errors name the table and its line."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,7 @@ def _read_rttm(path: Path, lines: list[str]) -> list[Segment]:
 
 def segments_of_frame(frame) -> list[Segment]:
     """Segments from a DataFrame with columns (or index levels) ``file``, ``start``, ``end``
-    (seconds or timedeltas)."""
+    (seconds or timedeltas; an end of NaT or NaN, as audformat writes it, is the file's end)."""
     names = list(frame.index.names) if frame.index.nlevels > 1 else []
     if set(("file", "start", "end")) <= set(names):
         frame = frame.reset_index()
@@ -113,8 +114,16 @@ def segments_of_frame(frame) -> list[Segment]:
     for number, (file, start, end) in enumerate(zip(frame["file"], frame["start"],
                                                      frame["end"])):
         where = f"index: row {number}"
-        out.append(Segment(str(file), _seconds(start, where), _seconds(end, where), where))
+        end = math.inf if _missing(end) else _seconds(end, where)   # audformat: NaT = to the end
+        out.append(Segment(str(file), _seconds(start, where), end, where))
     return out
+
+
+def _missing(value) -> bool:
+    try:
+        return value != value or str(value) == "NaT"          # NaN and NaT
+    except (TypeError, ValueError):
+        return False
 
 
 def _seconds(value, where: str) -> float:
@@ -130,13 +139,16 @@ def _seconds(value, where: str) -> float:
 
 
 def check_segments(segments: list[Segment], duration: float, on_short: str) -> list[bool]:
-    """Errors for segments that end before they start or lie outside [0, ``duration``]; for
+    """Errors for segments that end before they start or lie outside [0, ``duration``] (an
+    open end, ``inf``, is set to ``duration`` in ``segments``); for
     segments shorter than one frame, an error (``on_short="error"``) or a warning (``"skip"``:
     their row holds NaN). Returns which segments are kept."""
     if on_short not in ON_SHORT:
         raise ValueError(f"on_short must be one of {', '.join(ON_SHORT)}, got {on_short!r}")
     keep = []
-    for seg in segments:
+    for k, seg in enumerate(segments):
+        if seg.end == math.inf:                            # open end: the file's end
+            seg = segments[k] = dataclasses.replace(seg, end=duration)
         where = seg.where or f"{seg.file}: segment {seg.start:g}–{seg.end:g} s"
         if seg.end <= seg.start:
             raise ValueError(f"{where}: segment of {seg.file} ends ({seg.end:g} s) before it "
