@@ -9,4 +9,13 @@ from tinyemo.engine.autograd import Tensor, no_grad
 from tinyemo.engine.ops import arithmetic as _arithmetic  # noqa: F401  (installs Tensor operators)
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "no_grad", "functional", "__version__"]
+__all__ = ["load", "Tensor", "no_grad", "functional", "__version__"]
+
+
+def load(folder, device: str = "cpu"):
+    """The model saved in ``folder`` (``tinyemo train`` or ``tinyemo baseline``) as a
+    :class:`tinyemo.serve.load.Model`: ``targets``, ``sample_rate``, ``frame_period``,
+    ``latency``; ``predict(signal, sampling_rate)``, ``predict_file(path)``,
+    ``process_files/process_folder/process_index(...)`` → a pandas table."""
+    from tinyemo.serve.load import load_model  # the serve layer (baselines, runs, nets) loads when asked: import tinyemo stays light
+    return load_model(folder, device)

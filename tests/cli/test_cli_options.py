@@ -233,6 +233,21 @@ PREDICT = [
     ("quiet", ["--quiet"], lambda out, err, rc, p: rc == 0 and err == ""),
     ("dither", ["--dither", "0"], lambda out, err, rc, p: rc == 0
      and (p / "test_1.csv").read_text().startswith("time,arousal,valence\n")),
+    ("workers", ["{wav:dev_1}", "--workers", "2"], lambda out, err, rc, p: rc == 0
+     and (p / "test_1.csv").is_file() and (p / "dev_1.csv").is_file()),
+    ("dask-local", ["--dask-local", "1"], lambda out, err, rc, p: rc == 0
+     and (p / "test_1.csv").read_text().startswith("time,arousal,valence\n")),
+    ("scheduler", ["--scheduler", "tcp://127.0.0.1:9"], lambda out, err, rc, p: rc == 2
+     and "no Dask scheduler answered" in err and not p.exists()),
+    ("skip-existing", ["--skip-existing"], lambda out, err, rc, p: rc == 0
+     and (p / "test_1.csv").is_file()),
+    ("output", ["--output", "{p}/t.csv"], lambda out, err, rc, p: rc == 0
+     and (p / "t.csv").read_text().startswith("file,start,end,arousal,valence\n")),
+    ("window-hop-std", ["--output", "{p}/w.parquet", "--window", "2", "--hop", "1", "--std"],
+     lambda out, err, rc, p: rc == 0 and (p / "w.parquet").is_file()),
+    ("segments", ["--output", "{p}/s.csv", "--segments", "{rttm}"],
+     lambda out, err, rc, p: rc == 0 and (p / "s.csv").read_text().count("\n") == 2
+     and ",0.5,1.5," in (p / "s.csv").read_text()),
 ]
 
 
@@ -240,6 +255,9 @@ PREDICT = [
 def test_predict_option(name, extra, check, model, corpora, tmp_path, capsys):
     extra = [_wav(corpora, a[5:-1]) if a.startswith("{wav:") else a for a in extra]
     p = tmp_path / "p"
+    rttm = tmp_path / "d.rttm"
+    rttm.write_text("SPEAKER test_1 1 0.5 1.0 <NA> <NA> A <NA> <NA>\n")
+    extra = [a.replace("{p}", str(p)).replace("{rttm}", str(rttm)) for a in extra]
     rc = predict_main(["--model", str(model), _wav(corpora), *extra, "--out", str(p)])
     captured = capsys.readouterr()
     assert check(captured.out, captured.err, rc, p), (captured.out, captured.err)

@@ -120,7 +120,8 @@ def test_every_deploy_option_is_exercised():
         return {max(a.option_strings, key=len) if a.option_strings else a.dest
                 for a in parser._actions if a.dest != "help"}
     assert options(export_parser()) == {"--model", "--out", "--with-frontend", "--features",
-                                        "--sample-rate", "--opset"}
+                                        "--sample-rate", "--opset",
+                                        "--audonnx"}   # tests/export/test_audonnx.py
     assert options(profile_parser()) == {"--model", "audio", "--from-training", "--out"}
     assert options(stream_parser()) == {"--stream", "--model", "--profile", "--running",
                                         "--format", "--rate", "--channels", "--chunk",

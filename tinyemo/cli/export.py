@@ -7,7 +7,9 @@ from pathlib import Path
 
 from tinyemo.cli.boundary import run_command
 from tinyemo.export import check_writable, export_onnx
+from tinyemo.export.audonnx import export_audonnx
 from tinyemo.runs.folder import read_config
+from tinyemo.util.settings import SettingError
 
 __all__ = ['export_main', 'export_parser']
 
@@ -17,7 +19,11 @@ def export_parser() -> argparse.ArgumentParser:
                                 "folder (every seed of every target, averaged) to ONNX "
                                 "(pip install \"tinyemo[export]\").")
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
-    p.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    dest = p.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--out", type=Path, help="the .onnx file to write")
+    dest.add_argument("--audonnx", type=Path, metavar="DIR", help="a folder audonnx.load(DIR) "
+                      "opens: model.onnx (waveform in; an extra output 'emotion', frames × "
+                      "targets) and model.yaml (its labels: the targets)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--with-frontend", action="store_true", default=True,
                       help="input: the waveform (the default): Kaldi fbank, per-recording "
@@ -36,6 +42,13 @@ def export_main(argv=None) -> int:
 
     def run() -> int:
         read_config(args.model)
+        if args.audonnx is not None:
+            if args.features:
+                raise SettingError("features", "--audonnx exports the waveform graph")
+            export_audonnx(args.model, args.audonnx, sample_rate=args.sample_rate,
+                           opset=args.opset)
+            print(f"{args.audonnx}: model.onnx and model.yaml (audonnx.load)")
+            return 0
         check_writable(args.out)
         meta = export_onnx(args.model, args.out, features=args.features,
                            sample_rate=args.sample_rate, opset=args.opset)

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
 from tinyemo.runs.folder import read_config
+from tinyemo.serve.collection import check_files, check_table_path, csv_paths, write_table
+from tinyemo.serve.dask_files import DaskCluster, dask_available
+from tinyemo.serve.load import load_model
 from tinyemo.serve.predict import evaluate, predict_files
+from tinyemo.serve.segments import Windows
 from tinyemo.serve.stream_pipe import STREAM_FORMATS, predict_stream
 from tinyemo.serve.windowed import default_latencies
 from tinyemo.util.compile_notice import announce_compilation
@@ -26,7 +30,26 @@ def predict_parser() -> argparse.ArgumentParser:
                                 + _latency_help() + ".")
     p.add_argument("--model", required=True, type=Path, help="a folder written by tinyemo train")
     p.add_argument("audio", nargs="+", type=Path)
-    p.add_argument("--out", required=True, type=Path, help="folder for one CSV per audio file")
+    p.add_argument("--out", type=Path, help="folder for one CSV per audio file (files sharing "
+                   "a name in different folders: the input tree mirrored under it)")
+    p.add_argument("--output", type=Path, help="one table of every file instead of (or, with "
+                   "--out, beside) the CSVs: table.csv (file, start, end in seconds, one column "
+                   "per target) or table.parquet (pyarrow)")
+    p.add_argument("--window", type=float, help="rows of the --output table per window of "
+                   "this many seconds (with --hop): each target's mean over the frames in it")
+    p.add_argument("--hop", type=float, help="seconds between windows (with --window)")
+    p.add_argument("--segments", type=Path, help="rows of the --output table per segment of "
+                   "this table: CSV file,start,end (seconds) or RTTM (file id = audio name)")
+    p.add_argument("--std", action="store_true", help="per window or segment, also each "
+                   "target's standard deviation (<target>_std)")
+    p.add_argument("--workers", type=int, default=1, help="local processes, one file at a "
+                   "time each (the same numbers as one)")
+    p.add_argument("--dask-local", type=int, metavar="N", help="a local Dask cluster of N "
+                   "processes, one task per file (pip install 'tinyemo[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:8786) "
+                   "whose workers see the audio and the model at the same paths")
+    p.add_argument("--skip-existing", action="store_true", help="keep the CSVs already in "
+                   "--out (each is written whole, so a present one is finished)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int)
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
@@ -46,20 +69,82 @@ def predict_main(argv=None) -> int:
         check_threads(args.threads)
         check_device(args.device)
         read_config(args.model)
-        check_out_path(args.out)
+        segments = _check_table_options(args)
+        if args.out is not None:
+            check_out_path(args.out)
         if args.dither is not None and not args.dither >= 0:
             raise SettingError("dither", f"must be >= 0, got {args.dither}")
-        for audio in args.audio:
-            if not audio.is_file():
-                raise ValueError(f"{audio}: no such audio file")
+        if args.workers < 1:
+            raise SettingError("workers", f"must be >= 1, got {args.workers}")
+        cluster = _check_cluster(args)
+        check_files(args.audio)
+        csvs = csv_paths(args.audio, args.out) if args.out is not None else None
         configure_process(args.threads)
+        progress = ui.counter("files", unit="file")
         with announce_compilation(ui.note):
-            paths = predict_files(args.model, args.audio, args.out, args.device,
-                                  progress=ui.counter("files", unit="file"), dither=args.dither)
+            if args.output is None:
+                paths = predict_files(args.model, args.audio, args.out, args.device,
+                                      progress=progress, dither=args.dither,
+                                      num_workers=args.workers, skip_existing=args.skip_existing,
+                                      cluster=cluster)
+            else:
+                table = load_model(args.model, args.device).process_files(
+                    args.audio, segments=segments, std=args.std, num_workers=args.workers,
+                    progress=progress or False, dither=args.dither, csv_out=csvs,
+                    cluster=cluster)
+                paths = [*(csvs or []), write_table(table, args.output)]
         for path in paths:
             print(path)
         return 0
-    return run_command(parser, run)
+    return run_command(parser, run, lambda: "interrupted: the CSVs written so far are whole; "
+                       "--skip-existing continues")
+
+
+def _check_cluster(args) -> DaskCluster | None:
+    chosen = [o for o, v in (("workers", args.workers > 1), ("dask_local", args.dask_local),
+                             ("scheduler", args.scheduler)) if v]
+    if len(chosen) > 1:
+        raise SettingError(chosen[1], f"give one of --workers, --dask-local, --scheduler "
+                           f"(got {', '.join('--' + c.replace('_', '-') for c in chosen)})")
+    if args.dask_local is None and args.scheduler is None:
+        return None
+    try:
+        cluster = DaskCluster(args.scheduler, args.dask_local)
+    except ValueError as exc:
+        raise SettingError("dask_local" if args.scheduler is None else "scheduler",
+                           str(exc)) from None
+    dask_available()
+    return cluster
+
+
+def _check_table_options(args):
+    """The segments of the --output table (None: one row per frame), every option checked."""
+    if args.out is None and args.output is None:
+        raise SettingError("out", "give --out DIR (one CSV per file) and/or --output TABLE")
+    if (args.window is None) != (args.hop is None):
+        raise SettingError("window", "--window and --hop go together")
+    if args.window is not None and args.segments is not None:
+        raise SettingError("segments", "give --segments or --window/--hop, not both")
+    per_segment = args.window is not None or args.segments is not None
+    if (per_segment or args.std) and args.output is None:
+        raise SettingError("output", "rows per window or segment go to one table: give "
+                           "--output table.csv or table.parquet")
+    if args.output is not None:
+        try:
+            check_table_path(args.output)
+        except ValueError as exc:
+            raise SettingError("output", str(exc)) from None
+        if args.skip_existing:
+            raise SettingError("skip_existing", "only with --out alone (a table is written "
+                               "whole, from every file)")
+    if args.skip_existing and args.out is None:
+        raise SettingError("skip_existing", "needs --out")
+    if args.window is not None:
+        try:
+            return Windows(args.window, args.hop)
+        except ValueError as exc:
+            raise SettingError("window", str(exc).removeprefix("segments: ")) from None
+    return args.segments
 
 
 def evaluate_parser() -> argparse.ArgumentParser:

@@ -58,10 +58,12 @@ def check_writable(out: Path) -> Path:
 
 
 def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | None = None,
-                opset: int | None = None) -> dict:
+                opset: int | None = None, stacked_output: str | None = None) -> dict:
     """Write the ONNX graph of ``model`` (a model folder or an :class:`Ensemble`) to ``out``
-    atomically; returns the metadata written into it. ValueError for a folder without
-    weights, an unwritable path, an unknown layer or sample rate."""
+    atomically; returns the metadata written into it. ``stacked_output``: also an output of
+    this name, (T, targets), the targets side by side (audonnx labels its last axis).
+    ValueError for a folder without weights, an unwritable path, an unknown layer or sample
+    rate."""
 
     onnx = _onnx()
     from onnx import TensorProto, helper
@@ -89,6 +91,13 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
         g.op("Reshape", y, g.i64(-1), name=target)
         outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))
+    if stacked_output is not None:
+        if stacked_output in ensemble.targets:
+            raise ValueError(f"output {stacked_output!r}: a target has that name")
+        columns = [g.op("Unsqueeze", t, g.i64(1)) for t in ensemble.targets]    # (T, 1) each
+        g.op("Concat", *columns, axis=1, name=stacked_output)
+        outputs.append(helper.make_tensor_value_info(stacked_output, TensorProto.FLOAT,
+                                                     ["frames", len(ensemble.targets)]))
 
     ctx = ensemble_context(ensemble.models)
     meta = {

@@ -36,27 +36,33 @@ def audio_info(path: str | os.PathLike) -> tuple[int, int]:
     return int(info.samplerate), int(info.frames)
 
 
-def audio_blocks(path: str | os.PathLike, block_samples: int = BLOCK_SAMPLES
-                 ) -> Iterator[np.ndarray]:
+def audio_blocks(path: str | os.PathLike, block_samples: int = BLOCK_SAMPLES,
+                 start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
     """Yield (n,) float64 blocks of at most ``block_samples`` samples whose concatenation is
-    ``read_audio(path)[0]``. Raises ValueError naming ``path`` as :func:`read_audio` does
-    (missing, unreadable, truncated, empty, NaN/inf)."""
+    ``read_audio(path)[0][start:stop]``. Raises ValueError naming ``path`` as :func:`read_audio`
+    does (missing, unreadable, truncated, empty, NaN/inf)."""
     import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
     path = Path(path)
     if int(block_samples) != block_samples or block_samples < 1:
         raise ValueError(f"block_samples must be a positive integer, got {block_samples!r}")
     _, declared = audio_info(path)
-    done = 0
+    stop = declared if stop is None else min(int(stop), declared)
+    if not 0 <= start < stop:
+        raise ValueError(f"{path}: no samples from {start} to {stop} (it has {declared})")
+    declared, done = stop - start, 0
     try:
         with sf.SoundFile(str(path)) as f:
             as_int16 = f.subtype in ("PCM_16", "PCM_S8", "PCM_U8")
-            while True:
+            if start:
+                f.seek(int(start))
+            while done < declared:
+                n = min(int(block_samples), declared - done)
                 if as_int16:
-                    data = f.read(int(block_samples), dtype="int16", always_2d=True)
+                    data = f.read(n, dtype="int16", always_2d=True)
                     data = data.astype(np.float64)
                 else:
-                    data = f.read(int(block_samples), dtype="float64", always_2d=True) * INT16_SCALE
+                    data = f.read(n, dtype="float64", always_2d=True) * INT16_SCALE
                 if data.shape[0] == 0:
                     break
                 samples = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]

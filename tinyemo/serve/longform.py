@@ -23,18 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyemo.data.examples import warn_resampling
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files
+from tinyemo.serve.result import csv_line
 from tinyemo.serve.streaming import StreamPredictor, model_options
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
 
-__all__ = ["recording_profile", "iter_predictions", "predict_long", "predict_files_long",
+__all__ = ["recording_profile", "iter_predictions", "iter_block_predictions", "predict_long",
            "write_csv_rows"]
 
 
@@ -65,20 +65,32 @@ def recording_profile(path: Path, options: FbankOptions, block_samples: int = BL
 
 def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLOCK_SAMPLES,
                      max_window: int = MAX_WINDOW, options: FbankOptions | None = None,
-                     sample_rate: int | None = None):
+                     sample_rate: int | None = None, start: int = 0, stop: int | None = None):
     """(columns, generator of (k, 1 + targets) tables): the rows of ``path`` in order, as the
     second pass produces them. ``options``: fbank options instead of the model's.
     ``sample_rate``: the front end's rate (default: the model's when its configuration records
-    one, else the file's); audio at another rate is resampled block by block."""
+    one, else the file's); audio at another rate is resampled block by block. ``start``,
+    ``stop``: only these samples of the file (a recording of its own)."""
     path = Path(path)
-    options = _fixed_dither(options or model_options(ensemble)[0])
     file_rate, _ = audio_info(path)
+    blocks = audio_blocks(path, block_samples, start, stop)
+    return iter_block_predictions(ensemble, blocks, file_rate, name=str(path),
+                                  block_samples=block_samples, max_window=max_window,
+                                  options=options, sample_rate=sample_rate)
+
+
+def iter_block_predictions(ensemble: Ensemble, blocks, file_rate: int, *, name: str,
+                           block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
+                           options: FbankOptions | None = None, sample_rate: int | None = None):
+    """:func:`iter_predictions` of a recording given as (n,) sample blocks at ``file_rate`` Hz
+    (int16 scale; read once, in the first pass); ``name`` names it in errors."""
+    options = _fixed_dither(options or model_options(ensemble)[0])
     rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
     spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")
     try:                                               # pass 1: statistics, frames to disk
-        stream = FbankStream(rate, options, name=str(path))
+        stream = FbankStream(rate, options, name=name)
         moments = Moments()
-        counted = _Counted(audio_blocks(path, block_samples))
+        counted = _Counted(blocks)
         for block in resampled_blocks(counted, file_rate, rate):
             frames = stream.push(block)
             moments.add(frames)
@@ -86,10 +98,10 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
         last = stream.finish()
         moments.add(last)
         last.tofile(spill)
-        profile = Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
+        profile = Profile.from_moments(moments, rate, options.to_dict(), source=name)
         predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
                                     hop=max_window, max_window=max_window,
-                                    fbank_options=options, name=str(path))
+                                    fbank_options=options, name=name)
     except BaseException:
         spill.close()
         raise
@@ -130,30 +142,4 @@ def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
 def write_csv_rows(f, table: np.ndarray) -> None:
     """Rows of a (k, 1 + targets) table as ``ensemble.write_predictions`` formats them."""
     if table.shape[0]:
-        f.write("".join(f"{row[0]:.2f}," + ",".join(f"{v:.6g}" for v in row[1:]) + "\n"
-                        for row in table.tolist()))
-
-
-def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
-                       block_samples: int = BLOCK_SAMPLES, max_window: int = MAX_WINDOW,
-                       dither: float | None = None, sample_rate: int | None = None,
-                       progress=None) -> list[Path]:
-    """``OUT/<stem>.csv`` for each file; every file's header is checked before any is written.
-    ``dither``: instead of the model's (0 gives what the exported ONNX graph computes).
-    ``sample_rate``: the front end's (files at another rate are resampled, with a warning, as
-    ``tinyemo.data.examples.prepare`` does); None: each file's own. ``progress(done, total)`` per file."""
-    options = model_options(ensemble)[0]
-    if dither is not None:
-        options = dataclasses.replace(options, dither=float(dither))
-    rates = {Path(path).stem: audio_info(path)[0] for path in audio}
-    if sample_rate is not None:
-        warn_resampling(rates, int(sample_rate))
-    paths = []
-    for i, path in enumerate(audio):
-        csv = Path(out) / f"{Path(path).stem}.csv"
-        predict_long(ensemble, path, csv, block_samples=block_samples, max_window=max_window,
-                     options=options, sample_rate=sample_rate)
-        paths.append(csv)
-        if progress:
-            progress(i + 1, len(audio))
-    return paths
+        f.write("".join(csv_line(row[0], row[1:]) for row in table.tolist()))

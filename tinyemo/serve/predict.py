@@ -14,15 +14,20 @@ __all__ = ["predict_files", "evaluate"]
 
 
 def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "cpu",
-                  progress=None, dither: float | None = None) -> list[Path]:
+                  progress=None, dither: float | None = None, num_workers: int = 1,
+                  skip_existing: bool = False, cluster=None) -> list[Path]:
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. Files of any length in bounded memory (``tinyemo.serve.longform``): the same
     result as the whole-file computation. ``progress(done, total)``: called as each file is
     done. ``dither``: instead of the model's front end's (0: what ``tinyemo export``
     computes). A baseline's folder predicts whole files (its windows span seconds).
-    Returns the CSV paths."""
-    return load_model(model_dir, device).predict_files(audio, out, progress, dither)
+    Files sharing a name in different folders: the input tree mirrored under ``out``.
+    ``num_workers``: local processes, one file per task (the same numbers as one process);
+    ``skip_existing``: keep the CSVs already there. ``cluster``: a
+    :class:`~tinyemo.serve.dask_files.DaskCluster` instead. Returns the CSV paths."""
+    return load_model(model_dir, device).predict_files(audio, out, progress, dither, num_workers,
+                                                       skip_existing, cluster)
 
 
 def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = "cpu",
@@ -50,7 +55,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
         if unlabelled:
             raise ValueError(f"{data}: recordings of {partition!r} lack {t} labels: "
                              f"{', '.join(unlabelled[:8])}")
-        mean, _ = model.predict(examples, t)
+        mean, _ = model.predict_examples(examples, t)
         gold = [ex.y[t] for ex in examples]
         res[t] = {partition: score(mean, gold)}
         each = score_per_recording(mean, gold)
