@@ -40,5 +40,5 @@ def test_grouped_graph_equals_the_seeds_one_by_one(tmp_path, arch, kw):
         with no_grad():
             want = np.mean([m(Tensor(np.ascontiguousarray(x.T))).numpy().ravel()
                             for m in ensemble.models["arousal"]], axis=0)
-        assert np.std(want) > 0.01 or t == 1
+        assert np.std(want) > 0.01 or t < 700     # the long input: real signals, not constants
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
