@@ -161,3 +161,24 @@ def test_matches_pytorch():
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grouped_fft_path_equals_its_groups_run_apart():
+    """Long kernels take the FFT kernels (``conv1d_fft.fft_preferred``) on channel views too;
+    forward and gradients equal the groups run apart (float64)."""
+    from tinyemo.kernels.cpu.conv1d_fft import fft_preferred
+    assert fft_preferred(2, 1, 512, 1, 1, 3000)
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((4, 3000)), rng.standard_normal((2, 2, 512)), rng.standard_normal(2)
+    gy = rng.standard_normal((2, 3000))
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    F.conv1d(*ts, padding="same", groups=2).backward(gy)
+    for g in range(2):
+        parts = [Tensor(a, requires_grad=True) for a in (x[2 * g:2 * g + 2], w[g:g + 1], b[g:g + 1])]
+        y = F.conv1d(*parts, padding="same")
+        y.backward(gy[g:g + 1])
+        np.testing.assert_allclose(F.conv1d(*ts, padding="same", groups=2).numpy()[g:g + 1],
+                                   y.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ts[0].grad[2 * g:2 * g + 2], parts[0].grad, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ts[1].grad[g:g + 1], parts[1].grad, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ts[2].grad[g:g + 1], parts[2].grad, rtol=1e-10, atol=1e-10)
