@@ -7,6 +7,7 @@ length. Draws bench/results/growth.png (two panels) and writes bench/results/gro
         --minutes 1 10 60 240 --repeats 1 --out bench/results/long_audio_growth.json
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_growth.py
     python bench/bench_growth.py --recordings 1 --frames 1000 7500 30000 --rounds 1   # quick
+    python bench/bench_growth.py --replot       # redraw from results/growth.json
 
 The epoch is ``bench_epoch.py``'s with ``--recordings`` recordings of each length (default 9).
 The load average is recorded per point; on a shared machine compare curves only within a run.
@@ -51,7 +52,7 @@ def measure(args, torch) -> list[dict]:
     return points
 
 
-def plot(points, long_rows, out: str, recordings: int) -> None:
+def plot(points, long_rows, long_load, out: str, recordings: int) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -75,7 +76,8 @@ def plot(points, long_rows, out: str, recordings: int) -> None:
         right.plot(minutes, [r["bounded"]["seconds"] for r in long_rows], "-o", color="tab:green",
                    label="predict time (s)")
         right.set(xscale="log", yscale="log", xlabel="recording length (min)",
-                  ylabel="seconds", title="tinyemo predict, 5 seeds × 2 targets")
+                  ylabel="seconds",
+                  title=f"tinyemo predict, 5 seeds × 2 targets (load at end {long_load})")
         mem = right.twinx()
         mem.plot(minutes, [r["bounded"]["peak_rss_mb"] for r in long_rows], "-s",
                  color="tab:red", label="peak memory (MB)")
@@ -94,14 +96,25 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--long", default=os.path.join(HERE, "long_audio_growth.json"),
                     help="bench_long_audio.py's JSON for the prediction panel")
+    ap.add_argument("--replot", action="store_true",
+                    help="draw the PNG from results/growth.json and --long without measuring")
     args = ap.parse_args()
     keep_freed_memory()
-    points = measure(args, try_import_torch())
-    long_rows = json.load(open(args.long))["rows"] if os.path.exists(args.long) else []
-    write_json_atomic(os.path.join(HERE, "growth.json"),
-                      {"machine": machine_info(), "recordings": args.recordings, "epoch": points,
-                       "command": " ".join(["python"] + sys.argv)})
-    plot(points, long_rows, os.path.join(HERE, "growth.png"), args.recordings)
+    saved = os.path.join(HERE, "growth.json")
+    if args.replot:
+        with open(saved) as f:
+            run = json.load(f)
+        points, recordings = run["epoch"], run["recordings"]
+    else:
+        points, recordings = measure(args, try_import_torch()), args.recordings
+        write_json_atomic(saved, {"machine": machine_info(), "recordings": recordings,
+                                  "epoch": points, "command": " ".join(["python"] + sys.argv)})
+    long_rows, long_load = [], "?"
+    if os.path.exists(args.long):
+        with open(args.long) as f:
+            long_run = json.load(f)
+        long_rows, long_load = long_run["rows"], long_run.get("load_average_at_end", ["?"])[0]
+    plot(points, long_rows, long_load, os.path.join(HERE, "growth.png"), recordings)
 
 
 if __name__ == "__main__":
