@@ -109,14 +109,15 @@ class WindowedEnsemble:
     """Every target's models (predictions averaged over seeds) run on windows of (T, C) rows
     pushed in pieces; see the module docstring. ``hop``: run the nets only once this many
     outputs are final (1: as soon as one is; larger: fewer, longer windows).
-    ``max_window``: at most this many outputs per window."""
+    ``max_window``: at most this many outputs per window. ``stack``: run each target's seeds in
+    one pass, stacked into one grouped net (``models.stacked``; False: one after another)."""
 
     def __init__(self, models: dict[str, list[Module]], device: str = "cpu", hop: int = 1,
-                 max_window: int = MAX_WINDOW):
+                 max_window: int = MAX_WINDOW, stack: bool = True):
         if hop < 1 or max_window < 1:
             raise ValueError(f"hop and max_window must be >= 1, got {hop} and {max_window}")
         self.models, self.device = models, device
-        self._stacked = {t: stack_seeds(runs) for t, runs in models.items()}   # one pass per target
+        self._stacked = {t: stack_seeds(runs) if stack else None for t, runs in models.items()}
         self.ctx = ensemble_context(models)
         self.finite = math.isfinite(self.ctx.left) and math.isfinite(self.ctx.right)
         self.hop, self.max_window = hop, max_window
