@@ -19,8 +19,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_epoch import _data, _tinyemo, _torch  # noqa: E402
 from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
