@@ -20,7 +20,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_epoch import _data, _tinyemo, _torch  # noqa: E402
+from bench_epoch import epoch_data, tinyemo_epoch, torch_epoch  # noqa: E402
 from timing import machine_info, threads, time_interleaved, try_import_torch, write_json_atomic  # noqa: E402
 
 from tinyemo.models.config import ModelConfig  # noqa: E402
@@ -33,14 +33,14 @@ MODELS = {"dilated": ("dilated", 32), "downup32": ("downup", 32)}
 def measure(args, torch) -> list[dict]:
     points = []
     for frames in args.frames:
-        xs, ys = _data(args.recordings, frames)
+        xs, ys = epoch_data(args.recordings, frames)
         for key, (arch, width) in MODELS.items():
             cfg = ModelConfig.for_arch(arch, "arousal", width=width)
             for n in args.threads:
                 with threads(n):
-                    fns = {"tinyemo": _tinyemo(cfg, xs, ys, "cpu")[0]}
+                    fns = {"tinyemo": tinyemo_epoch(cfg, xs, ys, "cpu")[0]}
                     if torch is not None:
-                        fns["torch"] = _torch(torch, cfg, xs, ys, "cpu")[0]
+                        fns["torch"] = torch_epoch(torch, cfg, xs, ys, "cpu")[0]
                     stats = time_interleaved(fns, rounds=args.rounds, calls=1)
                 point = {"model": key, "frames": frames, "threads": n,
                          "loadavg_1min": os.getloadavg()[0],

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_epoch import ROWS, _data, _torch_model  # noqa: E402
+from bench_epoch import ROWS, epoch_data, torch_model  # noqa: E402
 from timing import machine_info, threads, try_import_torch, write_json_atomic  # noqa: E402
 
 from tinyemo import Tensor  # noqa: E402
@@ -99,7 +99,7 @@ def tinyemo_profile(cfg, xs, ys, epochs: int):
 
 
 def torch_profile(torch, cfg, xs, ys, top: int):
-    model, multiple = _torch_model(torch, cfg)
+    model, multiple = torch_model(torch, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
     xt = [torch.from_numpy(x)[None] for x in xs]
     yt = [torch.from_numpy(y) for y in ys]
@@ -183,7 +183,7 @@ def main() -> None:
     args = ap.parse_args()
     keep_freed_memory()
     torch = try_import_torch()
-    xs, ys = _data(args.recordings, args.frames)
+    xs, ys = epoch_data(args.recordings, args.frames)
     text, records = [], []
     for key in args.rows:
         _, arch, width = ROWS[key]
