@@ -56,7 +56,7 @@ ROWS = {"dilated": ("dilated, width 32, kernel 2", "dilated", 32),
 PAPER_RATIO = 600.0 / 13.0  # 10 min / 13 s
 
 
-def _data(n, t, seed=0):
+def epoch_data(n, t, seed=0):
     rng = np.random.default_rng(seed)
     xs = [rng.standard_normal((160, t), dtype=np.float32) for _ in range(n)]
     ys = [np.convolve(rng.standard_normal(t + 99), np.ones(100) / 10, "valid").astype(np.float32)
@@ -71,7 +71,7 @@ def _sync(device):
         cuda.synchronize()
 
 
-def _tinyemo(cfg, xs, ys, device):
+def tinyemo_epoch(cfg, xs, ys, device):
     model = build_model(cfg, seed=0).to(device)
     opt = Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
     xt = [Tensor(x).to(device) for x in xs]
@@ -112,7 +112,7 @@ class _TorchBLSTM:
         return self.out(h).transpose(1, 2)    # (1, 1, T)
 
 
-def _torch_model(torch, cfg):
+def torch_model(torch, cfg):
     nn = torch.nn
     w, k = cfg.width, cfg.kernel_size
     act = nn.Tanh if cfg.activation == "tanh" else nn.ReLU     # the same as tinyemo's model
@@ -134,8 +134,8 @@ def _torch_model(torch, cfg):
     return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), cfg.pool ** cfg.depth
 
 
-def _torch(torch, cfg, xs, ys, device):
-    model, multiple = _torch_model(torch, cfg)
+def torch_epoch(torch, cfg, xs, ys, device):
+    model, multiple = torch_model(torch, cfg)
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
     xt = [torch.from_numpy(x)[None].to(device) for x in xs]
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
         import cuda_rows
         if cuda_rows.simulated():  # timings mean nothing there: as few calls as can be
             timing = cuda_rows.SIMULATOR_TIMING
-    xs, ys = _data(n, t)
+    xs, ys = epoch_data(n, t)
     rows = []
     for key in args.rows:
         label, arch, width = ROWS[key]
@@ -207,9 +207,9 @@ def main(argv=None) -> int:
         for nt in args.threads:
             with threads(nt):
                 fns = {}
-                fns["tinyemo epoch"], fns["tinyemo predict"] = _tinyemo(cfg, xs, ys, args.device)
+                fns["tinyemo epoch"], fns["tinyemo predict"] = tinyemo_epoch(cfg, xs, ys, args.device)
                 if torch is not None:
-                    fns["torch epoch"], fns["torch predict"] = _torch(torch, cfg, xs, ys, args.device)
+                    fns["torch epoch"], fns["torch predict"] = torch_epoch(torch, cfg, xs, ys, args.device)
                 stats = time_interleaved(fns, **timing)
             row = {"model": label, "key": key, "device": args.device, "threads": nt,
                    "recordings": n,

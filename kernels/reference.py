@@ -16,21 +16,23 @@ __all__ = ["conv1d", "conv_matrix", "transposed_conv_matrix", "conv_transpose1d"
            "moving_average_matrix", "moving_average1d", "dropout"]
 
 
-def conv1d(x, w, b, stride=1, dilation=1, pad_left=0, pad_right=0):
-    """y[n, o, t] = b[o] + Σ_c Σ_k w[o, c, k] · x[n, c, t·stride + k·dilation − pad_left]."""
-    n_seq, c_in, t_in = x.shape
-    c_out, _, k_size = w.shape
+def conv1d(x, w, b, stride=1, dilation=1, pad_left=0, pad_right=0, groups=1):
+    """y[n, o, t] = b[o] + Σ_c Σ_k w[o, c, k] · x[n, g·C_in/G + c, t·stride + k·dilation −
+    pad_left], g = o // (C_out/G) the group of output o, G = ``groups``, w (C_out, C_in/G, K)."""
+    n_seq, _, t_in = x.shape
+    c_out, c_group, k_size = w.shape
     t_out = conv1d_out_len(t_in, k_size, stride, dilation, pad_left, pad_right)
     y = np.zeros((n_seq, c_out, t_out), dtype=x.dtype)
     for n in range(n_seq):
         for o in range(c_out):
+            first = o // (c_out // groups) * c_group   # the group's first input channel
             for t in range(t_out):
                 acc = b[o]
-                for c in range(c_in):
+                for c in range(c_group):
                     for k in range(k_size):
                         i = t * stride + k * dilation - pad_left
                         if 0 <= i < t_in:
-                            acc += w[o, c, k] * x[n, c, i]
+                            acc += w[o, c, k] * x[n, first + c, i]
                 y[n, o, t] = acc
     return y
 
@@ -65,17 +67,21 @@ def transposed_conv_matrix(n_x, w, stride):
     return t
 
 
-def conv_transpose1d(x, w, b, stride=1):
-    """y_o = Σ_c T(w[c, o]) x_c + b_o with the literal T of :func:`transposed_conv_matrix`."""
+def conv_transpose1d(x, w, b, stride=1, groups=1):
+    """y_o = Σ_c T(w[c, o mod C_out/G]) x_c + b_o with the literal T of
+    :func:`transposed_conv_matrix`, c over the inputs of output o's group; w (C_in, C_out/G, K),
+    G = ``groups``."""
     n_seq, c_in, n_x = x.shape
-    _, c_out, k_size = w.shape
+    _, c_group, k_size = w.shape
+    c_out, in_group = c_group * groups, c_in // groups
     n_y = conv_transpose1d_out_len(n_x, k_size, stride)
     y = np.zeros((n_seq, c_out, n_y), dtype=x.dtype)
     for n in range(n_seq):
         for o in range(c_out):
+            g = o // c_group
             y[n, o] = b[o]
-            for c in range(c_in):
-                y[n, o] += transposed_conv_matrix(n_x, w[c, o], stride) @ x[n, c]
+            for c in range(g * in_group, (g + 1) * in_group):
+                y[n, o] += transposed_conv_matrix(n_x, w[c, o % c_group], stride) @ x[n, c]
     return y
 
 

@@ -3,8 +3,9 @@ same contracts, no im2col scratch.
 
 Shapes (channels first): x (N, C_in, T_in), w (C_out, C_in, K), b (C_out,), y (N, C_out, T_out).
 ``pad_left`` zeros are implied before x (the right padding only changes T_out, which the caller
-fixes through the shape of ``y``/``gy``). Every array is a C-contiguous device array that the
-caller owns and preallocates; kernels overwrite their outputs. Sums accumulate in the arrays'
+fixes through the shape of ``y``/``gy``). Every array is a device array that the caller owns
+and preallocates, C-contiguous or a view of one along the channel axis (a grouped conv passes
+each group's channels); kernels overwrite their outputs. Sums accumulate in the arrays'
 dtype (float32 for float32, as the CPU's BLAS does).
 
 Output frame t, tap k reads x at i = t·stride + k·dilation − pad_left (zero outside x). The three

@@ -6,7 +6,8 @@ is that conv's input gradient and these launchers are conv1d's kernels with the 
 arrays exchanged, exactly as on the CPU.
 
 Shapes: x (N, C_in, n_x), w (C_in, C_out, K) as in PyTorch, b (C_out,), y (N, C_out, n_y),
-n_y = s(n_x − 1) + K. Outputs are C-contiguous device arrays preallocated by the caller.
+n_y = s(n_x − 1) + K. Outputs are device arrays preallocated by the caller (C-contiguous, or
+views along the channel axis for a grouped conv).
 """
 from __future__ import annotations
 

@@ -9,15 +9,32 @@ Gradients accumulate with ``+=`` so a tensor used twice gets both contributions.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from tinyemo.engine import backend
 
-__all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled"]
+__all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "set_timer", "timed"]
 
 _grad_enabled = True
+# The op timer while ``tinyemo.engine.profiler`` records: ``timer(label, fn, *args, **kw)``
+# calls fn(*args, **kw) and returns its result. None (the default) costs one test per op.
+_timer: Callable | None = None
+
+
+def set_timer(timer: Callable | None) -> Callable | None:
+    """Install ``timer`` (None: none) around every op's forward and backward; returns the
+    previous one. Used by :mod:`tinyemo.engine.profiler`."""
+    global _timer
+    previous, _timer = _timer, timer
+    return previous
+
+
+def timed(label: str, fn: Callable, *args):
+    """fn(*args), through the installed timer when there is one (for work outside the ops:
+    the optimizer step)."""
+    return fn(*args) if _timer is None else _timer(label, fn, *args)
 
 
 def is_grad_enabled() -> bool:
@@ -122,14 +139,16 @@ class Tensor:
             if ctx is None:  # a leaf
                 node.grad = g if node.grad is None else _accumulate(node.grad, g)
                 continue
-            input_grads = ctx.backward(g)
+            input_grads = ctx.backward(g) if _timer is None else \
+                _timer(type(ctx).__name__ + ".backward", ctx.backward, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for parent, pg in zip(ctx.parents, input_grads):
                 if parent is None or pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
-                grads[key] = pg if key not in grads else _accumulate(grads[key], pg)
+                grads[key] = pg if key not in grads else timed("accumulate", _accumulate,
+                                                                 grads[key], pg)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -187,7 +206,11 @@ class Function:
     def apply(cls, *inputs, **options) -> Tensor:
         tensors = tuple(t if isinstance(t, Tensor) or t is None else Tensor._wrap(t) for t in inputs)
         ctx = cls(tensors)
-        out = cls.forward(ctx, *(t.data if t is not None else None for t in tensors), **options)
+        arrays = tuple(t.data if t is not None else None for t in tensors)
+        if _timer is None:
+            out = cls.forward(ctx, *arrays, **options)
+        else:
+            out = _timer(cls.__name__ + ".forward", cls.forward, ctx, *arrays, **options)
         result = Tensor(out)
         if _grad_enabled and any(t is not None and t.requires_grad for t in tensors):
             result.requires_grad = True

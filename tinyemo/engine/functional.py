@@ -22,17 +22,18 @@ __all__ = ["conv1d", "conv_transpose1d", "max_pool1d", "relu", "tanh", "ccc", "p
            "ccc_loss", "mse_loss", "moving_average1d", "dropout"]
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
-    """x (C_in, T) or (N, C_in, T), weight (C_out, C_in, K), bias (C_out,) or None.
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """x (C_in, T) or (N, C_in, T), weight (C_out, C_in/groups, K), bias (C_out,) or None.
     ``padding``: an int, a (left, right) pair, or ``"same"`` (stride 1; the odd frame of an
-    even kernel goes on the right, as in PyTorch)."""
-    return Conv1dFn.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    even kernel goes on the right, as in PyTorch). ``groups``: PyTorch's meaning."""
+    return Conv1dFn.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                          groups=groups)
 
 
-def conv_transpose1d(x, weight, bias=None, stride=1) -> Tensor:
-    """The paper's y = T x: x (C_in, n_x) or (N, C_in, n_x), weight (C_in, C_out, K);
-    output length s·(n_x − 1) + K."""
-    return ConvTranspose1dFn.apply(x, weight, bias, stride=stride)
+def conv_transpose1d(x, weight, bias=None, stride=1, groups=1) -> Tensor:
+    """The paper's y = T x: x (C_in, n_x) or (N, C_in, n_x), weight (C_in, C_out/groups, K);
+    output length s·(n_x − 1) + K. ``groups``: PyTorch's meaning."""
+    return ConvTranspose1dFn.apply(x, weight, bias, stride=stride, groups=groups)
 
 
 def max_pool1d(x, kernel_size, stride=None) -> Tensor:

@@ -135,39 +135,55 @@ def _zeros(shape, dtype) -> Parameter:
     return Parameter(np.zeros(shape, dtype=dtype))
 
 
+def _check_groups(groups, in_channels, out_channels) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups must be an integer >= 1 dividing in_channels ({in_channels}) "
+                         f"and out_channels ({out_channels}), got {groups!r}")
+    return int(groups)
+
+
 class Conv1d(Module):
-    """weight (C_out, C_in, K), bias (C_out,); padding an int, (left, right) or ``"same"``."""
+    """weight (C_out, C_in/groups, K), bias (C_out,); padding an int, (left, right) or
+    ``"same"``; ``groups`` as in PyTorch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, *, rng: np.random.Generator, dtype=np.float32, init: str = "he"):
-        shape = (out_channels, in_channels, kernel_size)
+                 bias=True, *, groups=1, rng: np.random.Generator, dtype=np.float32,
+                 init: str = "he"):
+        self.groups = _check_groups(groups, in_channels, out_channels)
+        fan = in_channels // self.groups
+        shape = (out_channels, fan, kernel_size)
         if init == "zeros":
             self.weight = _zeros(shape, dtype)
         else:   # fans as TensorFlow counts them: channels × kernel taps
-            bound = _init_bound(init, in_channels * kernel_size, out_channels * kernel_size)
+            bound = _init_bound(init, fan * kernel_size, out_channels // self.groups * kernel_size)
             self.weight = _uniform(rng, shape, bound, dtype)
         self.bias = _zeros((out_channels,), dtype) if bias else None
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
 
 class ConvTranspose1d(Module):
-    """The paper's y = T x. weight (C_in, C_out, K), bias (C_out,)."""
+    """The paper's y = T x. weight (C_in, C_out/groups, K), bias (C_out,); ``groups`` as in
+    PyTorch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, bias=True, *,
-                 rng: np.random.Generator, dtype=np.float32, init: str = "he"):
-        if init == "he":    # each output frame sums in_channels × ⌈K/stride⌉ inputs
-            bound = _init_bound("he", in_channels * -(-kernel_size // stride), 0)
+                 groups=1, rng: np.random.Generator, dtype=np.float32, init: str = "he"):
+        self.groups = _check_groups(groups, in_channels, out_channels)
+        c_in, c_out = in_channels // self.groups, out_channels // self.groups
+        if init == "he":    # each output frame sums in_channels × ⌈K/stride⌉ inputs (of its group)
+            bound = _init_bound("he", c_in * -(-kernel_size // stride), 0)
         else:   # TensorFlow's fans for conv2d_transpose: K·C_out and K·C_in, summed
-            bound = _init_bound(init, kernel_size * out_channels, kernel_size * in_channels)
-        self.weight = _uniform(rng, (in_channels, out_channels, kernel_size), bound, dtype)
+            bound = _init_bound(init, kernel_size * c_out, kernel_size * c_in)
+        self.weight = _uniform(rng, (in_channels, c_out, kernel_size), bound, dtype)
         self.bias = _zeros((out_channels,), dtype) if bias else None
         self.stride = stride
 
     def forward(self, x):
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride)
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.groups)
 
 
 class LSTM(Module):

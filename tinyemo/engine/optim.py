@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from tinyemo.engine import backend
+from tinyemo.engine.autograd import timed
 
 __all__ = ["Adam", "clip_grad_norm", "plateau_update"]
 
@@ -59,7 +60,8 @@ class Adam:
                     k.axpby(1.0, p.grad, l2, p.data, grad)
                     l2 = 0.0
                 k.axpby(shrink, p.data, 0.0, p.data, p.data)      # w ← (1 − lr·λ)·w, in place
-            k.adam_step(p.data, grad, m, v, self.lr, b1, b2, self.eps, l2, self.step_count)
+            timed("Adam.step", k.adam_step, p.data, grad, m, v, self.lr, b1, b2, self.eps, l2,
+                  self.step_count)
 
     def state_dict(self) -> dict:
         return {"step": self.step_count,

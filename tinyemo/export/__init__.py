@@ -87,7 +87,8 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         x = frontend_graph(g, "waveform", int(rate), opts, stack)
     outputs = []
     for target, runs in ensemble.models.items():
-        ys = [export_module(g, m, x) for m in runs]
+        stacked = ensemble.stacked[target]    # the seeds in one grouped net, when they stack
+        ys = [export_module(g, m, x) for m in ([stacked] if stacked is not None else runs)]
         y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
         g.op("Reshape", y, g.i64(-1), name=target)
         outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))

@@ -10,6 +10,7 @@ from tinyemo.engine.ops.moving_average1d import window_sides
 from tinyemo.export.graph import Graph
 from tinyemo.export.registry import export_module, register
 from tinyemo.models.nets import Averaged, DownUp
+from tinyemo.models.stacked import Stacked
 
 __all__: list[str] = []   # the exporters register themselves
 
@@ -40,7 +41,7 @@ def _conv1d(g, layer, x):
     if layer.bias is not None:
         inputs.append(g.const(_array(layer.bias), hint="conv_b"))
     return g.op("Conv", *inputs, kernel_shape=[k], pads=[left, right],
-                dilations=[layer.dilation], strides=[layer.stride])
+                dilations=[layer.dilation], strides=[layer.stride], group=layer.groups)
 
 
 @register(nn.ConvTranspose1d)
@@ -50,7 +51,8 @@ def _conv_transpose1d(g, layer, x):
     inputs = [x, g.const(w, hint="convt_w")]
     if layer.bias is not None:
         inputs.append(g.const(_array(layer.bias), hint="convt_b"))
-    return g.op("ConvTranspose", *inputs, kernel_shape=[w.shape[2]], strides=[layer.stride])
+    return g.op("ConvTranspose", *inputs, kernel_shape=[w.shape[2]], strides=[layer.stride],
+                group=layer.groups)
 
 
 @register(nn.MaxPool1d)
@@ -116,3 +118,9 @@ def _downup(g, layer, x):
     y = export_module(g, layer.net, g.op("Pad", x, pads))
     return g.op("Slice", y, g.i64(0), t, g.i64(2))
 
+
+
+@register(Stacked)
+def _stacked(g, layer, x):
+    # The seeds' predictions are the stacked net's channels (1, S, T): their mean, (1, 1, T).
+    return g.op("ReduceMean", export_module(g, layer.net, x), g.i64(1), keepdims=1)

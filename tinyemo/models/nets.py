@@ -26,6 +26,7 @@ import numpy as np
 
 from tinyemo.engine import functional as F
 from tinyemo.engine import nn
+from tinyemo.engine.ops.conv1d import resolve_padding
 from tinyemo.models.config import ModelConfig
 
 __all__ = ['DownUp', 'Averaged', 'BLSTM', 'build_model']
@@ -65,10 +66,19 @@ class DownUp(nn.Module):
 
     def forward(self, x):
         t = x.shape[-1]  # Tensor.shape is a tuple
-        padded = math.ceil(t / self.multiple) * self.multiple
-        if padded == t:
+        extra = math.ceil(t / self.multiple) * self.multiple - t
+        if not extra:
             return self.net(x)
-        return F.pad1d(self.net(F.pad1d(x, 0, padded - t)), 0, t - padded)
+        # The zeros up to the grid are the first conv's own right padding (no padded copy of
+        # the input: the same numbers); the output is cropped back to T.
+        first, *rest = self.net.layers
+        left, right = resolve_padding(first.padding, first.weight.shape[2], first.dilation,
+                                      first.stride)
+        h = F.conv1d(x, first.weight, first.bias, first.stride, (left, right + extra),
+                     first.dilation, first.groups)
+        for layer in rest:
+            h = layer(h)
+        return F.pad1d(h, 0, -extra)
 
 
 class Averaged(nn.Module):

@@ -24,6 +24,7 @@ from tinyemo.frontend.options import FbankOptions
 from tinyemo.models.config import ARCHITECTURES, ModelConfig
 from tinyemo.models.context import Context, context
 from tinyemo.models.nets import build_model
+from tinyemo.models.stacked import stack_seeds
 
 __all__ = ["FrameStacker", "WindowedEnsemble", "ensemble_context", "latency_seconds",
            "default_latencies", "MAX_WINDOW"]
@@ -108,13 +109,15 @@ class WindowedEnsemble:
     """Every target's models (predictions averaged over seeds) run on windows of (T, C) rows
     pushed in pieces; see the module docstring. ``hop``: run the nets only once this many
     outputs are final (1: as soon as one is; larger: fewer, longer windows).
-    ``max_window``: at most this many outputs per window."""
+    ``max_window``: at most this many outputs per window. ``stack``: run each target's seeds in
+    one pass, stacked into one grouped net (``models.stacked``; False: one after another)."""
 
     def __init__(self, models: dict[str, list[Module]], device: str = "cpu", hop: int = 1,
-                 max_window: int = MAX_WINDOW):
+                 max_window: int = MAX_WINDOW, stack: bool = True):
         if hop < 1 or max_window < 1:
             raise ValueError(f"hop and max_window must be >= 1, got {hop} and {max_window}")
         self.models, self.device = models, device
+        self._stacked = {t: stack_seeds(runs) if stack else None for t, runs in models.items()}
         self.ctx = ensemble_context(models)
         self.finite = math.isfinite(self.ctx.left) and math.isfinite(self.ctx.right)
         self.hop, self.max_window = hop, max_window
@@ -149,9 +152,11 @@ class WindowedEnsemble:
             xt = Tensor(backend.to_device(x, self.device))
             with no_grad():
                 for target, runs in self.models.items():
-                    per_run = [m(xt).numpy().reshape(-1)[self.done - start:stop - start]
-                               for m in runs]
-                    out[target].append(np.mean(per_run, axis=0))
+                    stacked = self._stacked[target]
+                    per_run = (list(stacked(xt).numpy()) if stacked is not None
+                               else [m(xt).numpy().reshape(-1) for m in runs])
+                    out[target].append(np.mean([r[self.done - start:stop - start]
+                                                for r in per_run], axis=0))
             self.done = stop
         if self.finite and self._buf is not None:   # keep what the next window reads
             keep = max(0, (self.done - self.ctx.left) // self.ctx.grid * self.ctx.grid)

@@ -49,6 +49,25 @@ def check_conv_args(x, w, b, stride: int, c_in: int, c_out: int) -> int:
     return stride
 
 
+def check_groups(groups, **channels) -> int:
+    """``groups`` as an int >= 1 that divides every named channel count."""
+    groups = check_int("groups", groups, 1)
+    for name, count in channels.items():
+        if count % groups:
+            raise ValueError(f"groups={groups} does not divide the {count} {name.replace('_', ' ')}")
+    return groups
+
+
+def split_groups(array, axis: int, groups: int) -> list:
+    """``groups`` equal, consecutive views of ``array`` along ``axis`` (``[array]`` itself for
+    one group). Views keep each row contiguous, which is what the kernels need on both targets."""
+    if groups == 1:
+        return [array]
+    size = array.shape[axis] // groups
+    head = (slice(None),) * axis
+    return [array[head + (slice(g * size, (g + 1) * size),)] for g in range(groups)]
+
+
 def as_batch(array):
     """(C, T) → (1, C, T) view; (N, C, T) unchanged. Returns (array3d, was_2d)."""
     if len(array.shape) == 2:

@@ -6,13 +6,19 @@ Which kernels run is the target's choice (``conv1d_kernels`` in its table): on t
 when ``conv1d_fft.fft_preferred`` says their estimated work is smaller (stride 1 and long
 kernels, e.g. the paper's Figure 1 filter, K up to 2048; its docstring states the cost rule),
 else the direct ones. Both compute the same function.
+
+``groups`` (PyTorch's meaning): the channels split into ``groups`` equal, consecutive parts, group
+g's outputs reading only group g's inputs, w (C_out, C_in/groups, K). Written once, above the
+targets: each group is the ungrouped op on channel views of x, w, b and y (the kernels take
+views whose rows are contiguous), so a grouped conv is exactly ``groups`` convs side by side.
 """
 from __future__ import annotations
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
 from tinyemo.engine.ops.checks import (
-    as_batch, check_conv_args, check_float_array, check_int, contiguous,
+    as_batch, check_conv_args, check_float_array, check_groups, check_int, contiguous,
+    split_groups,
 )
 from tinyemo.kernels.shapes import conv1d_out_len
 
@@ -40,13 +46,14 @@ def resolve_padding(padding, kernel_size: int, dilation: int, stride: int) -> tu
 
 
 class Conv1dFn(Function):
-    """y = conv(x, w) + b; x (C_in, T) or (N, C_in, T), w (C_out, C_in, K), b (C_out,)."""
+    """y = conv(x, w) + b; x (C_in, T) or (N, C_in, T), w (C_out, C_in/groups, K), b (C_out,)."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride=1, padding=0, dilation=1):
+    def forward(ctx, x, w, b, stride=1, padding=0, dilation=1, groups=1):
         check_float_array("weight", w, (3,))
-        c_out, c_in, k = w.shape
-        stride = check_conv_args(x, w, b, stride, c_in, c_out)
+        c_out, c_group, k = w.shape
+        groups = check_groups(groups, output_channels=c_out)
+        stride = check_conv_args(x, w, b, stride, c_group * groups, c_out)
         dilation = check_int("dilation", dilation, 1)
         left, right = resolve_padding(padding, k, dilation, stride)
         x3, was_2d = as_batch(contiguous(x))
@@ -58,23 +65,29 @@ class Conv1dFn(Function):
         w = contiguous(w)
         bias = contiguous(b) if b is not None else backend.zeros((c_out,), x.dtype, x)
         y = backend.empty((x3.shape[0], c_out, t_out), x.dtype, x)
-        table = backend.kernels(x).conv1d_kernels(c_in, c_out, k, dilation, stride, t_out)
-        table.conv1d_forward(x3, w, bias, stride, dilation, left, y)
-        ctx.save(x3, w, b is not None, stride, dilation, left, was_2d, table)
+        table = backend.kernels(x).conv1d_kernels(c_group, c_out // groups, k, dilation, stride,
+                                                  t_out)
+        for xg, wg, bg, yg in zip(split_groups(x3, 1, groups), split_groups(w, 0, groups),
+                                  split_groups(bias, 0, groups), split_groups(y, 1, groups)):
+            table.conv1d_forward(xg, wg, bg, stride, dilation, left, yg)
+        ctx.save(x3, w, b is not None, stride, dilation, left, was_2d, table, groups)
         return y.reshape(y.shape[1:]) if was_2d else y
 
     def backward(ctx, grad):
-        x3, w, has_bias, stride, dilation, left, was_2d, k = ctx.saved
+        x3, w, has_bias, stride, dilation, left, was_2d, k, groups = ctx.saved
         gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
         gx = gw = gb = None
         x_t, w_t, b_t = ctx.parents
+        gys, ws = split_groups(gy, 1, groups), split_groups(w, 0, groups)
         if x_t.requires_grad:
             gx = backend.empty(x3.shape, x3.dtype, x3)
-            k.conv1d_backward_input(gy, w, stride, dilation, left, gx)
+            for gyg, wg, gxg in zip(gys, ws, split_groups(gx, 1, groups)):
+                k.conv1d_backward_input(gyg, wg, stride, dilation, left, gxg)
             gx = gx.reshape(gx.shape[1:]) if was_2d else gx
         if w_t.requires_grad:
             gw = backend.empty(w.shape, w.dtype, w)
-            k.conv1d_backward_weight(x3, gy, stride, dilation, left, gw)
+            for xg, gyg, gwg in zip(split_groups(x3, 1, groups), gys, split_groups(gw, 0, groups)):
+                k.conv1d_backward_weight(xg, gyg, stride, dilation, left, gwg)
         if has_bias and b_t.requires_grad:
             gb = backend.empty((w.shape[0],), w.dtype, w)
             k.conv1d_backward_bias(gy, gb)
