@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
 from tinyemo.runs.folder import read_config
+from tinyemo.frontend.audio import check_audio_path
 from tinyemo.serve.predict import evaluate, predict_files
 from tinyemo.serve.stream_pipe import STREAM_FORMATS, predict_stream
 from tinyemo.serve.windowed import default_latencies
@@ -50,8 +51,7 @@ def predict_main(argv=None) -> int:
         if args.dither is not None and not args.dither >= 0:
             raise SettingError("dither", f"must be >= 0, got {args.dither}")
         for audio in args.audio:
-            if not audio.is_file():
-                raise ValueError(f"{audio}: no such audio file")
+            check_audio_path(audio)
         configure_process(args.threads)
         with announce_compilation(ui.note):
             paths = predict_files(args.model, args.audio, args.out, args.device,

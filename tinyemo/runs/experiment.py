@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tinyemo.data.corpus import PARTITIONS
+from tinyemo.data.corpus import PARTITIONS, check_partitions
 from tinyemo.data.examples import NORMALISATIONS, Example, check_targets
 from tinyemo.data.fingerprint import describe_changes, fingerprint_changes
 from tinyemo.frontend import FbankOptions
@@ -71,14 +71,8 @@ class ExperimentConfig:
 def split_partitions(examples: dict[str, Example]) -> dict[str, list[Example]]:
     """The examples of each of :data:`PARTITIONS`; a recording in any other partition (a
     misspelt ``tset``, an ``eval_1.wav``) is an error listing them, not silently left out."""
-    parts = {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
-    others = [ex for ex in examples.values() if ex.recording.partition not in PARTITIONS]
-    if others:
-        found = ", ".join(f"{ex.id} ({ex.recording.partition!r})" for ex in others[:8])
-        more = f" and {len(others) - 8} more" if len(others) > 8 else ""
-        raise ValueError(f"{len(others)} recording(s) in no partition of "
-                         f"{'/'.join(PARTITIONS)}: {found}{more}; rename them or leave them out")
-    return parts
+    check_partitions(ex.recording for ex in examples.values())
+    return {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
 
 
 def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | None) -> dict:

@@ -18,6 +18,7 @@ in the recording's length. The result equals the whole-file computation
 from __future__ import annotations
 
 import dataclasses
+import errno
 import tempfile
 from pathlib import Path
 
@@ -82,10 +83,10 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
         for block in resampled_blocks(counted, file_rate, rate):
             frames = stream.push(block)
             moments.add(frames)
-            frames.tofile(spill)
+            _spill(frames, spill, path)
         last = stream.finish()
         moments.add(last)
-        last.tofile(spill)
+        _spill(last, spill, path)
         profile = Profile.from_moments(moments, rate, options.to_dict(), source=str(path))
         predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
                                     hop=max_window, max_window=max_window,
@@ -107,6 +108,16 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
                 yield predictor.push_frames(frames.reshape(-1, dims), rows)
             yield predictor.flush_frames(np.empty((0, dims), np.float32), rows)
     return predictor.columns, tables()
+
+
+def _spill(frames: np.ndarray, spill, path: Path) -> None:
+    """Append frames to the temporary file; an OSError that says where and what to do."""
+    try:
+        frames.tofile(spill)
+    except OSError as exc:    # numpy's own message ("N requested and M written") names nothing
+        raise OSError(exc.errno or errno.ENOSPC, f"{path}: cannot write its frames to the "
+                      f"temporary folder {tempfile.gettempdir()} (full?); free space there or "
+                      "set TMPDIR to a folder with room") from None
 
 
 def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,
@@ -146,6 +157,9 @@ def predict_files_long(ensemble: Ensemble, audio: list[Path], out: Path, *,
     if dither is not None:
         options = dataclasses.replace(options, dither=float(dither))
     rates = {Path(path).stem: audio_info(path)[0] for path in audio}
+    for path in audio:    # decoded once first: a broken file fails before any CSV is written
+        for _ in audio_blocks(path, block_samples):
+            pass
     if sample_rate is not None:
         warn_resampling(rates, int(sample_rate))
     paths = []
