@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from tests.helpers.cli import tiny  # noqa: F401  (fixture)
 from tests.helpers.modelfolder import make_model_folder
 from tinyemo.cli import main
 from tinyemo.data import load_corpus
+from tinyemo.data.examples import load_examples
 from tinyemo.frontend import read_audio
 from tinyemo.serve import longform
 
@@ -73,11 +75,14 @@ def test_audio_at_a_wrong_scale_is_named(tmp_path, capsys, monkeypatch):
 
 def test_a_folder_given_as_audio_is_named_as_a_folder(tmp_path, capsys):
     folder = make_model_folder(tmp_path / "m", "dilated", seeds=(0,))
+    message = (f"error: {tmp_path}: is a folder, not an audio file; give the files in it "
+               f"(e.g. {tmp_path}/*.wav)")
     assert main(["predict", "--model", str(folder), str(tmp_path), "--out",
                  str(tmp_path / "p")]) == 2
-    assert capsys.readouterr().err.strip() == (
-        f"error: {tmp_path}: is a folder, not an audio file; give the files in it "
-        f"(e.g. {tmp_path}/*.wav)")
+    assert capsys.readouterr().err.strip() == message
+    assert main(["profile", "--model", str(folder), str(tmp_path), "--out",
+                 str(tmp_path / "p.npz")]) == 2
+    assert capsys.readouterr().err.strip() == message
 
 
 def test_a_broken_flac_among_others_writes_nothing(tmp_path, capsys):
@@ -137,3 +142,48 @@ def test_evaluate_refuses_a_misspelt_partition(tmp_path, capsys, tiny):
     assert main(["evaluate", "--model", str(folder), "--data", str(manifest)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "dev_2 ('devel')" in err
+
+
+def test_a_one_frame_profile_warns_where_it_is_made_and_used(tmp_path, capsys, monkeypatch):
+    folder = make_model_folder(tmp_path / "m", "dilated", seeds=(0,))
+    wave, rate = read_audio(SPEECH)
+    short = tmp_path / "short.wav"
+    sf.write(short, wave[:400].astype(np.int16), rate, subtype="PCM_16")   # one 25-ms frame
+    profile = tmp_path / "p.npz"
+    assert main(["profile", "--model", str(folder), str(short), "--out", str(profile)]) == 0
+    warning = (f"{profile}: a speaker profile of only 1 frame(s) (0.01 s): its statistics are "
+               "unreliable (a dimension that did not vary gets std 1); enrol with at least 5 s "
+               "of the speaker")
+    assert f"warning: {warning}" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", _Stdin(wave.astype("<i2").tobytes()))
+    assert main(["predict", "--stream", "--profile", str(profile), "--model", str(folder),
+                 "--format", "s16le", "--quiet"]) == 0
+    assert f"warning: {warning}" in capsys.readouterr().err
+    # 8 s of speech: enough, no warning
+    long = tmp_path / "long.wav"
+    sf.write(long, np.tile(wave, 2).astype(np.int16), rate, subtype="PCM_16")
+    assert main(["profile", "--model", str(folder), str(long), "--out", str(profile)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_profile_out_folder_and_from_training_elsewhere(tmp_path, capsys, monkeypatch, tiny):
+    folder = make_model_folder(tmp_path / "m", "dilated", seeds=(0,))
+    assert main(["profile", "--model", str(folder), str(SPEECH), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path}: is a folder; give the path of the profile file (.npz) to write")
+    # a corpus given by a relative path is recorded resolved: --from-training works anywhere
+    monkeypatch.chdir(tiny.parent)
+    _, info = load_examples(Path(tiny.name))
+    assert info["root"] == str(tiny.resolve())
+
+
+def test_a_sweep_folder_given_as_model_names_its_run_folders(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    for target, trial in (("arousal", 3), ("valence", 7)):
+        make_model_folder(sweep / f"final-{target}-trial{trial}", "dilated", seeds=(0,),
+                          targets=(target,))
+    assert main(["predict", "--model", str(sweep), str(SPEECH), "--out",
+                 str(tmp_path / "p")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {sweep}: a sweep folder, not a run folder; give one of the run folders it "
+        f"holds: {sweep / 'final-arousal-trial3'}, {sweep / 'final-valence-trial7'}")

@@ -125,8 +125,8 @@ def load_examples(source: Path, options: FbankOptions | None = None, progress=No
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
     examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
-    return examples, {"root": str(source), "recordings": len(corpus), "sample_rate": rate,
-                      "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
+    return examples, {"root": str(Path(source).resolve()), "recordings": len(corpus),
+                      "sample_rate": rate, "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

@@ -6,10 +6,11 @@ from the trained layers (``pip install "tinyemo[export]"``).
 Graph inputs and outputs:
 
 - with the front end: ``waveform`` (N,) float32, mono at the model's sample rate, full
-  scale ±1 (int16 samples / 32768), at least one 25-ms frame long (metadata ``min_samples``;
-  ONNX Runtime fails on shorter input); NaN or infinite samples make every output NaN → the same features as ``tinyemo predict`` (Kaldi fbank,
+  scale ±1 (int16 samples / 32768) → the same features as ``tinyemo predict`` (Kaldi fbank,
   per-recording z-normalisation, 4-frame stacking, one row per 40 ms from t = 0 to the end;
-  without dither, i.e. ``tinyemo predict --dither 0``);
+  without dither, i.e. ``tinyemo predict --dither 0``). At least one 25-ms frame of samples
+  (metadata ``min_samples``; ONNX Runtime fails on shorter input); NaN or infinite samples,
+  which ``tinyemo predict`` refuses, make every output NaN;
 - ``--features``: ``features`` (T, C) float32, the stacked normalised rows;
 - one output per target, named after it: (T,) float32, one prediction per 40 ms.
 """
@@ -44,12 +45,12 @@ def _onnx():
     return onnx
 
 
-def check_writable(out: Path) -> Path:
+def check_writable(out: Path, what: str = "the .onnx file") -> Path:
     """ValueError naming ``out`` when a file cannot be written there (checked before any
-    work, so a failed export leaves nothing behind)."""
+    work, so a failed export leaves nothing behind); ``what``: the file, in the message."""
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"{out}: is a folder; give the path of the .onnx file to write")
+        raise ValueError(f"{out}: is a folder; give the path of {what} to write")
     parent = out.parent
     while not parent.exists():
         parent = parent.parent
@@ -101,11 +102,12 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         inp = helper.make_tensor_value_info("waveform", TensorProto.FLOAT, ["samples"])
         x = frontend_graph(g, "waveform", int(rate), opts, stack)
     outputs = []
+    nan = None if features else nan_of_waveform(g, "waveform")
     for target, runs in ensemble.models.items():
         ys = [export_module(g, m, x) for m in runs]
         y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
-        if not features:
-            y = g.op("Add", y, nan_of_waveform(g, "waveform"))
+        if nan is not None:
+            y = g.op("Add", y, nan)
         g.op("Reshape", y, g.i64(-1), name=target)
         outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))
 

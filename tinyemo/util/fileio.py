@@ -16,7 +16,10 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz"]
+__all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz", "folder_lock",
+           "LOCK_FILE"]
+
+LOCK_FILE = ".lock"     # held by the process writing a run folder (:func:`folder_lock`)
 
 
 def cache_root() -> Path:
@@ -81,3 +84,21 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Save arrays to an uncompressed ``.npz`` atomically."""
     with atomic_write(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, busy: str) -> Iterator[None]:
+    """Hold ``folder/.lock`` (:data:`LOCK_FILE`; an exclusive ``flock``, freed by the OS when
+    the process dies, so a killed run leaves no stale lock); ValueError ``"<folder>: <busy>"``
+    when another process holds it. Without ``fcntl`` (not POSIX) there is no guard."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as f:
+        try:
+            import fcntl  # POSIX only
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:
+            pass
+        except OSError:
+            raise ValueError(f"{folder}: {busy}") from None
+        yield
