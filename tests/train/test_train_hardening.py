@@ -123,3 +123,19 @@ def test_sample_rates_out_of_bounds_are_refused(tmp_path, capsys, tiny, rate):
         f"error: --sample-rate: must be 4000 … 192000 Hz (the front end's rate; audio at other "
         f"rates is resampled to it), got {rate}")
     assert not out.exists()
+
+
+def test_a_rate_above_every_recording_is_warned_coherently(tiny):
+    from tinyemo.data import load_corpus
+    from tinyemo.data.examples import corpus_rate, warn_resampling
+    corpus = load_corpus(tiny)
+    with pytest.warns(TinyemoWarning) as seen:
+        assert corpus_rate(corpus, 48000) == 48000
+        warn_resampling({"a": 16000}, 48000)
+    assert [str(w.message) for w in seen] == [
+        "--sample-rate 48000 Hz is above the rate of every recording (at most 16000 Hz): the "
+        "band above 8000 Hz is empty in all of them, so 16000 Hz gives the same information 3× "
+        "faster",
+        "resampling 1 of 1 recording(s) to 48000 Hz, the front end's rate: a (16000 Hz)",
+        "a (16000 Hz): recorded below the front end's 48000 Hz, so the band above 8000 Hz is "
+        "missing; a model trained on audio with that band may predict them poorly"]
