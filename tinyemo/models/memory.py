@@ -18,7 +18,8 @@ __all__ = ["parameter_count", "training_bytes", "padding_factor", "available_byt
 
 BYTES = 4                     # float32
 PER_WEIGHT = 4                # the weight, its gradient, Adam's m and v
-PER_ACTIVATION = 3            # an output, what its op saves for backward, its gradient
+PER_ACTIVATION = 2            # an output (kept for backward) and its gradient: the measured peak
+                              # memory of one step was 0.5–1.1× the estimate (T = 30000 frames)
 PADDING_WARNING = 2.0         # warn when the padding more than doubles the frames computed
 
 
