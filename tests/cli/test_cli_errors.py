@@ -55,7 +55,7 @@ INVALID = [
     (["--arch", "single", "--width", "4"], "--width: the single architecture does not use it"),
     (["--arch", "downup", "--up-kernel-size", "2"], "--up-kernel-size: must be >= 3, the up-sampling stride"),
     (["--arch", "downup", "--up-kernel-size", "0"], "--up-kernel-size: must be >= 1"),
-    (["--sample-rate", "0"], "--sample-rate: must be >= 1"),
+    (["--sample-rate", "0"], "--sample-rate: must be 4000 … 192000 Hz"),
     (["--preset", "huge"], "--preset: unknown preset 'huge'"),
     (["--data-seed", "-1"], "--data-seed: must be >= 0"),
     (["--data", "/nonexistent/corpus"], "--data: /nonexistent/corpus: no such corpus"),
@@ -180,7 +180,8 @@ def test_a_write_refused_by_the_os_names_the_file(tiny, tmp_path, monkeypatch, c
     monkeypatch.setattr(tempfile, "mkstemp", refuse_checkpoints)
     out = tmp_path / "run"
     assert train_main([*SMALL, "--out", str(out)]) == 2
-    assert error_line(capsys) == f"error: {out / 'arousal' / 'seed0'}: Permission denied"
+    checkpoint = out / "arousal" / "seed0" / "checkpoint.npz"     # the file, not a temporary
+    assert error_line(capsys) == f"error: {checkpoint}: Permission denied"
 
 
 def test_an_unwritable_feature_cache_warns_and_computes_without_it(tmp_path, monkeypatch,

@@ -27,9 +27,11 @@ from typing import Callable
 
 import numpy as np
 
+from tinyemo.baselines.windows import check_windows_fit
 from tinyemo.data.corpus import PARTITIONS
 from tinyemo.data.examples import Example, check_targets, corpus_rate
 from tinyemo.data.fingerprint import corpus_fingerprint
+from tinyemo.frontend.blocks import audio_info
 from tinyemo.runs.folder import BASELINE_KINDS, CONFIG, check_out_folder, read_config
 from tinyemo.runs.predictions import write_predictions
 from tinyemo.runs.tables import results_table
@@ -102,6 +104,8 @@ def train_baseline(kind: str, corpus, out: Path, *, config=None,
             check_targets([Example(r, np.empty((0, 0)), r.labels) for r in recs], target, part,
                           root)
     rate = corpus_rate(corpus, sample_rate)
+    check_windows_fit(config.windows_s, max(frames / file_rate for file_rate, frames in
+                                            (audio_info(r.audio) for r in corpus)))
     examples = module.features(corpus, config, progress, rate)
     parts = {p: [ex for ex in examples.values() if ex.recording.partition == p]
              for p in PARTITIONS}

@@ -23,8 +23,8 @@ import numpy as np
 from tinyemo.data.grid import FRAME_S
 from tinyemo.util.settings import SettingError
 
-__all__ = ["window_size", "window_statistics", "stacked_statistics", "statistic_names",
-           "check_window_sizes"]
+__all__ = ["check_windows_fit", "window_size", "window_statistics", "stacked_statistics",
+           "statistic_names", "check_window_sizes"]
 
 
 def window_size(seconds: float) -> int:
@@ -33,6 +33,17 @@ def window_size(seconds: float) -> int:
     if not np.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"window length must be a positive number of seconds, got {seconds!r}")
     return 2 * int(round(seconds / (2 * FRAME_S))) + 1
+
+
+def check_windows_fit(windows_s, longest_s: float) -> None:
+    """Windows longer than the longest recording summarise whole recordings (the same row for
+    every frame) at a cost that grows with their length: SettingError (``--windows``)."""
+    too_long = [s for s in windows_s if s > longest_s]
+    if too_long:
+        raise SettingError("windows_s", f"{', '.join(f'{s:g}' for s in too_long)} s: longer "
+                           f"than the longest recording ({longest_s:g} s), whose statistics "
+                           f"such a window would repeat for every frame; give windows of at "
+                           f"most {longest_s:g} s")
 
 
 def check_window_sizes(windows_s) -> None:

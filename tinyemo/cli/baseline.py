@@ -9,6 +9,7 @@ from tinyemo.baselines.common import baseline_module, check_out, train_baseline
 from tinyemo.cli.boundary import Progress, check_threads, free_out, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.data import load_corpus
+from tinyemo.runs.experiment import sample_rate_rule
 from tinyemo.runs.tables import results_table
 from tinyemo.util.runtime import configure_process
 from tinyemo.util.settings import SettingError
@@ -41,8 +42,8 @@ def _baseline(args) -> int:
     module = baseline_module(args.kind)
     config = module.Config(windows_s=tuple(args.windows_s)) if args.windows_s else module.Config()
     check_threads(args.threads)
-    if args.sample_rate is not None and args.sample_rate < 1:
-        raise SettingError("sample_rate", f"must be >= 1 (Hz), got {args.sample_rate}")
+    if args.sample_rate is not None and sample_rate_rule(args.sample_rate):
+        raise SettingError("sample_rate", sample_rate_rule(args.sample_rate))
     module.check(training=True)
     source = data_source(args)
     out = args.out or free_out(args.kind)

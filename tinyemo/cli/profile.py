@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tinyemo.cli.boundary import run_command
 from tinyemo.export import check_writable
+from tinyemo.frontend.audio import check_audio_path
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import profile_of_files, training_profile
 from tinyemo.serve.streaming import model_options, model_sample_rate
@@ -35,14 +36,14 @@ def profile_main(argv=None) -> int:
     def run() -> int:
         if bool(args.audio) == args.from_training:
             raise SettingError("from_training", "give enrolment audio files or --from-training")
-        check_writable(args.out)
+        check_writable(args.out, "the profile file (.npz)")
         for audio in args.audio:
-            if not audio.is_file():
-                raise ValueError(f"{audio}: no such audio file")
+            check_audio_path(audio)
         ensemble = Ensemble(args.model)
         options, rate = model_options(ensemble)[0], model_sample_rate(ensemble)
         profile = (training_profile(ensemble.config, options, rate) if args.from_training
                    else profile_of_files(args.audio, options, rate))
+        profile.warn_if_short(str(args.out))
         profile.save(args.out)
         seconds = profile.frames * options.frame_shift / 1000
         print(f"{args.out}: {profile.frames} frames ({seconds:.1f} s) from {profile.source}")

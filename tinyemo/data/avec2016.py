@@ -46,8 +46,10 @@ def _split_row(line: str) -> list[str]:
     return out
 
 
-def read_arff(path: str | Path) -> tuple[dict[str, np.ndarray], list[int]]:
+def read_arff(path: str | Path, instance: str | None = None
+              ) -> tuple[dict[str, np.ndarray], list[int]]:
     """Numeric columns of an ARFF file: ``({attribute: (N,) float64}, data line numbers)``.
+    ``instance``: the recording every row's ``Instance_name`` (when the file has one) must name.
 
     Tolerates ``%`` comments, blank lines, CRLF, a BOM, keywords in any case, quoted values.
     Raises ValueError naming the file and line: no ``@data``, wrong column count, a
@@ -64,6 +66,7 @@ def read_arff(path: str | Path) -> tuple[dict[str, np.ndarray], list[int]]:
     rows: list[list[str]] = []
     lines: list[int] = []
     in_data = False
+    name_at: int | None = None    # the column of Instance_name
     for no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("%"):
@@ -80,16 +83,26 @@ def read_arff(path: str | Path) -> tuple[dict[str, np.ndarray], list[int]]:
                 attrs.append((m.group(1).strip("'\""), kind in ("numeric", "real", "integer")))
                 continue
             if low.startswith("@data"):
+                if not attrs:
+                    raise ValueError(f"{path}, line {no}: no @attribute lines before @data (a "
+                                     "gold-standard ARFF declares Instance_name, frameTime and "
+                                     "GoldStandard)")
                 in_data = True
                 continue
             raise ValueError(f"{path}, line {no}: expected @relation, @attribute or @data before "
                              f"the data rows, got {line[:40]!r} (is the @data line missing?)")
+        if name_at is None:
+            name_at = next((c for c, (a, _) in enumerate(attrs)
+                            if a.lower() == "instance_name"), None)
         if line.startswith("{"):
             raise ValueError(f"{path}, line {no}: sparse ARFF rows are not supported")
         values = _split_row(line)
         if len(values) != len(attrs):
             raise ValueError(f"{path}, line {no}: expected {len(attrs)} comma-separated values "
                              f"({', '.join(a for a, _ in attrs)}), got {len(values)}")
+        if instance is not None and name_at is not None and values[name_at] != instance:
+            raise ValueError(f"{path}, line {no}: Instance_name {values[name_at]!r} is another "
+                             f"recording than this file's {instance!r}")
         rows.append(values)
         lines.append(no)
     if not in_data:
@@ -107,7 +120,7 @@ def read_arff(path: str | Path) -> tuple[dict[str, np.ndarray], list[int]]:
 
 def _gold_track(path: Path) -> tuple[np.ndarray, int]:
     """(T,) float32 gold standard of an AVEC ARFF on the 40 ms grid, and its last line."""
-    cols, lines = read_arff(path)
+    cols, lines = read_arff(path, instance=path.stem)
     by_lower = {k.lower(): k for k in cols}
     time_key = by_lower.get("frametime") or by_lower.get("time")
     if time_key is None:

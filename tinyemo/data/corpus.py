@@ -18,7 +18,7 @@ import numpy as np
 
 from tinyemo.data.grid import FRAME_S
 
-__all__ = ["Recording", "Corpus", "PARTITIONS"]
+__all__ = ["Recording", "Corpus", "PARTITIONS", "check_partitions"]
 
 PARTITIONS = ("train", "dev", "test")
 """The partitions of the AVEC 2016 protocol: fit on train, choose on dev, score test once."""
@@ -124,3 +124,15 @@ class Corpus:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.recordings)
+
+
+def check_partitions(recordings: Iterable[Recording], source: str | Path | None = None) -> None:
+    """ValueError listing the recordings in no partition of :data:`PARTITIONS` (a misspelt
+    ``devel`` or ``tset``): they are never silently left out of training or scoring."""
+    others = [r for r in recordings if r.partition not in PARTITIONS]
+    if others:
+        found = ", ".join(f"{r.id} ({r.partition!r})" for r in others[:8])
+        more = f" and {len(others) - 8} more" if len(others) > 8 else ""
+        where = f"{source}: " if source else ""
+        raise ValueError(f"{where}{len(others)} recording(s) in no partition of "
+                         f"{'/'.join(PARTITIONS)}: {found}{more}; rename them or leave them out")

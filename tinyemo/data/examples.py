@@ -95,16 +95,21 @@ def warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
     low = [i for i in other if rates[i] < sample_rate]
     if low:
         warn(f"{listing(low)}: recorded below the front end's {sample_rate} Hz, so the band "
-             f"above {min(rates[i] for i in low) // 2} Hz is missing (the model expects "
-             f"{sample_rate} Hz audio); their predictions may be poor")
+             f"above {min(rates[i] for i in low) // 2} Hz is missing; a model trained on "
+             f"audio with that band may predict them poorly")
 
 
 def corpus_rate(corpus: Corpus, declared: int | None = None) -> int:
     """The rate to compute a corpus's features at: ``declared``, else the most common sample
     rate of its audio (the highest among equally common ones), stated in a warning when the
-    corpus mixes rates."""
+    corpus mixes rates; a warning when ``declared`` is above every recording's rate."""
     rates = Counter(audio_rate(rec.audio) for rec in corpus)
     if declared is not None:
+        top = max(rates, default=declared)
+        if declared > top:   # upsampled: slower, and nothing above top / 2 Hz to learn from
+            warn(f"--sample-rate {declared} Hz is above the rate of every recording (at most "
+                 f"{top} Hz): the band above {top // 2} Hz is empty in all of them, so "
+                 f"{top} Hz gives the same information {declared / top:.3g}× faster")
         return int(declared)
     chosen = max(rates, key=lambda r: (rates[r], r))
     if len(rates) > 1:
@@ -125,8 +130,8 @@ def load_examples(source: Path, options: FbankOptions | None = None, progress=No
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
     examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
-    return examples, {"root": str(source), "recordings": len(corpus), "sample_rate": rate,
-                      "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
+    return examples, {"root": str(Path(source).resolve()), "recordings": len(corpus),
+                      "sample_rate": rate, "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

@@ -4,12 +4,14 @@ each label track's SHA-256, so a resume can tell what changed (:func:`fingerprin
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
 from tinyemo.frontend.cache import file_digest
+from tinyemo.util.notices import warn
 
-__all__ = ["corpus_fingerprint", "fingerprint_changes", "describe_changes"]
+__all__ = ["corpus_fingerprint", "fingerprint_changes", "describe_changes", "warn_shared_audio"]
 
 _LISTED = 8          # changes shown in one message before "and N more"
 
@@ -55,3 +57,22 @@ def describe_changes(changes: list[str]) -> str:
     """The first few changes, "; "-separated."""
     more = len(changes) - _LISTED
     return "; ".join(changes[:_LISTED]) + (f"; and {more} more" if more > 0 else "")
+
+
+def warn_shared_audio(recordings) -> None:
+    """A warning naming the recordings of different partitions whose audio files are
+    byte-identical (a copy of a training file in test makes its score no test at all). The
+    digests are the feature cache's (computed once per file and process)."""
+    first: dict[str, object] = {}
+    pairs = []
+    for rec in recordings:
+        if rec.audio is None or not Path(rec.audio).is_file():
+            continue        # examples built in memory: no file to compare
+        seen = first.setdefault(file_digest(rec.audio), rec)
+        if seen is not rec and seen.partition != rec.partition:
+            pairs.append(f"{seen.id} ({seen.partition}, {seen.audio}) and {rec.id} "
+                         f"({rec.partition}, {rec.audio})")
+    if pairs:
+        more = f"; and {len(pairs) - _LISTED} more" if len(pairs) > _LISTED else ""
+        warn(f"byte-identical audio in two partitions: {'; '.join(pairs[:_LISTED])}{more}; "
+             "the scores of the later partition are not independent of the earlier")

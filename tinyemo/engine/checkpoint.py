@@ -36,7 +36,8 @@ def load_checkpoint(path: Path, model: Module, optimizer: Adam | None = None,
     """Load ``path`` into ``model`` (and ``optimizer``). ``expect``: meta entries that must
     match (e.g. the model configuration), compared with ``same(saved, expected)`` (default:
     equality). Returns (meta, other state dicts by prefix).
-    Raises ValueError naming the file when it is missing, truncated, corrupt or foreign."""
+    Raises ValueError naming the file when it is missing, truncated, corrupt or foreign, or
+    its weights hold NaN or infinite values."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -60,7 +61,12 @@ def load_checkpoint(path: Path, model: Module, optimizer: Adam | None = None,
     for key, value in arrays.items():
         prefix, _, name = key.partition("/")
         groups.setdefault(prefix, {})[name] = value
-    model.load_state_dict(groups.pop("param", {}), source=str(path))
+    params = groups.pop("param", {})
+    for name, value in params.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"{path}: weight {name} holds NaN or infinite values (a diverged "
+                             "or damaged model); retrain it or restore the file")
+    model.load_state_dict(params, source=str(path))
     m, v = groups.pop("adam_m", None), groups.pop("adam_v", None)
     if optimizer is not None:
         if m is None or v is None:

@@ -8,7 +8,9 @@ Graph inputs and outputs:
 - with the front end: ``waveform`` (N,) float32, mono at the model's sample rate, full
   scale ±1 (int16 samples / 32768) → the same features as ``tinyemo predict`` (Kaldi fbank,
   per-recording z-normalisation, 4-frame stacking, one row per 40 ms from t = 0 to the end;
-  without dither, i.e. ``tinyemo predict --dither 0``);
+  without dither, i.e. ``tinyemo predict --dither 0``). At least one 25-ms frame of samples
+  (metadata ``min_samples``; ONNX Runtime fails on shorter input); NaN or infinite samples,
+  which ``tinyemo predict`` refuses, make every output NaN;
 - ``--features``: ``features`` (T, C) float32, the stacked normalised rows;
 - one output per target, named after it: (T,) float32, one prediction per 40 ms.
 """
@@ -20,15 +22,17 @@ from pathlib import Path
 
 from tinyemo import __version__
 from tinyemo.export import layers, recurrent  # noqa: F401  (each registers its exporters)
-from tinyemo.export.frontend import frontend_graph
+from tinyemo.export.frontend import frontend_graph, nan_of_waveform
 from tinyemo.export.graph import Graph
 from tinyemo.export.registry import export_module
+from tinyemo.frontend.filterbank import frame_geometry
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.streaming import latency_seconds, model_options, model_sample_rate
 from tinyemo.serve.windowed import ensemble_context
 from tinyemo.util.fileio import atomic_write
+from tinyemo.util.settings import SettingError
 
-__all__ = ["export_onnx", "MIN_OPSET", "check_writable"]
+__all__ = ["export_onnx", "MIN_OPSET", "check_writable", "check_sample_rate"]
 
 MIN_OPSET = 18          # ReduceMean with axes as an input; Shape with start/end
 
@@ -41,12 +45,12 @@ def _onnx():
     return onnx
 
 
-def check_writable(out: Path) -> Path:
+def check_writable(out: Path, what: str = "the .onnx file") -> Path:
     """ValueError naming ``out`` when a file cannot be written there (checked before any
-    work, so a failed export leaves nothing behind)."""
+    work, so a failed export leaves nothing behind); ``what``: the file, in the message."""
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"{out}: is a folder; give the path of the .onnx file to write")
+        raise ValueError(f"{out}: is a folder; give the path of {what} to write")
     parent = out.parent
     while not parent.exists():
         parent = parent.parent
@@ -55,6 +59,20 @@ def check_writable(out: Path) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"{out}: cannot be written (no write permission in {parent})")
     return out
+
+
+def check_sample_rate(given: int | None, trained: int | None) -> int | None:
+    """The waveform's rate: ``given`` (``--sample-rate``) or the one the model was trained at.
+    SettingError for a rate that is not positive or differs from the trained one (nets trained
+    at 16 kHz read other features at 8 kHz: resample the audio instead)."""
+    if given is None:
+        return trained
+    if isinstance(given, bool) or not isinstance(given, int) or given <= 0:
+        raise SettingError("sample_rate", f"must be a positive number of Hz, got {given!r}")
+    if trained and given != trained:
+        raise SettingError("sample_rate", f"{given} Hz, but the model was trained at {trained} "
+                           "Hz; leave it out and resample the audio to that rate")
+    return given
 
 
 def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | None = None,
@@ -73,7 +91,7 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         raise ValueError(f"opset {opset}: give {MIN_OPSET} … {onnx.defs.onnx_opset_version()}")
     ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model))
     opts, stack = model_options(ensemble)
-    rate = sample_rate or model_sample_rate(ensemble)
+    rate = check_sample_rate(sample_rate, model_sample_rate(ensemble))
     if not features and not rate:
         raise ValueError("the model folder does not record its sample rate: give --sample-rate")
     in_channels = stack * (opts.num_mel_bins + (1 if opts.use_energy else 0))
@@ -86,10 +104,13 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         inp = helper.make_tensor_value_info("waveform", TensorProto.FLOAT, ["samples"])
         x = frontend_graph(g, "waveform", int(rate), opts, stack)
     outputs = []
+    nan = None if features else nan_of_waveform(g, "waveform")
     for target, runs in ensemble.models.items():
         stacked = ensemble.stacked[target]    # the seeds in one grouped net, when they stack
         ys = [export_module(g, m, x) for m in ([stacked] if stacked is not None else runs)]
         y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
+        if nan is not None:
+            y = g.op("Add", y, nan)
         g.op("Reshape", y, g.i64(-1), name=target)
         outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))
     if stacked_output is not None:
@@ -116,6 +137,8 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         "training_corpus": json.dumps(ensemble.config.get("data", {})),
         "right_context_frames": str(ctx.right),
     }
+    if not features:   # the graph gathers samples of whole 25-ms frames: give at least one
+        meta["min_samples"] = str(frame_geometry(int(rate), opts)[0])
     if rate:
         meta["latency_s"] = f"{latency_seconds(ctx, rate, opts, stack):.3f}"
     graph = helper.make_graph(g.nodes, "tinyemo", [inp], outputs, initializer=g.initializers,

@@ -19,7 +19,7 @@ from tinyemo.frontend.features import MIN_STD
 from tinyemo.frontend.filterbank import FLOAT_EPSILON, feature_window, frame_geometry
 from tinyemo.frontend.mel import mel_banks
 
-__all__ = ["frontend_graph"]
+__all__ = ["frontend_graph", "nan_of_waveform"]
 
 F32, F64, I64 = np.float32, np.float64, np.int64
 
@@ -35,6 +35,13 @@ def frontend_graph(g: Graph, wave: str, sample_rate: int, opts: FbankOptions,
     normed = _normalise(g, feats)
     rows = _stack_align(g, normed, n, n_frames, sample_rate, stack, feats_dims(opts))
     return g.op("Unsqueeze", g.op("Transpose", rows, perm=[1, 0]), g.i64(0))
+
+
+def nan_of_waveform(g: Graph, wave: str) -> str:
+    """(1,) float32: 0 when every sample of ``wave`` is finite, else NaN (Σ (x − x)). Added to
+    every output: tinyemo predict refuses such audio, a graph cannot refuse, and the floors of
+    the front end and zero-padded convolutions would otherwise turn NaN into numbers."""
+    return g.op("ReduceSum", g.op("Sub", wave, wave), keepdims=1)
 
 
 def feats_dims(opts: FbankOptions) -> int:

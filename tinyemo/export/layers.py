@@ -57,8 +57,11 @@ def _conv_transpose1d(g, layer, x):
 
 @register(nn.MaxPool1d)
 def _max_pool1d(g, layer, x):
-    return g.op("MaxPool", x, kernel_shape=[layer.kernel_size],
-                strides=[layer.stride or layer.kernel_size])
+    # ONNX Runtime's MaxPool skips NaN, so a NaN input would come out as numbers. x − x is 0,
+    # or NaN where x is, and its average over the same windows adds that NaN back.
+    pool = {"kernel_shape": [layer.kernel_size], "strides": [layer.stride or layer.kernel_size]}
+    nan_of_window = g.op("AveragePool", g.op("Sub", x, x), **pool)
+    return g.op("Add", g.op("MaxPool", x, **pool), nan_of_window)
 
 
 @register(nn.Pad1d)

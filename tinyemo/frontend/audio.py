@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_audio", "resample", "check_wav_complete", "audio_rate", "INT16_SCALE", "RESAMPLER"]
+from tinyemo.frontend.filterbank import check_samples
+
+__all__ = ["read_audio", "check_audio_path", "resample", "check_wav_complete", "audio_rate", "INT16_SCALE", "RESAMPLER"]
 
 INT16_SCALE = 32768.0   # soundfile's float samples lie in [-1, 1); Kaldi reads raw int16 values
 RESAMPLER = "scipy.signal.resample_poly/kaiser5"   # what :func:`resample` computes (cache keys)
@@ -22,13 +24,11 @@ def read_audio(path: str | os.PathLike, channel: int | None = None,
     ±32768). Multi-channel audio is averaged to mono unless ``channel`` (0-based) picks one.
     With ``sample_rate`` the signal is resampled to that rate (polyphase, scipy).
     Raises ValueError naming the file if it is missing, unreadable, truncated or empty, or
-    holds NaN/inf samples.
+    holds NaN/inf samples or samples beyond a million times full scale (a wrong scale).
     """
     import soundfile as sf  # the C library loads when audio is first read
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such audio file")
+    path = check_audio_path(path)
     check_wav_complete(path)
     try:
         with sf.SoundFile(str(path)) as f:
@@ -54,12 +54,22 @@ def read_audio(path: str | os.PathLike, channel: int | None = None,
                              f"{data.shape[1]} channel(s)")
         samples = data[:, channel]
     samples = np.ascontiguousarray(samples)
-    if not np.isfinite(samples).all():
-        raise ValueError(f"{path}: audio has NaN or infinite samples")
+    check_samples(samples, str(path))
     if sample_rate is not None and int(sample_rate) != rate:
         samples = resample(samples, rate, int(sample_rate), name=str(path))
         rate = int(sample_rate)
     return samples, rate
+
+
+def check_audio_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path; ValueError when it is a folder or does not exist."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not an audio file; give the files in it "
+                         f"(e.g. {path}/*.wav)")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such audio file")
+    return path
 
 
 def check_wav_complete(path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from tinyemo.frontend.audio import INT16_SCALE, check_wav_complete
+from tinyemo.frontend.filterbank import check_samples
 from tinyemo.frontend.resampling import ResampleStream
 
 __all__ = ["audio_info", "audio_blocks", "resampled_blocks", "BLOCK_SAMPLES"]
@@ -66,8 +67,7 @@ def audio_blocks(path: str | os.PathLike, block_samples: int = BLOCK_SAMPLES,
                 if data.shape[0] == 0:
                     break
                 samples = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-                if not np.isfinite(samples).all():
-                    raise ValueError(f"{path}: audio has NaN or infinite samples")
+                check_samples(samples, str(path), first=done)
                 done += samples.shape[0]
                 yield np.ascontiguousarray(samples)
     except (sf.LibsndfileError, RuntimeError, OSError, EOFError) as exc:

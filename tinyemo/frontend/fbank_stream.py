@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from tinyemo.frontend.filterbank import fbank, frame_geometry, num_frames
+from tinyemo.frontend.filterbank import check_samples, fbank, frame_geometry, num_frames
 from tinyemo.frontend.options import FbankOptions
 
 __all__ = ["FbankStream"]
@@ -59,10 +59,8 @@ class FbankStream:
         x = np.asarray(samples)
         if x.ndim != 1:
             raise ValueError(f"{self.name}: samples must be 1-D, got shape {x.shape}")
+        check_samples(x, self.name, first=self.samples)
         x = x.astype(np.float32)   # fbank computes in float32 too
-        if x.size and not np.isfinite(x).all():
-            bad = self.samples + int(np.flatnonzero(~np.isfinite(x))[0])
-            raise ValueError(f"{self.name}: audio has NaN or infinite samples (first at sample {bad})")
         self.samples += x.size
         self._tail = np.concatenate([self._tail, x])[-self.size:]
         if not self._started:

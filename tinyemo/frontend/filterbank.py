@@ -13,16 +13,34 @@ from numpy.lib.stride_tricks import sliding_window_view
 from tinyemo.frontend.mel import mel_banks
 from tinyemo.frontend.options import FbankOptions
 
-__all__ = ["fbank", "frame_geometry", "num_frames", "feature_window"]
+__all__ = ["fbank", "frame_geometry", "num_frames", "feature_window", "check_samples",
+           "MAX_ABS_SAMPLE"]
 
 FLOAT_EPSILON = float(np.finfo(np.float32).eps)   # Kaldi's floor before every log
 MS_PER_SECOND = 1000.0
 FRAMES_PER_BLOCK = 512                            # frames per vectorised block (cache size)
+# A million times int16 full scale: far above any real recording, far below where the float32
+# power spectrum overflows (~1e15), so a file written at the wrong scale is named, not NaN.
+MAX_ABS_SAMPLE = 32768.0 * 1e6
 
 
 def _f32(x: float) -> float:
     """``x`` rounded through float32, as Kaldi stores its (BaseFloat) options."""
     return float(np.float32(x))
+
+
+def check_samples(wave: np.ndarray, name: str, first: int = 0) -> None:
+    """ValueError naming ``name`` when a sample of ``wave`` (on the int16 scale; ``first``: the
+    index of its first sample in the whole signal) is NaN, infinite or beyond
+    :data:`MAX_ABS_SAMPLE` (float audio written at the wrong scale: every row would be NaN)."""
+    finite = np.isfinite(wave)
+    if not finite.all():
+        bad = first + int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{name}: audio has NaN or infinite samples (first at sample {bad})")
+    peak = float(np.max(np.abs(wave), initial=0.0))
+    if peak > MAX_ABS_SAMPLE:
+        raise ValueError(f"{name}: samples reach {peak / 32768.0:.3g} times full scale (written "
+                         "at the wrong scale?): rescale the audio to ±1 (float) or int16")
 
 
 def frame_geometry(sample_rate: float, options: FbankOptions) -> tuple[int, int, int]:
@@ -102,10 +120,8 @@ def fbank(waveform, sample_rate: float, *, options: FbankOptions | None = None,
         raise ValueError(f"{name}: sample rate must be positive, got {sample_rate!r}")
     if wave.size == 0:
         raise ValueError(f"{name}: audio is empty (0 samples)")
+    check_samples(wave, name)
     wave = wave.astype(np.float32, copy=False)
-    if not np.isfinite(wave).all():
-        bad = int(np.flatnonzero(~np.isfinite(wave))[0])
-        raise ValueError(f"{name}: audio has NaN or infinite samples (first at sample {bad})")
 
     size, shift, padded = frame_geometry(sample_rate, opts)
     if size < 2 or shift < 1:

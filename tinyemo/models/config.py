@@ -133,6 +133,7 @@ class ModelConfig:
                 raise SettingError("kernel_size", "the single architecture's kernel is its "
                                    "filter length: give the filter length only")
             base["filter_length"] = base.pop("filter_length", base["kernel_size"])
+            cls(arch=arch, filter_length=base["filter_length"])   # checked under its own name
             base["kernel_size"] = base["filter_length"]
         return cls(arch=arch, **base)
 

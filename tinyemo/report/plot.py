@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tinyemo.util.fileio import atomic_write
+from tinyemo.util.notices import warn
 
 __all__ = ["plot_prediction_csv", "plot_tracks", "plot_layout", "Panel"]
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)    # loadtxt's "no data": said below
             header = f.readline().strip().split(",")
             values = np.loadtxt(f, delimiter=",", ndmin=2)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such predictions file") from None
     except ValueError as exc:
         raise ValueError(f"{path}: not a predictions CSV ({exc})") from None
+    if values.size == 0:
+        raise ValueError(f"{path}: no rows (an empty predictions CSV)")
     if "time" not in header or values.shape[1] != len(header):
         raise ValueError(f"{path}: expected a header with 'time' and one column per value")
+    for name, column in zip(header, values.T):
+        missing = int(np.isnan(column).sum())
+        if missing:
+            warn(f"{path}: {name} is NaN in {missing} of {column.size} rows; those are not drawn")
     return dict(zip(header, values.T))
 
 

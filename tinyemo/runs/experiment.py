@@ -10,26 +10,29 @@ predictions averaged (the paper's 5-run ensemble), scored per partition and writ
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tinyemo.data.corpus import PARTITIONS
+from tinyemo.data.corpus import PARTITIONS, check_partitions
 from tinyemo.data.examples import NORMALISATIONS, Example, check_targets
-from tinyemo.data.fingerprint import describe_changes, fingerprint_changes
+from tinyemo.data.fingerprint import describe_changes, fingerprint_changes, warn_shared_audio
 from tinyemo.frontend import FbankOptions
 from tinyemo.models.config import ARCHITECTURES, ModelConfig, used_settings
+from tinyemo.models.memory import check_trainable
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.runs.folder import CONFIG, check_out_folder, config_differences
 from tinyemo.runs.predictions import write_predictions
 from tinyemo.runs.tables import results_table
-from tinyemo.train.loop import TrainConfig, train_run
-from tinyemo.util.fileio import write_json, write_text
+from tinyemo.train.loop import DivergedError, TrainConfig, train_run
+from tinyemo.util.fileio import folder_lock, write_json, write_text
 from tinyemo.util.metrics import score
 from tinyemo.util.notices import warn
 from tinyemo.util.settings import SettingError, at_least, check_fields, one_of
 
-__all__ = ['ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment']
+__all__ = ['ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment',
+           'sample_rate_rule', 'MIN_SAMPLE_RATE', 'MAX_SAMPLE_RATE']
 
 
 
@@ -52,7 +55,7 @@ class ExperimentConfig:
     normalise: str = "speaker"
 
     def __post_init__(self) -> None:
-        check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=at_least(1),
+        check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=sample_rate_rule,
                      normalise=one_of(*NORMALISATIONS))
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise SettingError("targets", f"need distinct target names, got {self.targets!r}")
@@ -68,17 +71,22 @@ class ExperimentConfig:
                 for t in self.targets}
 
 
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4000, 192000   # telephone band … studio audio
+
+
+def sample_rate_rule(rate) -> str | None:
+    """None for a front-end rate tinyemo trains at, else the problem (``--sample-rate``)."""
+    if MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        return None
+    return (f"must be {MIN_SAMPLE_RATE} … {MAX_SAMPLE_RATE} Hz (the front end's rate; audio "
+            f"at other rates is resampled to it), got {rate}")
+
+
 def split_partitions(examples: dict[str, Example]) -> dict[str, list[Example]]:
     """The examples of each of :data:`PARTITIONS`; a recording in any other partition (a
     misspelt ``tset``, an ``eval_1.wav``) is an error listing them, not silently left out."""
-    parts = {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
-    others = [ex for ex in examples.values() if ex.recording.partition not in PARTITIONS]
-    if others:
-        found = ", ".join(f"{ex.id} ({ex.recording.partition!r})" for ex in others[:8])
-        more = f" and {len(others) - 8} more" if len(others) > 8 else ""
-        raise ValueError(f"{len(others)} recording(s) in no partition of "
-                         f"{'/'.join(PARTITIONS)}: {found}{more}; rename them or leave them out")
-    return parts
+    check_partitions(ex.recording for ex in examples.values())
+    return {p: [ex for ex in examples.values() if ex.recording.partition == p] for p in PARTITIONS}
 
 
 def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | None) -> dict:
@@ -133,6 +141,15 @@ def check_resume(saved: dict, record: dict, path: Path) -> None:
              f"that the corpus is unchanged")
 
 
+def _remove_new_run(out: Path, existed: bool) -> None:
+    """Remove what this call created in ``out`` (absent or empty before it)."""
+    if not existed:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for entry in out.iterdir():
+        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+
+
 def train_experiment(examples: dict[str, Example], config: ExperimentConfig, out: Path, *,
                      data_info: dict | None = None, resume: bool = False,
                      say: Callable[[str], None] = print, progress=None) -> dict:
@@ -143,22 +160,42 @@ def train_experiment(examples: dict[str, Example], config: ExperimentConfig, out
     results (see the module docstring)."""
     out = Path(out)
     parts = split_partitions(examples)
+    warn_shared_audio(ex.recording for ex in examples.values())
     root = data_info.get("root") if data_info else None
     for target in config.targets:
         check_targets(parts["train"], target, "train", root)
         check_targets(parts["dev"], target, "dev", root)
     in_channels = next(iter(examples.values())).x.shape[0]
     models = config.model_configs(in_channels)
+    frames = [ex.x.shape[-1] for ex in examples.values()]
+    for target, model in models.items():
+        check_trainable(model, frames, target=target)
     record = run_record(config, in_channels, data_info)
     saved = check_out_folder(out, resume)
     if saved is not None:
         check_resume(saved, record, out / CONFIG)
-    else:
-        write_json(out / CONFIG, record)
-    runs = {target: [train_run(models[target], config.train, parts["train"], parts["dev"], target,
-                               seed, out / target / f"seed{seed}", resume, say, progress)
-                     for seed in config.seeds]
-            for target in config.targets}
+    existed = out.exists()
+    with folder_lock(out, "another tinyemo train is running in this folder; wait for it to "
+                     "finish or train into another --out folder"):
+        if saved is None:
+            write_json(out / CONFIG, record)
+        try:
+            runs = {target: [train_run(models[target], config.train, parts["train"],
+                                       parts["dev"], target, seed, out / target / f"seed{seed}",
+                                       resume, say, progress)
+                             for seed in config.seeds]
+                    for target in config.targets}
+        except DivergedError:
+            if saved is None and not any(out.rglob("*.npz")):   # nothing saved: leave nothing
+                _remove_new_run(out, existed)
+            raise
+        return _score_and_write(out, config, parts, runs)
+
+
+def _score_and_write(out: Path, config: ExperimentConfig, parts: dict[str, list[Example]],
+                     runs: dict[str, list[dict]]) -> dict:
+    """Predict every partition with the trained ensemble, score it, write the predictions and
+    results into ``out``; returns the results."""
     ensemble = Ensemble(out, config.train.device)
     results: dict = {}
     predictions: dict = {}

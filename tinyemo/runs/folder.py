@@ -14,6 +14,7 @@ from tinyemo.data.examples import NORMALISATIONS
 from tinyemo.frontend import FbankOptions
 from tinyemo.models.config import ARCHITECTURES, ModelConfig
 from tinyemo.train.loop import TrainConfig
+from tinyemo.util.fileio import LOCK_FILE
 from tinyemo.util.settings import SettingError
 
 __all__ = ["CONFIG", "BASELINE_KINDS", "check_out_folder", "read_config", "config_differences",
@@ -44,7 +45,7 @@ def check_out_folder(out: Path, resume: bool, require_run: bool = False) -> dict
             saved = read_config(out)
             _check_writable(out, out)
             return saved
-        entries = sorted(p.name for p in out.iterdir())
+        entries = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)
         if entries:
             raise ValueError(f"{out}: folder is not empty and holds no tinyemo run (no "
                              f"{CONFIG}; it has {_listing(entries)}); choose an empty or new "
@@ -87,6 +88,10 @@ def read_config(folder: Path) -> dict:
     if not folder.is_dir():
         raise ValueError(f"{folder}: no such run folder")
     if not path.is_file():
+        finals = sorted(p.name for p in folder.glob("final-*-trial*") if (p / CONFIG).is_file())
+        if finals:     # a sweep's folder: its run folders are inside
+            raise ValueError(f"{folder}: a sweep folder, not a run folder; give one of the run "
+                             f"folders it holds: {', '.join(str(folder / f) for f in finals)}")
         raise ValueError(f"{folder}: not a tinyemo run folder (no {CONFIG})")
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from tinyemo.frontend.audio import check_audio_path
 from tinyemo.data.grid import FRAME_S
 from tinyemo.frontend.blocks import audio_info
 from tinyemo.serve.dask_files import DaskCluster
@@ -67,7 +68,11 @@ def csv_paths(audio: list[Path], out: Path) -> list[Path]:
 
 
 def check_files(files) -> list[float]:
-    """Each file's duration (s) from its header; one ValueError listing every missing file."""
+    """Each file's duration (s) from its header; one ValueError listing every missing file
+    (a folder given as a file says so)."""
+    for f in files:
+        if Path(f).is_dir():
+            check_audio_path(f)
     missing = [str(f) for f in files if not Path(f).is_file()]
     if len(missing) == 1:
         raise ValueError(f"{missing[0]}: no such audio file")

@@ -16,7 +16,7 @@ from tinyemo.data.examples import Example, prepare, warn_resampling
 from tinyemo.data.grid import FRAME_S
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.audio import INT16_SCALE, read_audio
-from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_info
+from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.runs.folder import CONFIG, is_baseline_config, read_config
 from tinyemo.serve import collection
@@ -213,6 +213,9 @@ class Model:
         collection.check_files(audio)
         self._options(dither)
         todo = [i for i, p in enumerate(paths) if not (skip_existing and p.is_file())]
+        for i in todo:      # decoded once first: a broken file fails before any CSV is written
+            for _ in audio_blocks(audio[i]):
+                pass
         self.warn_resampled([audio[i] for i in todo])
         for i, prediction in collection.predict_many(self, [audio[i] for i in todo],
                                                      num_workers, dither, progress, cluster):

@@ -18,6 +18,7 @@ in the recording's length. The result equals the whole-file computation
 from __future__ import annotations
 
 import dataclasses
+import errno
 import tempfile
 from pathlib import Path
 
@@ -94,10 +95,10 @@ def iter_block_predictions(ensemble: Ensemble, blocks, file_rate: int, *, name: 
         for block in resampled_blocks(counted, file_rate, rate):
             frames = stream.push(block)
             moments.add(frames)
-            frames.tofile(spill)
+            _spill(frames, spill, name)
         last = stream.finish()
         moments.add(last)
-        last.tofile(spill)
+        _spill(last, spill, name)
         profile = Profile.from_moments(moments, rate, options.to_dict(), source=name)
         predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
                                     hop=max_window, max_window=max_window,
@@ -119,6 +120,16 @@ def iter_block_predictions(ensemble: Ensemble, blocks, file_rate: int, *, name: 
                 yield predictor.push_frames(frames.reshape(-1, dims), rows)
             yield predictor.flush_frames(np.empty((0, dims), np.float32), rows)
     return predictor.columns, tables()
+
+
+def _spill(frames: np.ndarray, spill, name: str) -> None:
+    """Append frames to the temporary file; an OSError that says where and what to do."""
+    try:
+        frames.tofile(spill)
+    except OSError as exc:    # numpy's own message ("N requested and M written") names nothing
+        raise OSError(exc.errno or errno.ENOSPC, f"{name}: cannot write its frames to the "
+                      f"temporary folder {tempfile.gettempdir()} (full?); free space there or "
+                      "set TMPDIR to a folder with room") from None
 
 
 def predict_long(ensemble: Ensemble, path: Path, out_csv: Path, *,

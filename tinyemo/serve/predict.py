@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinyemo.data import load_corpus
+from tinyemo.data.corpus import check_partitions
 from tinyemo.runs.tables import results_table
 from tinyemo.serve.load import load_model
 from tinyemo.util.metrics import score, score_per_recording
@@ -42,6 +43,7 @@ def evaluate(model_dir: Path, data: Path, partition: str = "dev", device: str = 
                          f"{', '.join(model.targets)})")
     targets = [target] if target else model.targets
     corpus = load_corpus(data)
+    check_partitions(corpus, data)     # as train: a misspelt partition is not left out
     partition = partition.lower()
     if not corpus.partition(partition):
         found = ", ".join(f"{p} ({len(corpus.partition(p))})" for p in corpus.partitions)

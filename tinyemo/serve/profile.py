@@ -19,8 +19,11 @@ from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, res
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.frontend.features import MIN_STD
 from tinyemo.util.fileio import save_npz
+from tinyemo.util.notices import warn
 
-__all__ = ["Moments", "Profile", "profile_of_files", "training_profile"]
+__all__ = ["Moments", "Profile", "profile_of_files", "training_profile", "MIN_PROFILE_FRAMES"]
+
+MIN_PROFILE_FRAMES = 500      # 5 s of 10-ms frames: fewer give unreliable statistics
 
 
 class Moments:
@@ -76,6 +79,14 @@ class Profile:
         return cls(moments.mean.copy(), moments.std(), moments.count, int(sample_rate),
                    dict(fbank), source)
 
+    def warn_if_short(self, where: str) -> None:
+        """A warning when the statistics come from under :data:`MIN_PROFILE_FRAMES` frames."""
+        if self.frames < MIN_PROFILE_FRAMES:
+            warn(f"{where}: a speaker profile of only {self.frames} frame(s) "
+                 f"({self.frames / 100:g} s): its statistics are unreliable (a dimension that "
+                 f"did not vary gets std 1); enrol with at least {MIN_PROFILE_FRAMES // 100} s "
+                 "of the speaker")
+
     def normalise(self, frames: np.ndarray) -> np.ndarray:
         """(n, D) → (n, D) float32, ``(x − mean) / std`` in float64 as the pipeline does."""
         return ((np.asarray(frames, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
@@ -88,7 +99,8 @@ class Profile:
 
     @classmethod
     def load(cls, path: Path) -> "Profile":
-        """ValueError naming ``path`` when it is missing or not a profile."""
+        """ValueError naming ``path`` when it is missing or not a profile; a warning when it
+        holds too few frames to trust."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -101,8 +113,10 @@ class Profile:
             raise ValueError(f"{path}: not a tinyemo speaker profile ({exc})") from None
         if mean.shape != std.shape or mean.ndim != 1 or not np.all(std > 0):
             raise ValueError(f"{path}: corrupt speaker profile (mean {mean.shape}, std {std.shape})")
-        return cls(mean.astype(np.float64), std.astype(np.float64), frames, rate, fbank,
-                   meta.get("source", ""))
+        profile = cls(mean.astype(np.float64), std.astype(np.float64), frames, rate, fbank,
+                      meta.get("source", ""))
+        profile.warn_if_short(str(path))
+        return profile
 
 
 def profile_of_files(paths: list[Path], options, sample_rate: int | None = None,

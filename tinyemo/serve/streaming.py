@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.data import load_corpus
+from tinyemo.data.examples import warn_resampling
 from tinyemo.data.grid import FRAME_S, frames_for_duration
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Tensor, no_grad
@@ -123,6 +124,7 @@ class StreamPredictor:
         self.sample_rate, self.name = rate, name
         self._resample = None
         if rate != self.input_rate:                         # as predict: resampled to the model's
+            warn_resampling({name: self.input_rate}, rate)  # with the same warnings
             self._resample = ResampleStream(self.input_rate, rate)
         self._input_samples = 0
         _, shift, _ = frame_geometry(rate, opts)

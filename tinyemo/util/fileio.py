@@ -16,7 +16,10 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz"]
+__all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz", "folder_lock",
+           "LOCK_FILE"]
+
+LOCK_FILE = ".lock"     # held by the process writing a run folder (:func:`folder_lock`)
 
 
 def cache_root() -> Path:
@@ -40,7 +43,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBas
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:   # the temporary name means nothing to the user: name the target
+        exc.filename = str(path)
+        raise
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
@@ -77,3 +84,21 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Save arrays to an uncompressed ``.npz`` atomically."""
     with atomic_write(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, busy: str) -> Iterator[None]:
+    """Hold ``folder/.lock`` (:data:`LOCK_FILE`; an exclusive ``flock``, freed by the OS when
+    the process dies, so a killed run leaves no stale lock); ValueError ``"<folder>: <busy>"``
+    when another process holds it. Without ``fcntl`` (not POSIX) there is no guard."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as f:
+        try:
+            import fcntl  # POSIX only
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:
+            pass
+        except OSError:
+            raise ValueError(f"{folder}: {busy}") from None
+        yield
