@@ -29,7 +29,7 @@ from tinyemo.train.loop import DivergedError, TrainConfig, train_run
 from tinyemo.util.fileio import folder_lock, write_json, write_text
 from tinyemo.util.metrics import score
 from tinyemo.util.notices import warn
-from tinyemo.util.settings import SettingError, at_least, check_fields, one_of
+from tinyemo.util.settings import SettingError, check_fields, one_of
 
 __all__ = ['ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment',
            'sample_rate_rule', 'MIN_SAMPLE_RATE', 'MAX_SAMPLE_RATE']
