@@ -225,7 +225,7 @@ class Model:
     def warn_resampled(self, files) -> None:
         """One warning for the files at another rate than the model's (they are resampled)."""
         if self.sample_rate is not None and files:
-            warn_resampling({str(f): audio_info(f)[0] for f in files}, int(self.sample_rate))
+            warn_resampling({Path(f).stem: audio_info(f)[0] for f in files}, int(self.sample_rate))
 
 
 def load_model(folder: Path, device: str = "cpu") -> Model:
