@@ -3,6 +3,7 @@ or of a fitted baseline (``tinyemo baseline``) → :class:`Model`, whose methods
 both; the kind-specific branch is here and nowhere else."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from tinyemo.baselines import BaselineModel
@@ -45,19 +46,31 @@ class Model:
     def sample_rate(self) -> int | None:
         return self.predictor.sample_rate
 
+    @property
+    def features(self) -> str:
+        """The nets' inputs (``fbank``, ``lld``, ``fbank+lld``; folders saved before the
+        setting: ``fbank``)."""
+        return self.config.get("features", "fbank")
+
     def _known_rate(self) -> int | None:
         if self.sample_rate is None:
             warn(f"{self.folder / CONFIG} records no sample rate (saved by an older tinyemo): "
                  f"audio is used at its own rate")
         return self.sample_rate
 
-    def examples(self, corpus: Corpus, progress=None) -> dict[str, Example]:
-        """The model's input features for every recording of ``corpus``, by id."""
+    def examples(self, corpus: Corpus, progress=None,
+                 dither: float | None = None) -> dict[str, Example]:
+        """The model's input features for every recording of ``corpus``, by id; ``dither``:
+        instead of the nets' fbank dither."""
         if self.is_baseline:
             return self.predictor.examples(corpus, progress)
-        return prepare(corpus, FbankOptions(**self.config.get("fbank", {})), progress=progress,
+        options = FbankOptions(**self.config.get("fbank", {}))
+        if dither is not None:
+            options = dataclasses.replace(options, dither=float(dither))
+        return prepare(corpus, options, progress=progress,
                        sample_rate=self._known_rate(),
-                       normalise=self.config.get("normalise", "speaker"))
+                       normalise=self.config.get("normalise", "speaker"),
+                       features=self.features)
 
     def predict(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
         return self.predictor.predict(examples, target)
@@ -69,11 +82,12 @@ class Model:
         stems = [a.stem for a in audio]
         if len(set(stems)) != len(stems):
             raise ValueError(f"two audio files share a name, their CSVs would collide: {stems}")
-        if not self.is_baseline:       # any length in bounded memory
+        # any length in bounded memory; openSMILE's descriptors only over whole signals here
+        if not self.is_baseline and self.features == "fbank":
             return predict_files_long(self.predictor, audio, Path(out), dither=dither,
                                       sample_rate=self._known_rate(), progress=progress)
         corpus = Corpus([Recording(s, s, "predict", a) for s, a in zip(stems, audio)])
-        examples = list(self.examples(corpus, progress).values())
+        examples = list(self.examples(corpus, progress, dither).values())
         by_target = {t: self.predict(examples, t)[0] for t in self.targets}
         write_predictions(Path(out), examples, by_target)
         return [Path(out) / f"{s}.csv" for s in stems]
