@@ -181,7 +181,8 @@ def test_features_put_each_frames_filterbanks_then_descriptors_side_by_side(tmp_
     np.testing.assert_array_equal(extract_features(SPEECH, "fbank", cache=False), fb)
     assert [feature_dims(f) for f in ("fbank", "lld", "fbank+lld")] == [40, 25, 65]
     assert feature_dims("fbank+lld", FbankOptions(num_mel_bins=23, use_energy=True)) == 49
-    with pytest.raises(ValueError, match="features must be one of fbank, lld, fbank\\+lld, got 'mfcc'"):
+    with pytest.raises(ValueError,
+                       match="features must be one of fbank, lld, fbank\\+lld, got 'mfcc'"):
         extract_features(SPEECH, "mfcc")
 
 

@@ -125,8 +125,8 @@ def load_examples(source: Path, options: FbankOptions | None = None, progress=No
     """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
     features from the on-disk cache at ``sample_rate`` (None: :func:`corpus_rate`).
     ``data_info`` says where they came from: root, number of recordings, sample rate, the
-    z-normalisation (per ``normalise``), the ``features`` and a fingerprint of every recording's audio and
-    labels (``runfolder.corpus_fingerprint``)."""
+    z-normalisation (per ``normalise``), the ``features`` and a fingerprint of every
+    recording's audio and labels (``runfolder.corpus_fingerprint``)."""
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
     examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise,

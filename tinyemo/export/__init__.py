@@ -105,7 +105,8 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         "targets": json.dumps(ensemble.targets),
         "frame_period_s": "0.04",
         "sample_rate": str(rate or ""),
-        "input": (f"features (T, C) float32: stacked z-normalised {_inputs(ensemble)}" if features else
+        "input": (f"features (T, C) float32: stacked z-normalised {_inputs(ensemble)}"
+                  if features else
                   "waveform (N,) float32: mono, full scale ±1 (int16 / 32768), at sample_rate"),
         "frontend": "none" if features else "Kaldi fbank, per-recording z-normalisation, "
                     f"{stack}-frame stacking, rows on the 40 ms grid; no dither",

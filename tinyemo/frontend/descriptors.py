@@ -52,7 +52,8 @@ from tinyemo.frontend.filterbank import frame_geometry, num_frames
 from tinyemo.frontend.options import FbankOptions
 
 __all__ = ["descriptors", "extract_descriptors", "extract_features", "feature_dims",
-           "check_grid", "check_features", "opensmile_frames", "require_opensmile", "FEATURES", "LLD_SET", "LLD_DIMS", "EXTRA"]
+           "check_grid", "check_features", "opensmile_frames", "require_opensmile", "FEATURES",
+           "LLD_SET", "LLD_DIMS", "EXTRA"]
 
 FEATURES = ("fbank", "lld", "fbank+lld")   # model inputs: the paper's, openSMILE's, both
 LLD_SET = "eGeMAPSv02"

@@ -30,7 +30,7 @@ from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, res
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files
-from tinyemo.serve.streaming import StreamPredictor, model_options
+from tinyemo.serve.streaming import StreamPredictor, model_options, require_fbank_inputs
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
 
@@ -71,6 +71,7 @@ def iter_predictions(ensemble: Ensemble, path: Path, *, block_samples: int = BLO
     ``sample_rate``: the front end's rate (default: the model's when its configuration records
     one, else the file's); audio at another rate is resampled block by block."""
     path = Path(path)
+    require_fbank_inputs(ensemble, "block-wise prediction")   # before pass 1 reads a block
     options = _fixed_dither(options or model_options(ensemble)[0])
     file_rate, _ = audio_info(path)
     rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
