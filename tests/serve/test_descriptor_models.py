@@ -159,3 +159,15 @@ def test_train_then_evaluate_with_descriptors(tiny, tmp_path, capsys):
                           "--quiet"]) == 0
     table = capsys.readouterr().out
     assert f"{results['arousal']['dev']['ccc']:.3f}" in table
+
+
+def test_train_without_opensmile_names_the_extra_and_creates_nothing(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setitem(sys.modules, "opensmile", None)
+    out = tmp_path / "run"
+    assert train_main(["--preset", "tiny", "--features", "fbank+lld", "--quiet",
+                       "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+    assert "pip install 'tinyemo[baselines]'" in err[0]
+    assert not out.exists()
