@@ -15,7 +15,8 @@ measured on ``process_signal`` (``tests/frontend/test_descriptors.py``):
 - every descriptor is then smoothed by a centred 3-frame moving average (``sma3``; ``sma3nz``
   for the voicing-dependent ones: F0, jitter, shimmer, HNR, harmonics, formants). On unvoiced
   frames F0, jitter, shimmer, HNR, H1–H2 and H1–A3 are exactly 0 and the formant amplitudes
-  (relative to F0) −201;
+  (relative to F0) sit at openSMILE's floor, −201 (near voiced frames the smoothing mixes
+  that floor with their values);
 - a signal of N samples gives ``floor((N - 0.05 rate) / hop) + 1`` frames when
   N >= 0.06 rate (the 60 ms frames bound it), and a single all-NaN row when shorter.
 
@@ -29,7 +30,7 @@ shifted); the last frames, which openSMILE does not emit, repeat its last frame 
 ``snip_edges`` and a sample rate that is a multiple of 100 Hz (otherwise Kaldi's hop, truncated
 to whole samples, drifts from openSMILE's): anything else is a ValueError.
 
-Missing values, one rule: openSMILE's values for unvoiced frames (0, −201) are kept — after
+Missing values, one rule: openSMILE's values for unvoiced frames (0, −201…) are kept — after
 the z-normalisation every model input gets, each is one fixed value per speaker that means
 "unvoiced"; NaN (a signal shorter than 60 ms) and ±inf become 0, openSMILE's own "no value".
 No NaN reaches a net.
