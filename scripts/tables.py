@@ -15,6 +15,7 @@ dev; ``--quick`` gives them small grids.
 
     python scripts/tables.py --out runs/tables           # quick corpus, 3 runs, ≤ 40 epochs
     python scripts/tables.py --out /tmp/t --quick        # seconds
+    python scripts/tables.py --out runs/t-lld --features fbank+lld --models dilated downup blstm
 
 Writes OUT/tables.md, OUT/tables.json and OUT/tables.png, and one experiment folder per model
 (OUT/<model>/: predictions, results.json; rerunning reuses finished runs), which
@@ -27,6 +28,7 @@ import time
 
 import numpy as np
 
+from tinyemo.frontend.descriptors import FEATURES
 from tinyemo.report import paper
 from tinyemo.report.paper import TARGETS
 
@@ -140,6 +142,8 @@ def main(argv=None) -> int:
     p.add_argument("--filter-length", type=int, help="single-filter L (default 512; --quick: 16)")
     p.add_argument("--models", nargs="+",
                    help="a subset of framewise single-L<L> dilated downup blstm avec2016 windowed")
+    p.add_argument("--features", choices=FEATURES, default="fbank",
+                   help="the nets' inputs (tinyemo train --features; the baselines keep theirs)")
     args = paper.settle(p.parse_args(argv))
     length = args.filter_length or (16 if args.quick else 512)
     todo = models(length)

@@ -101,6 +101,9 @@ TRAIN = [
                                  c["train"]["time_mask_seconds"]) == (0.2, 2, 1.0)),
     ("normalise", [*NET, "--normalise", "recording"],
      lambda o, c, out, err, rc: c["normalise"] == c["data"]["normalise"] == "recording"),
+    ("features", [*NET, "--features", "fbank+lld"],
+     lambda o, c, out, err, rc: c["features"] == c["data"]["features"] == "fbank+lld"
+     and c["models"]["arousal"]["in_channels"] == 4 * (40 + 25)),
     ("model-settings", [*NET, "--kernel-size", "2,3", "--activation", "tanh", "--init", "xavier",
                         "--dropout", "0.2", "--dropout-mode", "channel", "--input-average", "1"],
      lambda o, c, out, err, rc: {k: c["models"]["arousal"][k] for k in (

@@ -44,3 +44,35 @@ def test_unlabelled_recordings_cover_the_whole_audio(tmp_path):
     corpus = Corpus([Recording("speech", "speech", "predict", path)])
     (ex,) = prepare(corpus, cache=False).values()
     assert ex.x.shape == (160, int((3 + 500 / 16000) / 0.04) + 1) and not ex.y
+
+
+def test_descriptor_features_are_normalised_and_stacked_like_the_filterbanks(tmp_path):
+    """``fbank+lld``: each 10 ms frame's 40 log-mels then 25 descriptors, z-normalised per
+    speaker, stacked 4 to a row; the log-mel part equals the ``fbank`` examples exactly, the
+    descriptor part the independently z-normalised openSMILE frames; never NaN."""
+    from tinyemo.frontend.descriptors import extract_descriptors
+    from tinyemo.frontend.features import stack_frames
+    root = generate(tmp_path / "corpus", "tiny", seed=3, n_train=2, n_dev=1, n_test=1,
+                    duration_s=8.0, workers=1)
+    corpus = load_corpus(root)
+    cache = FeatureCache(tmp_path / "features")
+    fb = prepare(corpus, cache=cache)
+    both = prepare(corpus, cache=cache, features="fbank+lld")
+    lld = prepare(corpus, cache=cache, features="lld")
+    assert cache.misses == 4 + 4 and cache.hits == 4 + 4   # descriptors cached once, reused
+    speakers = {r.id: r.speaker for r in corpus}
+    for rec in corpus:
+        n = len(rec.labels["arousal"])
+        x = both[rec.id].x.reshape(4, 65, n)              # (phase, channel, T)
+        assert both[rec.id].x.shape == (260, n) and np.isfinite(both[rec.id].x).all()
+        np.testing.assert_array_equal(x[:, :40].reshape(160, n), fb[rec.id].x)
+        np.testing.assert_array_equal(x[:, 40:].reshape(100, n), lld[rec.id].x)
+        # the reference: the speaker's pooled raw descriptors, z-normalised by hand (float64)
+        same = [r for r in corpus if speakers[r.id] == speakers[rec.id]]
+        pooled = np.concatenate([extract_descriptors(r.audio, cache=False) for r in same])
+        mean, std = pooled.mean(axis=0), pooled.std(axis=0)
+        std = np.where(std < 1e-5, 1.0, std)
+        raw = extract_descriptors(rec.audio, cache=False)
+        ref = stack_frames(((raw - mean) / std).astype(np.float32))[:n]
+        ref = np.concatenate([ref, np.repeat(ref[-1:], n - len(ref), axis=0)]).T   # align
+        np.testing.assert_allclose(lld[rec.id].x, ref, rtol=1e-4, atol=1e-4)

@@ -17,13 +17,15 @@ from tinyemo.train.loop import BEST
 
 def make_model_folder(out: Path, arch: str = "downup", targets=("arousal", "valence"),
                       seeds=(0, 1), scale: float = 1.0, sample_rate: int | None = 16000,
-                      fbank: FbankOptions | None = None, **overrides) -> Path:
+                      fbank: FbankOptions | None = None, features: str = "fbank",
+                      **overrides) -> Path:
+    from tinyemo.frontend.descriptors import feature_dims
     from tinyemo.runs.experiment import ExperimentConfig, run_record
     out = Path(out)
     fbank = fbank or FbankOptions()
-    in_channels = 4 * (fbank.num_mel_bins + (1 if fbank.use_energy else 0))
+    in_channels = 4 * feature_dims(features, fbank)
     experiment = ExperimentConfig(arch, tuple(targets), tuple(seeds), model=overrides,
-                                  fbank=fbank, sample_rate=sample_rate)
+                                  fbank=fbank, sample_rate=sample_rate, features=features)
     models = experiment.model_configs(in_channels)
     config = run_record(experiment, in_channels, {"root": "synthetic"} if sample_rate is None
                         else {"root": "synthetic", "sample_rate": sample_rate})

@@ -139,3 +139,14 @@ def test_fig5_smooth_outputs_from_trained_folders(env, tables_out, tmp_path):
                        "valence_gold,valence_dilated,valence_downup") and len(rows) == 126
     assert "power above 1 Hz" in out
     _png(tmp_path / "fig5.png")
+
+
+def test_tables_with_descriptor_features(env, tmp_path):
+    """``--features`` gives the nets openSMILE's descriptors (the baselines keep theirs)."""
+    pytest.importorskip("opensmile")
+    _run("tables.py", tmp_path, env, "--features", "lld", "--models", "framewise")
+    res = json.loads((tmp_path / "tables.json").read_text())
+    assert res["setting"]["features"] == "lld"
+    config = json.loads((tmp_path / "framewise" / "config.json").read_text())
+    assert config["features"] == "lld" and config["models"]["arousal"]["in_channels"] == 100
+    assert all(_is_ccc(res["raw"]["framewise"][t]["dev"]["ccc"]) for t in TARGETS)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from tinyemo.cli.boundary import Progress, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
+from tinyemo.frontend.descriptors import require_opensmile
 from tinyemo.sweep.dask_executor import DaskExecutor
 from tinyemo.sweep.driver import CHOOSE, PRUNERS, SAMPLERS, SweepConfig, run_sweep
 from tinyemo.sweep.folder import check_folder
@@ -116,6 +117,8 @@ def _sweep(args, state: dict) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     source = data_source(args)
     space = read_space(args.space)
+    if space.fixed().get("features", "fbank") != "fbank":
+        require_opensmile()
     compared = read_compared(args.compare)
     local = args.workers or args.dask_local
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
@@ -131,7 +134,8 @@ def _sweep(args, state: dict) -> int:
     # then create
     executor = state["executor"] = _executor(args)
     start = time.perf_counter()
-    examples, data_info = load_examples_on(executor, source)
+    examples, data_info = load_examples_on(executor, source,
+                                           space.fixed().get("features", "fbank"))
     say(f"{data_info['recordings']} recordings from {source}: features ready in "
         f"{time.perf_counter() - start:.1f} s; {config.budget()} trial(s) per target, "
         f"{executor.slots} at a time, into {out}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from tinyemo.cli.boundary import Progress, check_device, check_threads, free_out, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.data.examples import load_examples
+from tinyemo.frontend.descriptors import FEATURES, require_opensmile
 from tinyemo.models.config import ARCHITECTURES
 from tinyemo.runs.experiment import ExperimentConfig, check_resume, run_record, train_experiment
 from tinyemo.runs.folder import CONFIG, check_out_folder
@@ -88,6 +89,9 @@ def train_parser() -> argparse.ArgumentParser:
                    help="longest time mask")
     g.add_argument("--normalise", metavar="speaker|recording", default="speaker",
                    help="z-normalise features per speaker (the paper) or per recording")
+    g.add_argument("--features", choices=FEATURES, default="fbank",
+                   help="model inputs: 40 log-mels (the paper), openSMILE's eGeMAPS frame-level "
+                        "descriptors (lld; research/personal use only) or both")
     p.add_argument("--sample-rate", type=int,
                    help="the front end's rate in Hz; other audio is resampled to it (default: "
                         "the corpus's most common rate)")
@@ -104,7 +108,8 @@ def _load_examples(args, source: Path | None, ui: Progress):
     source = corpus_path(args, source, ui)
     start = time.perf_counter()
     examples, data_info = load_examples(source, progress=ui.counter("features"),
-                                        sample_rate=args.sample_rate, normalise=args.normalise)
+                                        sample_rate=args.sample_rate, normalise=args.normalise,
+                                        features=args.features)
     ui.say(f"{data_info['recordings']} recordings from {source} at {data_info['sample_rate']} "
            f"Hz: features ready in {time.perf_counter() - start:.1f} s")
     return examples, data_info
@@ -123,7 +128,9 @@ def _train(args, state: dict) -> int:
         arch=args.arch, targets=targets, seeds=tuple(range(args.seed, args.seed + args.runs)),
         train=TrainConfig(**{k: getattr(args, k) for k in train_fields}),
         model={k: getattr(args, k) for k in model_fields if getattr(args, k) is not None},
-        sample_rate=args.sample_rate, normalise=args.normalise)
+        sample_rate=args.sample_rate, normalise=args.normalise, features=args.features)
+    if args.features != "fbank":
+        require_opensmile()
     check_threads(args.threads)
     check_device(args.device)
     source = data_source(args)

@@ -1,8 +1,9 @@
-"""Corpus → model inputs: log-mel features of every recording, z-normalised per speaker (the
-paper) or per recording (the authors' later code), stacked to the 40 ms label rate, aligned to
-the label track, channels first.
+"""Corpus → model inputs: the 10 ms frames of every recording (log-mels, the paper's; openSMILE's
+eGeMAPS descriptors; or both side by side: ``features``, see :mod:`tinyemo.frontend.descriptors`),
+z-normalised per speaker (the paper) or per recording (the authors' later code), stacked to the
+40 ms label rate, aligned to the label track, channels first.
 
-    audio ─extract─▶ (T10, 40) ─z-norm per speaker─▶ ─stack 4─▶ (T, 160) ─align─▶ (160, T)
+    audio ─extract─▶ (T10, D) ─z-norm per speaker─▶ ─stack 4─▶ (T, 4D) ─align─▶ (4D, T)
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from tinyemo.data.corpus import Corpus, Recording
 from tinyemo.data.fingerprint import corpus_fingerprint
 from tinyemo.data.grid import audio_duration, check_tracks_agree, frames_for_duration
 from tinyemo.data.loading import load_corpus
-from tinyemo.frontend import FbankOptions, align_to_labels, extract, speaker_normalise, stack_frames
+from tinyemo.frontend import FbankOptions, align_to_labels, speaker_normalise, stack_frames
 from tinyemo.frontend.audio import audio_rate
 from tinyemo.frontend.cache import FeatureCache
+from tinyemo.frontend.descriptors import check_features, extract_features
 from tinyemo.util.notices import warn
 
 __all__ = ["Example", "prepare", "load_examples", "check_targets", "corpus_rate",
@@ -45,14 +47,16 @@ class Example:
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
             cache: FeatureCache | bool | None = True, stack: int = 4,
             progress=None, sample_rate: int | None = None,
-            normalise: str = "speaker") -> dict[str, Example]:
+            normalise: str = "speaker", features: str = "fbank") -> dict[str, Example]:
     """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
     over all of a speaker's recordings; ``normalise="recording"``: each recording's own). Labelled recordings are aligned to their label track
     (all tracks of one recording must agree in length); unlabelled ones get
     :func:`frames_for_duration` frames. ``sample_rate``: the front end's rate; audio at
     another rate is resampled to it, with one warning naming those recordings (and another
     for audio recorded at a lower rate, whose upper band is missing). ``progress``: an
-    optional callable(done, total)."""
+    optional callable(done, total). ``features``: ``fbank`` (the paper), ``lld`` or
+    ``fbank+lld`` (:func:`tinyemo.frontend.descriptors.extract_features`)."""
+    check_features(features)
     if normalise not in NORMALISATIONS:
         raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, "
                          f"got {normalise!r}")
@@ -65,7 +69,8 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
         warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
     feats = {}
     for i, rec in enumerate(corpus):
-        feats[rec.id] = extract(rec.audio, options, cache, sample_rate=sample_rate)
+        feats[rec.id] = extract_features(rec.audio, features, options, cache,
+                                         sample_rate=sample_rate)
         if progress:
             progress(i + 1, len(corpus))
     # a recording missing from the speaker map is its own speaker
@@ -120,18 +125,20 @@ def corpus_rate(corpus: Corpus, declared: int | None = None) -> int:
 
 
 def load_examples(source: Path, options: FbankOptions | None = None, progress=None,
-                  sample_rate: int | None = None, normalise: str = "speaker"
-                  ) -> tuple[dict[str, Example], dict]:
+                  sample_rate: int | None = None, normalise: str = "speaker",
+                  features: str = "fbank") -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source`` (an AVEC 2016 folder or a manifest),
     features from the on-disk cache at ``sample_rate`` (None: :func:`corpus_rate`).
     ``data_info`` says where they came from: root, number of recordings, sample rate, the
-    z-normalisation (per ``normalise``) and a fingerprint of every recording's audio and
-    labels (``tinyemo.data.fingerprint.corpus_fingerprint``)."""
+    z-normalisation (per ``normalise``), the ``features`` and a fingerprint of every
+    recording's audio and labels (``tinyemo.data.fingerprint.corpus_fingerprint``)."""
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
-    examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise)
+    examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise,
+                       features=features)
     return examples, {"root": str(Path(source).resolve()), "recordings": len(corpus),
-                      "sample_rate": rate, "normalise": normalise, "fingerprint": corpus_fingerprint(corpus)}
+                      "sample_rate": rate, "normalise": normalise, "features": features,
+                      "fingerprint": corpus_fingerprint(corpus)}
 
 
 def check_targets(examples: list[Example], target: str, partition: str, root: Path | None) -> None:

@@ -27,7 +27,9 @@ from tinyemo.export.graph import Graph
 from tinyemo.export.registry import export_module
 from tinyemo.frontend.filterbank import frame_geometry
 from tinyemo.runs.ensemble import Ensemble
-from tinyemo.serve.streaming import latency_seconds, model_options, model_sample_rate
+from tinyemo.serve.streaming import (
+    latency_seconds, model_options, model_sample_rate, require_fbank_inputs,
+)
 from tinyemo.serve.windowed import ensemble_context
 from tinyemo.util.fileio import atomic_write
 from tinyemo.util.settings import SettingError
@@ -75,6 +77,11 @@ def check_sample_rate(given: int | None, trained: int | None) -> int | None:
     return given
 
 
+def _inputs(ensemble: Ensemble) -> str:
+    kind = ensemble.config.get("features", "fbank")
+    return "log-mels" if kind == "fbank" else f"{kind} frames (tinyemo.frontend.descriptors)"
+
+
 def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | None = None,
                 opset: int | None = None, stacked_output: str | None = None) -> dict:
     """Write the ONNX graph of ``model`` (a model folder or an :class:`Ensemble`) to ``out``
@@ -90,11 +97,13 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise ValueError(f"opset {opset}: give {MIN_OPSET} … {onnx.defs.onnx_opset_version()}")
     ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model))
+    if not features:
+        require_fbank_inputs(ensemble, "a waveform graph")
     opts, stack = model_options(ensemble)
     rate = check_sample_rate(sample_rate, model_sample_rate(ensemble))
     if not features and not rate:
         raise ValueError("the model folder does not record its sample rate: give --sample-rate")
-    in_channels = stack * (opts.num_mel_bins + (1 if opts.use_energy else 0))
+    in_channels = {m["in_channels"] for m in ensemble.config["models"].values()}.pop()
 
     g = Graph()
     if features:
@@ -127,7 +136,8 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         "targets": json.dumps(ensemble.targets),
         "frame_period_s": "0.04",
         "sample_rate": str(rate or ""),
-        "input": ("features (T, C) float32: stacked z-normalised log-mels" if features else
+        "input": (f"features (T, C) float32: stacked z-normalised {_inputs(ensemble)}"
+                  if features else
                   "waveform (N,) float32: mono, full scale ±1 (int16 / 32768), at sample_rate"),
         "frontend": "none" if features else "Kaldi fbank, per-recording z-normalisation, "
                     f"{stack}-frame stacking, rows on the 40 ms grid; no dither",

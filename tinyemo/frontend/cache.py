@@ -60,13 +60,19 @@ class FeatureCache:
     def key(self, path: str | os.PathLike, options: FbankOptions, channel: int | None = None,
             sample_rate: int | None = None) -> str:
         """The cache key (64 hex digits) for these audio bytes and options."""
+        return self.key_of(path, {"format_version": FORMAT_VERSION, "options": options.to_dict(),
+                                  "channel": channel, "sample_rate": sample_rate})
+
+    def key_of(self, path: str | os.PathLike, spec: dict) -> str:
+        """The cache key (64 hex digits) for the audio bytes of ``path`` and ``spec`` (every
+        option that decides the features, JSON-serialisable; with a ``sample_rate``, the
+        resampler is added)."""
         try:
             digest = file_digest(path)
         except OSError as exc:
             raise ValueError(f"{path}: cannot read audio ({exc})") from exc
-        spec = {"format_version": FORMAT_VERSION, "audio_sha256": digest,
-                "options": options.to_dict(), "channel": channel, "sample_rate": sample_rate}
-        if sample_rate is not None:
+        spec = {**spec, "audio_sha256": digest}
+        if spec.get("sample_rate") is not None:
             spec["resampler"] = RESAMPLER
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 

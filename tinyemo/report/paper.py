@@ -63,14 +63,16 @@ def corpus_path(args) -> Path:
 
 def setting(args) -> dict:
     """What produced a result, for its JSON."""
-    keys = ("preset", "data", "data_seed", "runs", "epochs", "patience", "lr", "quick", "threads")
+    keys = ("preset", "data", "data_seed", "runs", "epochs", "patience", "lr", "quick", "threads",
+            "features")
     return {k: (str(v) if isinstance(v, Path) else v) for k in keys
             if (v := getattr(args, k, None)) is not None}
 
 
 def load_examples(args):
-    """(examples, data_info) for the chosen corpus, features from the on-disk cache."""
-    return load(corpus_path(args))
+    """(examples, data_info) for the chosen corpus, features (``args.features``, default the
+    log-mels) from the on-disk cache."""
+    return load(corpus_path(args), features=getattr(args, "features", None) or "fbank")
 
 
 def train(examples, data_info, args, arch: str, out: Path, targets=TARGETS,
@@ -78,7 +80,8 @@ def train(examples, data_info, args, arch: str, out: Path, targets=TARGETS,
     """Train (or resume, or reuse when finished) one experiment folder: (results, seconds)."""
     config = ExperimentConfig(arch=arch, targets=tuple(targets), seeds=tuple(range(args.runs)),
                               train=TrainConfig(epochs=args.epochs, patience=args.patience,
-                                                lr=args.lr), model=overrides or {})
+                                                lr=args.lr), model=overrides or {},
+                              features=data_info.get("features", "fbank"))
     start = time.perf_counter()
     results = train_experiment(examples, config, out, data_info=data_info, resume=True,
                                say=lambda s: None)

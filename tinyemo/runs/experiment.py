@@ -19,6 +19,7 @@ from tinyemo.data.corpus import PARTITIONS, check_partitions
 from tinyemo.data.examples import NORMALISATIONS, Example, check_targets
 from tinyemo.data.fingerprint import describe_changes, fingerprint_changes, warn_shared_audio
 from tinyemo.frontend import FbankOptions
+from tinyemo.frontend.descriptors import FEATURES
 from tinyemo.models.config import ARCHITECTURES, ModelConfig, used_settings
 from tinyemo.models.memory import check_trainable
 from tinyemo.runs.ensemble import Ensemble
@@ -43,7 +44,10 @@ class ExperimentConfig:
     ``sample_rate``: the front end's rate in Hz (None: the corpus's most common rate); audio
     at another rate is resampled to it. ``normalise``: features z-normalised per ``speaker``
     (the paper) or per ``recording`` (the examples must have been prepared that way;
-    predict/evaluate prepare new audio the same way). Checks itself when made (SettingError)."""
+    predict/evaluate prepare new audio the same way). ``features``: the model inputs, ``fbank``
+    (the paper's log-mels), ``lld`` (openSMILE's eGeMAPS descriptors) or ``fbank+lld``
+    (:mod:`tinyemo.frontend.descriptors`; the examples must have been prepared that way).
+    Checks itself when made (SettingError)."""
 
     arch: str = "downup"
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -53,10 +57,11 @@ class ExperimentConfig:
     fbank: FbankOptions = field(default_factory=FbankOptions)
     sample_rate: int | None = None
     normalise: str = "speaker"
+    features: str = "fbank"
 
     def __post_init__(self) -> None:
         check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=sample_rate_rule,
-                     normalise=one_of(*NORMALISATIONS))
+                     normalise=one_of(*NORMALISATIONS), features=one_of(*FEATURES))
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise SettingError("targets", f"need distinct target names, got {self.targets!r}")
         if not self.seeds:
@@ -91,7 +96,8 @@ def split_partitions(examples: dict[str, Example]) -> dict[str, list[Example]]:
 
 def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | None) -> dict:
     """What ``config.json`` holds for ``config``: the resolved model of each target, the
-    training settings, the front end (options and sample rate) and the data."""
+    training settings, the front end (options, sample rate, normalisation, features) and
+    the data."""
     data_info = data_info or {}
     rate = data_info.get("sample_rate", config.sample_rate)
     if config.sample_rate is not None and rate != config.sample_rate:
@@ -101,11 +107,15 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
     if prepared != config.normalise:
         raise ValueError(f"the features were z-normalised per {prepared}, the configuration "
                          f"asks for per {config.normalise} (--normalise)")
+    prepared = data_info.get("features", config.features)
+    if prepared != config.features:
+        raise ValueError(f"the examples hold {prepared} features, the configuration asks for "
+                         f"{config.features} (--features)")
     return {"arch": config.arch, "targets": list(config.targets), "seeds": list(config.seeds),
             "train": asdict(config.train),
             "models": {t: m.to_dict() for t, m in config.model_configs(in_channels).items()},
             "data": data_info, "fbank": config.fbank.to_dict(), "sample_rate": rate,
-            "normalise": config.normalise}
+            "normalise": config.normalise, "features": config.features}
 
 
 def _comparable(record: dict, unknown: set) -> dict:
@@ -122,6 +132,7 @@ def check_resume(saved: dict, record: dict, path: Path) -> None:
     rate when ``record`` knows it) and the same corpus (its fingerprint, when both have one).
     ValueError naming what differs."""
     new = json.loads(json.dumps(record))
+    saved = {"features": "fbank", **saved}   # folders saved before the setting: log-mels
     unknown = {"data"} | ({"sample_rate"} if new.get("sample_rate") is None else set())
     diffs = config_differences(_comparable(saved, unknown), _comparable(new, unknown))
     if diffs:

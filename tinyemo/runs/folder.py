@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tinyemo.data.examples import NORMALISATIONS
 from tinyemo.frontend import FbankOptions
+from tinyemo.frontend.descriptors import FEATURES
 from tinyemo.models.config import ARCHITECTURES, ModelConfig
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import LOCK_FILE
@@ -162,6 +163,9 @@ def _check_saved(saved, path: Path) -> None:
     if saved.get("normalise", "speaker") not in NORMALISATIONS:
         raise bad("normalise", f"must be one of {', '.join(NORMALISATIONS)}, got "
                   f"{saved['normalise']!r}")
+    if saved.get("features", "fbank") not in FEATURES:    # absent: saved before the setting
+        raise bad("features", f"must be one of {', '.join(FEATURES)}, got "
+                  f"{saved['features']!r}")
     if not isinstance(saved.get("data", {}), dict):
         raise bad("data", f"must be an object, got {saved['data']!r}")
 

@@ -65,19 +65,37 @@ class Model:
     def sample_rate(self) -> int | None:
         return self.predictor.sample_rate
 
+    @property
+    def features(self) -> str:
+        """The nets' inputs (``fbank``, ``lld``, ``fbank+lld``; folders saved before the
+        setting: ``fbank``)."""
+        return self.config.get("features", "fbank")
+
+    @property
+    def whole_files(self) -> bool:
+        """Whether its features are computed over whole recordings (a baseline's windows,
+        openSMILE's descriptors), not block by block in bounded memory."""
+        return self.is_baseline or self.features != "fbank"
+
     def _known_rate(self) -> int | None:
         if self.sample_rate is None:
             warn(f"{self.folder / CONFIG} records no sample rate (saved by an older tinyemo): "
                  f"audio is used at its own rate")
         return self.sample_rate
 
-    def examples(self, corpus: Corpus, progress=None) -> dict[str, Example]:
-        """The model's input features for every recording of ``corpus``, by id."""
+    def examples(self, corpus: Corpus, progress=None,
+                 dither: float | None = None) -> dict[str, Example]:
+        """The model's input features for every recording of ``corpus``, by id; ``dither``:
+        instead of the nets' fbank dither."""
         if self.is_baseline:
             return self.predictor.examples(corpus, progress)
-        return prepare(corpus, FbankOptions(**self.config.get("fbank", {})), progress=progress,
+        options = FbankOptions(**self.config.get("fbank", {}))
+        if dither is not None:
+            options = dataclasses.replace(options, dither=float(dither))
+        return prepare(corpus, options, progress=progress,
                        sample_rate=self._known_rate(),
-                       normalise=self.config.get("normalise", "speaker"))
+                       normalise=self.config.get("normalise", "speaker"),
+                       features=self.features)
 
     def predict_examples(self, examples: list[Example], target: str) -> tuple[list, list[list]]:
         return self.predictor.predict(examples, target)
@@ -87,7 +105,7 @@ class Model:
         """Seconds from a frame's time stamp until streaming can give it (the nets' right-hand
         context and the front end's look-ahead); ``inf`` for a baseline or a recurrent net,
         which need the whole recording."""
-        if self.is_baseline:
+        if self.whole_files:
             return math.inf
         options, stack = model_options(self.predictor)
         rate = self.sample_rate or 16000   # an older folder: the paper's rate
@@ -115,8 +133,8 @@ class Model:
         samples = _signal(signal)
         rate = _rate(sampling_rate)
         duration = samples.size / rate
-        if self.is_baseline:
-            return self._baseline_signal(samples, rate, "signal", 0.0)
+        if self.whole_files:
+            return self._whole_signal(samples, rate, "signal", 0.0, dither)
         blocks = (samples[i:i + BLOCK_SAMPLES] for i in range(0, samples.size, BLOCK_SAMPLES))
         if self.sample_rate is not None:
             warn_resampling({"signal": rate}, int(self.sample_rate))
@@ -143,11 +161,11 @@ class Model:
             raise ValueError(f"{path}: cannot predict from {start} to {end} s of a "
                              f"{total / file_rate:g} s file")
         offset, duration = first / file_rate, (stop - first) / file_rate
-        if self.is_baseline:
+        if self.whole_files:
             if first == 0 and stop == total:
-                return self._baseline_file(path, duration, str(path))
+                return self._whole_file(path, duration, str(path), dither=dither)
             samples = read_audio(path)[0][first:stop]
-            return self._baseline_signal(samples, file_rate, str(path), offset)
+            return self._whole_signal(samples, file_rate, str(path), offset, dither)
         columns, tables = iter_predictions(self.predictor, path, options=self._options(dither),
                                            sample_rate=self._known_rate(), start=first,
                                            stop=stop)
@@ -182,22 +200,23 @@ class Model:
         options = model_options(self.predictor)[0]
         return options if dither is None else dataclasses.replace(options, dither=float(dither))
 
-    def _baseline_file(self, path: Path, duration: float, name: str, offset: float = 0.0
-                       ) -> Prediction:
+    def _whole_file(self, path: Path, duration: float, name: str, offset: float = 0.0,
+                    dither: float | None = None) -> Prediction:
         corpus = Corpus([Recording(path.stem, path.stem, "predict", path)])
-        examples = list(self.examples(corpus).values())
+        examples = list(self.examples(corpus, dither=dither).values())
         values = {t: self.predict_examples(examples, t)[0][0] for t in self.targets}
         return Prediction(values, duration, offset, name)
 
-    def _baseline_signal(self, samples: np.ndarray, rate: int, name: str, offset: float
-                         ) -> Prediction:
-        """A baseline reads files: the samples go through a temporary float WAV (exact)."""
+    def _whole_signal(self, samples: np.ndarray, rate: int, name: str, offset: float,
+                      dither: float | None = None) -> Prediction:
+        """Whole-recording features are read from files: the samples go through a temporary
+        float WAV (exact)."""
         import soundfile as sf  # libsndfile loads on first use: import tinyemo stays light
 
         with tempfile.TemporaryDirectory(prefix="tinyemo-signal-") as tmp:
             wav = Path(tmp) / "signal.wav"
             sf.write(str(wav), samples / INT16_SCALE, rate, subtype="DOUBLE")
-            return self._baseline_file(wav, samples.size / rate, name, offset)
+            return self._whole_file(wav, samples.size / rate, name, offset, dither)
 
     def predict_files(self, audio: list[Path], out: Path, progress=None,
                       dither: float | None = None, num_workers: int = 1,

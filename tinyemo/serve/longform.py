@@ -31,7 +31,7 @@ from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files
 from tinyemo.serve.result import csv_line
-from tinyemo.serve.streaming import StreamPredictor, model_options
+from tinyemo.serve.streaming import StreamPredictor, model_options, require_fbank_inputs
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
 
@@ -85,6 +85,7 @@ def iter_block_predictions(ensemble: Ensemble, blocks, file_rate: int, *, name: 
                            options: FbankOptions | None = None, sample_rate: int | None = None):
     """:func:`iter_predictions` of a recording given as (n,) sample blocks at ``file_rate`` Hz
     (int16 scale; read once, in the first pass); ``name`` names it in errors."""
+    require_fbank_inputs(ensemble, "block-wise prediction")   # before pass 1 reads a block
     options = _fixed_dither(options or model_options(ensemble)[0])
     rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
     spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")

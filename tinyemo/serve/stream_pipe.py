@@ -7,7 +7,7 @@ from typing import BinaryIO, TextIO
 
 from tinyemo.frontend.pcm import RAW_FORMATS, PcmDecoder, read_wav_header
 from tinyemo.runs.ensemble import Ensemble
-from tinyemo.serve.streaming import StreamPredictor, model_sample_rate
+from tinyemo.serve.streaming import StreamPredictor, model_sample_rate, require_fbank_inputs
 
 __all__ = ["predict_stream", "STREAM_FORMATS"]
 
@@ -32,6 +32,7 @@ def predict_stream(model, source: BinaryIO, sink: TextIO, *, fmt: str = "wav",
     if chunk_bytes < 1:
         raise ValueError(f"chunk size must be >= 1 byte, got {chunk_bytes}")
     ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model), device)
+    require_fbank_inputs(ensemble, "streaming")     # before a byte of the stream is read
     read = getattr(source, "read1", source.read)
     model_rate = model_sample_rate(ensemble)
     pending = b""

@@ -28,6 +28,7 @@ from tinyemo.engine import backend
 from tinyemo.engine.autograd import Tensor, no_grad
 from tinyemo.frontend import FbankOptions, align_to_labels, fbank, stack_frames
 from tinyemo.frontend.blocks import audio_info
+from tinyemo.frontend.descriptors import feature_dims
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.frontend.features import MIN_STD, speaker_statistics
 from tinyemo.frontend.filterbank import frame_geometry
@@ -37,6 +38,7 @@ from tinyemo.serve.profile import Profile
 from tinyemo.serve.windowed import MAX_WINDOW, FrameStacker, WindowedEnsemble, latency_seconds
 
 __all__ = ["StreamPredictor", "RunningNormaliser", "predict_offline", "latency_seconds",
+           "require_fbank_inputs",
            "model_sample_rate", "model_options", "STREAM_NORMALISATIONS"]
 
 STREAM_NORMALISATIONS = ("profile", "running")
@@ -45,11 +47,23 @@ STREAM_NORMALISATIONS = ("profile", "running")
 def model_options(ensemble: Ensemble) -> tuple[FbankOptions, int]:
     """The model's fbank options and how many 10-ms frames make one model input row."""
     opts = FbankOptions(**ensemble.config.get("fbank", {}))
-    dims = opts.num_mel_bins + (1 if opts.use_energy else 0)
+    dims = feature_dims(ensemble.config.get("features", "fbank"), opts)
     in_channels = {m["in_channels"] for m in ensemble.config["models"].values()}.pop()
     if in_channels % dims:
         raise ValueError(f"model inputs of {in_channels} channels are not stacked {dims}-dim frames")
     return opts, in_channels // dims
+
+
+def require_fbank_inputs(ensemble: Ensemble, what: str) -> None:
+    """ValueError unless the model reads log-mels only: ``what`` (streaming, a waveform graph)
+    computes features block by block, and tinyemo computes openSMILE's descriptors over whole
+    signals only (opensmile-python's ``process_signal``; no block-wise path that reproduces it
+    exactly is built: its pitch tracker smooths with a Viterbi search over a lag buffer)."""
+    features = ensemble.config.get("features", "fbank")
+    if features != "fbank":
+        raise ValueError(f"{what} is not available for a model with openSMILE descriptor "
+                         f"inputs (features {features}): they are computed over whole signals "
+                         f"only; use tinyemo predict, or export --features")
 
 
 def model_sample_rate(ensemble: Ensemble) -> int | None:
@@ -113,6 +127,7 @@ class StreamPredictor:
         ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model), device)
         if normalisation not in STREAM_NORMALISATIONS:
             raise ValueError(f"normalisation must be one of {STREAM_NORMALISATIONS}, got {normalisation!r}")
+        require_fbank_inputs(ensemble, "streaming")
         opts, self.stack = model_options(ensemble)
         opts = fbank_options or opts
         model_rate = model_sample_rate(ensemble)
@@ -219,6 +234,7 @@ def predict_offline(model, samples: np.ndarray, sample_rate: int,
     ``tinyemo predict`` does), stacked, aligned to the 40 ms grid, every model on the whole
     sequence, seeds averaged. Returns target → (T,) float32."""
     ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model))
+    require_fbank_inputs(ensemble, "predict_offline (the streaming reference)")
     opts, stack = model_options(ensemble)
     feats = fbank(samples, sample_rate, options=opts)
     if profile is None:

@@ -33,9 +33,11 @@ def describe(source: Path) -> tuple[object, dict]:
                     "sample_rate": corpus_rate(corpus), "fingerprint": corpus_fingerprint(corpus)}
 
 
-def load_examples_on(executor, source: Path) -> tuple[dict[str, Example], dict]:
+def load_examples_on(executor, source: Path, features: str = "fbank"
+                     ) -> tuple[dict[str, Example], dict]:
     """(examples, data_info) of the corpus at ``source``, as :func:`tinyemo.data.examples.
-    load_examples` gives them, with the extraction spread over ``executor``."""
+    load_examples` gives them, with the log-mel extraction spread over ``executor`` (openSMILE
+    descriptors, for ``features`` other than fbank, are computed here, once)."""
     corpus = load_corpus(source)
     rate = corpus_rate(corpus)
     feats = executor.map(_extract, [(str(rec.audio), rate) for rec in corpus])
@@ -44,4 +46,4 @@ def load_examples_on(executor, source: Path) -> tuple[dict[str, Example], dict]:
         key = cache.key(rec.audio, options, None, rate)
         if cache.get(key) is None:
             cache.put(key, f)
-    return load_examples(source, sample_rate=rate)
+    return load_examples(source, sample_rate=rate, features=features)

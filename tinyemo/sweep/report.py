@@ -179,7 +179,7 @@ def _train_final(examples, config, out, target, number, settings, data_info, say
     say(f"{target}: training trial {number}'s settings with {config.runs} seed(s) into {folder}")
     exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds,
                            train=TrainConfig(**_tuples(train), device=config.device),
-                           model=_tuples(model))
+                           model=_tuples(model), features=settings.get("features", "fbank"))
     results = train_experiment(examples, exp, folder, data_info=data_info, resume=True,
                                say=lambda s: None)
     res = results[target]

@@ -14,6 +14,10 @@ is read, so a field added there is searchable here without a change), except ``i
     lr = { low = 1e-4, high = 1e-2, log = true }  a float range on a log scale
     patience = { low = 5, high = 20, log = true } an integer range on a log scale
 
+``features = "fbank+lld"`` (``fbank``, ``lld``, ``fbank+lld``; see ``tinyemo train --features``)
+chooses the model inputs of the whole sweep: a fixed value only, since every trial trains on
+the same prepared examples (one sweep per feature setting compares them).
+
 A range is integer when the setting is an integer (its bounds must then be integers), float
 otherwise. Choices are scalars, or lists for list settings (``[[3, 3], [5, 5]]``, or
 ``[3, [3, 5]]`` for a setting that takes a number or a list).
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinyemo.frontend.descriptors import FEATURES
 from tinyemo.models.config import ModelConfig
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.notices import warn
@@ -256,6 +261,14 @@ def read_space(path: str | Path) -> Space:
 
 
 def _param(path: Path, key: str, value, hints: dict) -> Param:
+    if key == "features":          # decides the examples, which every trial shares
+        value = value.get("value") if isinstance(value, dict) and set(value) == {"value"} \
+            else value
+        if value not in FEATURES:
+            raise ValueError(f"{path}: features: a fixed value of {', '.join(FEATURES)} (one "
+                             f"sweep per feature setting: trials share one set of examples), "
+                             f"got {value!r}")
+        return Param(key, "fixed", value=value)
     if key in NOT_SEARCHABLE:
         raise ValueError(f"{path}: {key!r} cannot be searched ({NOT_SEARCHABLE[key]})")
     if key not in hints:
