@@ -26,7 +26,7 @@ from tinyemo.runs.ensemble import Ensemble
 from tinyemo.runs.experiment import ExperimentConfig, check_resume, run_record
 from tinyemo.runs.folder import read_config
 from tinyemo.serve.load import load_model
-from tinyemo.serve.longform import predict_files_long
+from tinyemo.serve.longform import predict_long
 from tinyemo.serve.streaming import StreamPredictor, predict_offline
 
 pytest.importorskip("opensmile")
@@ -114,7 +114,7 @@ def test_streaming_and_waveform_graphs_are_refused_in_one_line(folder, tmp_path,
     with pytest.raises(ValueError, match="openSMILE descriptor inputs"):
         predict_offline(folder, np.zeros(16000), 16000)
     with pytest.raises(ValueError, match="^block-wise prediction is not available"):
-        predict_files_long(Ensemble(folder), [SPEECH], tmp_path / "long")
+        predict_long(Ensemble(folder), SPEECH, tmp_path / "long" / "arctic_a0007.csv")
     assert not (tmp_path / "long").exists()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SPEECH.read_bytes())))
     assert predict_main(["--stream", "--model", str(folder), "--running"]) == 2
