@@ -14,7 +14,7 @@ from tinyemo.runs.tables import results_table
 from tinyemo.util.runtime import configure_process
 from tinyemo.util.settings import SettingError
 
-__all__ = ['baseline_main', 'baseline_parser']
+__all__ = ["baseline_main", "baseline_parser"]
 
 
 def baseline_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from tinyemo.export.audonnx import export_audonnx
 from tinyemo.runs.folder import read_config
 from tinyemo.util.settings import SettingError
 
-__all__ = ['export_main', 'export_parser']
+__all__ = ["export_main", "export_parser"]
 
 
 def export_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from tinyemo.cli.boundary import run_command
 from tinyemo.report.plot import plot_prediction_csv
 from tinyemo.util.settings import SettingError
 
-__all__ = ['plot_main', 'plot_parser']
+__all__ = ["plot_main", "plot_parser"]
 
 
 def plot_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from tinyemo.util.compile_notice import announce_compilation
 from tinyemo.util.runtime import configure_process
 from tinyemo.util.settings import SettingError
 
-__all__ = ['predict_main', 'predict_parser', 'evaluate_main', 'evaluate_parser', 'stream_main', 'stream_parser']
+__all__ = ["predict_main", "predict_parser", "evaluate_main", "evaluate_parser", "stream_main", "stream_parser"]
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -178,7 +178,6 @@ def evaluate_main(argv=None) -> int:
                            progress=ui.counter("features")))
         return 0
     return run_command(parser, run)
-
 
 
 def _seconds(s: float) -> str:

@@ -13,7 +13,7 @@ from tinyemo.serve.profile import profile_of_files, training_profile
 from tinyemo.serve.streaming import model_options, model_sample_rate
 from tinyemo.util.settings import SettingError
 
-__all__ = ['profile_main', 'profile_parser']
+__all__ = ["profile_main", "profile_parser"]
 
 
 def profile_parser() -> argparse.ArgumentParser:

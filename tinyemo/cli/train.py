@@ -21,7 +21,7 @@ from tinyemo.util.compile_notice import announce_compilation
 from tinyemo.util.runtime import configure_process
 from tinyemo.util.settings import SettingError
 
-__all__ = ['train_main', 'train_parser']
+__all__ = ["train_main", "train_parser"]
 
 
 def _kernel_sizes(text: str):
@@ -101,7 +101,6 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--quiet", action="store_true")
     return p
-
 
 
 def _load_examples(args, source: Path | None, ui: Progress):

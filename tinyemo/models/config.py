@@ -12,19 +12,16 @@ from tinyemo.engine import nn
 from tinyemo.engine.ops.dropout import DROPOUT_MODES
 from tinyemo.util.settings import SettingError, at_least, check_fields, one_of
 
-__all__ = ['ARCHITECTURES', 'DEFAULT_WIDTH', 'IGNORED', 'used_settings', 'ModelConfig']
+__all__ = ["ARCHITECTURES", "DEFAULT_WIDTH", "IGNORED", "used_settings", "ModelConfig"]
 
 ARCHITECTURES = ("single", "dilated", "downup", "blstm")
-
 
 # The paper's widths for the down/up net (Section 3.3); dilated uses 32 for both targets.
 DEFAULT_WIDTH = {("downup", "arousal"): 32, ("downup", "valence"): 128}
 
-
 # ModelConfig fields each architecture has no use for: setting one is an error, not a no-op.
 # (single: ``kernel_size`` is another name for its ``filter_length``.)
 _RECURRENT = ("hidden_size", "num_layers")
-
 
 IGNORED = {"single": ("width", "depth", "dilation_base", "pool", "up_kernel_size") + _RECURRENT,
            "dilated": ("pool", "up_kernel_size", "filter_length") + _RECURRENT,

@@ -11,7 +11,8 @@ from tinyemo.engine.ops.conv1d import resolve_padding
 from tinyemo.engine.ops.moving_average1d import window_sides
 from tinyemo.models.nets import BLSTM, Averaged, DownUp
 
-__all__ = ['receptive_field', 'Context', 'context']
+__all__ = ["receptive_field", "Context", "context"]
+
 
 def receptive_field(model: nn.Module) -> float:
     """Input frames that can influence one output frame (walking the layers in order);

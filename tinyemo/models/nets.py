@@ -29,7 +29,8 @@ from tinyemo.engine import nn
 from tinyemo.engine.ops.conv1d import resolve_padding
 from tinyemo.models.config import ModelConfig
 
-__all__ = ['DownUp', 'Averaged', 'BLSTM', 'build_model']
+__all__ = ["DownUp", "Averaged", "BLSTM", "build_model"]
+
 
 def _hidden(cfg: ModelConfig, rng: np.random.Generator) -> list[nn.Module]:
     """The activation after a hidden layer, and its dropout when there is one."""

@@ -18,7 +18,8 @@ from tinyemo.models.stacked import Stacked, stack_seeds
 from tinyemo.runs.folder import read_config
 from tinyemo.train.loop import BEST, predict_examples
 
-__all__ = ['Ensemble']
+__all__ = ["Ensemble"]
+
 
 class Ensemble:
     """The best weights of every seed of every target in an experiment folder."""

@@ -11,7 +11,8 @@ from tinyemo.data.examples import Example
 from tinyemo.data.grid import FRAME_S
 from tinyemo.util.fileio import write_text
 
-__all__ = ['write_predictions', 'read_predictions']
+__all__ = ["write_predictions", "read_predictions"]
+
 
 def write_predictions(folder: Path, examples: list[Example], by_target: dict) -> None:
     """One CSV per recording: time, each target's prediction (and its gold standard if known)."""

@@ -2,7 +2,8 @@
 """
 from __future__ import annotations
 
-__all__ = ['results_table']
+__all__ = ["results_table"]
+
 
 def results_table(results_by_model: dict, partitions: tuple[str, ...] = ("dev", "test")) -> str:
     """Markdown in the paper's format: per target, RMSE and CCC of each of ``partitions``
