@@ -42,10 +42,10 @@ def sweep_parser() -> argparse.ArgumentParser:
                    "epoch N (default: the space's patience, at least 2)")
     p.add_argument("--choose", choices=CHOOSE, default="best", help="the trial whose settings "
                    "the final runs train: the best dev CCC, or the fewest weights within one "
-                   "standard error (bootstrap over dev recordings) of the best")
+                   "standard error (bootstrap over the dev, or held-out, recordings) of the best")
     p.add_argument("--selection-folds", type=int, metavar="K", help="score each trial on K "
                    "speaker-disjoint folds of train+dev (train on K-1, score the held-out "
-                   "fold) instead of on dev; the final runs still train on train, stopping on dev")
+                   "fold) instead of on dev; the final runs train as --final-on says")
     p.add_argument("--final-on", choices=FINAL_ON, default="train", help="what the final runs "
                    "train on: train, stopping on dev (the paper), or, with --selection-folds, "
                    "train+dev for the folds' median best epoch (no held-out dev)")
