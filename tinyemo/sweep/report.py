@@ -19,7 +19,7 @@ from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
 
-__all__ = ["write_trials", "trial_line", "choose", "write_summary"]
+__all__ = ["write_trials", "trial_line", "choose", "final_epochs", "write_summary"]
 
 STATUS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
