@@ -56,3 +56,30 @@ def reported(folder: Path, target: str = "arousal") -> dict[int, dict[int, float
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(folder / "optuna.journal")))
     study = optuna.load_study(study_name=target, storage=storage)
     return {t.number: dict(t.intermediate_values) for t in study.trials}
+
+
+def slow_bootstrap(per_seed: dict, labels: list, seed: int, draws: int) -> np.ndarray:
+    """Each draw: recordings picked with replacement, concatenated, CCC per seed, mean (the
+    slow reference of :mod:`tinyemo.sweep.luck`)."""
+    from tinyemo.util.metrics import ccc
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(labels), size=(draws, len(labels)))
+    out = []
+    for row in picks:
+        y = np.concatenate([labels[i] for i in row])
+        out.append(np.mean([ccc(np.concatenate([p[i] for i in row]), y)
+                            for p in per_seed.values()]))
+    return np.array(out)
+
+
+class ReadWatch(dict):
+    """Labels that record, at each read, what ``state()`` says then (e.g. whether the final
+    runs have started): a test shows when test labels were first read."""
+
+    def __init__(self, labels: dict, state):
+        super().__init__(labels)
+        self.state, self.reads = state, []
+
+    def __getitem__(self, key):
+        self.reads.append(self.state())
+        return super().__getitem__(key)

@@ -104,14 +104,17 @@ def test_killed_sweep_resumes_on_other_executors_to_the_uninterrupted_result(cor
     assert a["arousal"]["final"]["test"] == b["arousal"]["final"]["test"]
 
 
-def test_folds_waiting_pruner_and_the_one_se_rule_from_the_command_line(corpus, tmp_path, capsys):
+def test_folds_final_on_train_dev_waiting_pruner_and_the_one_se_rule_from_the_command_line(corpus, tmp_path, capsys):
     root, _ = corpus
     space = tmp_path / "space.toml"
     space.write_text(SPACE)
     common = [str(space), "--data", str(root), "--target", "arousal", "--trials", "3",
               "--sampler", "random", "--seeds-per-trial", "1", "--threads", "1", "--quiet"]
     assert main(["sweep", *common, "--runs", "1", "--selection-folds", "2", "--pruner",
-                 "halving", "--prune-after", "2", "--out", str(tmp_path / "folds")]) == 0
+                 "halving", "--prune-after", "2", "--final-on", "train+dev",
+                 "--out", str(tmp_path / "folds")]) == 0
+    final = json.loads((tmp_path / "folds" / "best.json").read_text())["arousal"]["final"]
+    assert final["trained_on"] == "train+dev" and final["epochs"] >= 1 and "dev" not in final
     folds = json.loads((tmp_path / "folds" / "folds.json").read_text())
     assert sorted(folds) == ["fold0", "fold1"] and sum(map(len, folds.values())) == 5
     rows = read_trials(tmp_path / "folds")
@@ -155,6 +158,8 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
          "--trials must be >= 1, got 0"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--prune-after", "3"],
          "--prune-after needs a pruner (--pruner halving or hyperband)"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--final-on",
+          "train+dev"], "--final-on train+dev needs --selection-folds"),
         ([str(bad), "--data", str(root)], f"{bad}: activation: choice 'sigmoid' is invalid in "
                                           f"every trial"),
         ([str(huge), "--data", str(root), "--sampler", "grid"],

@@ -1,6 +1,8 @@
 """Cross-validated selection (``--selection-folds K``): speaker-disjoint folds of train + dev,
 each trial scored as independent runs on every fold score, the folds listed in the sweep
-folder, the final runs on train with early stopping on dev, and test never read before them."""
+folder, the final runs on train with early stopping on dev or (``--final-on train+dev``) on
+both for the folds' median best epoch, test never read before them, and the luck report's
+bootstrap over the pooled held-out recordings."""
 from __future__ import annotations
 
 import json
@@ -12,10 +14,15 @@ from tinyemo.data.corpus import Recording
 from tinyemo.data.examples import Example
 from tinyemo.models.config import ModelConfig
 from tinyemo.sweep import SweepConfig, read_space, run_sweep
+from tinyemo.engine.checkpoint import load_checkpoint
+from tinyemo.models.nets import build_model
+from tinyemo.runs import experiment
 from tinyemo.sweep.folds import speaker_folds
-from tinyemo.train.loop import TrainConfig, train_run
+from tinyemo.sweep.objective import trial_configs
+from tinyemo.train.loop import TrainConfig, predict_examples, train_run
+from tinyemo.util.metrics import ccc
 
-from tests.helpers.sweep import examples, read_trials, space_file
+from tests.helpers.sweep import ReadWatch, examples, read_trials, slow_bootstrap, space_file
 
 
 def _speakers(lengths: dict[str, list[int]]) -> list[Example]:
@@ -89,3 +96,135 @@ def test_each_trial_is_scored_on_every_fold_as_independent_runs_and_test_is_not_
                                              selection_folds=3), tmp_path / "b", say=lambda s: None)
     assert (tmp_path / "b" / "folds.json").read_text() == (out / "folds.json").read_text()
     assert read_trials(tmp_path / "b") == rows and again["arousal"]["trial"] == summary["trial"]
+
+
+def _weights(path):
+    with np.load(path) as f:
+        return {k: f[k].copy() for k in f.files if k.startswith("param/")}
+
+
+@pytest.mark.slow
+def test_final_runs_on_train_and_dev_train_the_folds_median_best_epoch_and_resume(tmp_path,
+                                                                                monkeypatch):
+    text = "arch = 'downup'\ndepth = 2\nwidth = 4\nlr = [3e-3, 1e-2]\nepochs = 6\npatience = 2\n"
+    out = tmp_path / "out"
+
+    def final_started() -> bool:
+        return any(out.glob("final-*/arousal/seed*/log.csv"))
+    data = examples(n_train=4, n_dev=2, n_test=2)
+    watched = {}
+    for k, ex in data.items():
+        if ex.recording.partition == "test":
+            ex = Example(ex.recording, ex.x, ReadWatch(ex.y, final_started))
+            watched[k] = ex
+        data[k] = ex
+    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=2,
+                      sampler="grid", seeds_per_trial=2, runs=1, selection_folds=3,
+                      final_on="train+dev")
+    # the final run is interrupted after its second epoch, then the sweep is resumed
+    real = experiment.train_run
+
+    def interrupted(*args, **kwargs):
+        def stop(state):
+            if state.epoch == 2:
+                raise KeyboardInterrupt
+        return real(*args, **kwargs, on_epoch=stop)
+    monkeypatch.setattr(experiment, "train_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(data, cfg, out, say=lambda s: None)
+    monkeypatch.setattr(experiment, "train_run", real)
+    summary = run_sweep(data, cfg, out, resume=True, say=lambda s: None)["arousal"]
+    # test labels were read only once the final runs had trained
+    reads = [r for ex in watched.values() for r in ex.y.reads]
+    assert reads and all(reads)
+    # epochs: the median of the chosen trial's best epochs over 3 folds x 2 seeds, halves up
+    best = sorted(summary["best_epochs"])
+    assert len(best) == 6
+    epochs = int((best[2] + best[3]) / 2 + 0.5)
+    final = summary["final"]
+    assert final["epochs"] == epochs and final["trained_on"] == "train+dev"
+    # the final weights: a direct run of that many epochs on train + dev, no dev held out
+    lr = float(next(r["lr"] for r in read_trials(out) if int(r["trial"]) == summary["trial"]))
+    fit = [e for e in data.values() if e.recording.partition == "train"] + \
+        [e for e in data.values() if e.recording.partition == "dev"]
+    train_run(ModelConfig.for_arch("downup", "arousal", in_channels=6, depth=2, width=4),
+              TrainConfig(epochs=epochs, patience=2, lr=lr, selection="fixed"), fit, [],
+              "arousal", 0, tmp_path / "direct", say=lambda s: None)
+    folder = out / f"final-arousal-trial{summary['trial']}"
+    direct, kept = _weights(tmp_path / "direct" / "best.npz"), _weights(folder / "arousal" /
+                                                                         "seed0" / "best.npz")
+    assert direct.keys() == kept.keys() and direct
+    for name in direct:
+        np.testing.assert_array_equal(kept[name], direct[name])
+    # dev is not held out: its scores are kept apart and the tables say n/a
+    results = json.loads((folder / "results.json").read_text())["arousal"]
+    assert "dev" not in results and {"dev_trained_on", "test", "train"} <= set(results)
+    assert "dev" not in final and final["test"] == results["test"]
+    assert json.loads((folder / "config.json").read_text())["train_on"] == "train+dev"
+    assert "| n/a | n/a |" in (folder / "results.md").read_text()
+    assert "| n/a (trained on) |" in (out / "results.md").read_text()
+    # a resume of the finished sweep changes nothing; one with the paper's final is refused
+    again = run_sweep(data, cfg, out, resume=True, say=lambda s: None)["arousal"]
+    assert again["final"] == final
+    paper = SweepConfig(cfg.space, targets=("arousal",), trials=2, sampler="grid",
+                        seeds_per_trial=2, runs=1, selection_folds=3)
+    with pytest.raises(ValueError, match="--resume with a changed sweep \\(final_on: "
+                                         "'train\\+dev' -> 'train'\\)"):
+        run_sweep(data, paper, out, resume=True, say=lambda s: None)
+
+
+def test_final_on_train_and_dev_needs_folds(tmp_path):
+    space = read_space(space_file(tmp_path, "arch = 'downup'\nlr = [1e-3, 1e-2]\n"))
+    with pytest.raises(ValueError, match="--final-on train\\+dev needs --selection-folds"):
+        SweepConfig(space, final_on="train+dev")
+    with pytest.raises(ValueError, match="--final-on must be one of train, train\\+dev"):
+        SweepConfig(space, selection_folds=3, final_on="dev")
+
+
+@pytest.mark.slow
+def test_with_folds_the_luck_is_a_bootstrap_of_the_pooled_held_out_recordings(tmp_path):
+    text = ("arch = 'downup'\ndepth = 2\nwidth = [4, 8]\nlr = [3e-3, 1e-2]\nepochs = 3\n"
+            "patience = 3\n")
+    data = examples(n_train=4, n_dev=2, n_test=2)
+    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=4,
+                      sampler="grid", seeds_per_trial=2, runs=0, selection_folds=3,
+                      choose="simplest-within-1se")
+    out = tmp_path / "out"
+    summary = run_sweep(data, cfg, out, say=lambda s: None)["arousal"]
+    luck = summary["luck"]
+    folds = json.loads((out / "folds.json").read_text())
+    rows = {int(r["trial"]): r for r in read_trials(out) if r["status"] == "complete"}
+    assert len(rows) == 4
+    slow, weights = {}, {}
+    for n, r in rows.items():              # each seed's best weights, predicted fold by fold
+        settings = {"arch": "downup", "depth": 2, "width": int(r["width"]), "lr": float(r["lr"])}
+        model_cfg = trial_configs(settings, "arousal", 6)[0]
+        weights[n] = build_model(model_cfg).num_parameters()
+        pooled, labels = {0: [], 1: []}, []
+        for i in range(3):
+            held = [data[k] for k in folds[f"fold{i}"]]
+            labels += [ex.y["arousal"] for ex in held]
+            for s in (0, 1):
+                model = build_model(model_cfg)
+                load_checkpoint(out / "trials" / "arousal" / f"{n:04d}" / f"fold{i}-seed{s}" /
+                                "best.npz", model)
+                pooled[s] += predict_examples(model, held)
+        slow[n] = (slow_bootstrap(pooled, labels, seed=0, draws=1000),
+                   [ccc(np.concatenate(pooled[s]), np.concatenate(labels)) for s in (0, 1)])
+    assert luck["draws"] == 1000 and luck["recordings"] == 6 and luck["folds"] == 3
+    best = max(rows, key=lambda n: (float(rows[n]["dev_ccc_mean"]), -n))
+    assert luck["best_se"] == pytest.approx(np.std(slow[best][0]), abs=1e-6)
+    near = [n for n in rows if float(rows[n]["dev_ccc_mean"]) >= float(rows[best]["dev_ccc_mean"])
+            - luck["best_se"]]
+    expect = min(near, key=lambda n: (weights[n], -float(rows[n]["dev_ccc_mean"]), n))
+    assert summary["trial"] == luck["chosen"]["trial"] == expect
+    draws, per_seed = slow[expect]
+    chosen = luck["chosen"]
+    assert chosen["dev_ccc"] == pytest.approx(np.mean(per_seed), abs=1e-6)
+    assert chosen["interval"] == pytest.approx(list(np.percentile(draws, [2.5, 97.5])), abs=1e-6)
+    assert chosen["seed_std"] == pytest.approx(np.std(per_seed), abs=1e-6)
+    runner_up = luck["runner_up"]
+    assert runner_up["chosen_minus"][1:] == pytest.approx(
+        list(np.percentile(draws - slow[runner_up["trial"]][0], [2.5, 97.5])), abs=1e-6)
+    text = (out / "results.md").read_text()
+    assert "1000 draws of the 6 held-out recordings" in text and "| held-out CCC |" in text

@@ -14,19 +14,7 @@ from tinyemo.sweep.luck import bootstrap, draws_of, save_predictions, simplest_w
 from tinyemo.sweep.objective import trial_configs
 from tinyemo.util.metrics import ccc
 
-from tests.helpers.sweep import examples, read_trials, space_file
-
-
-def _slow_bootstrap(per_seed: dict, labels: list, seed: int, draws: int) -> np.ndarray:
-    """Each draw: recordings picked with replacement, concatenated, CCC per seed, mean."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(labels), size=(draws, len(labels)))
-    out = []
-    for row in picks:
-        y = np.concatenate([labels[i] for i in row])
-        out.append(np.mean([ccc(np.concatenate([p[i] for i in row]), y)
-                            for p in per_seed.values()]))
-    return np.array(out)
+from tests.helpers.sweep import examples, read_trials, slow_bootstrap, space_file
 
 
 def test_the_bootstrap_is_the_slow_loop_over_concatenated_draws(tmp_path):
@@ -36,7 +24,7 @@ def test_the_bootstrap_is_the_slow_loop_over_concatenated_draws(tmp_path):
                     + 0.1 * s for y in labels] for s in (0, 1, 2)}
     save_predictions(tmp_path, per_seed, labels)
     boot = bootstrap(tmp_path, draws_of(len(labels), seed=7, draws=200))
-    slow = _slow_bootstrap(per_seed, labels, seed=7, draws=200)
+    slow = slow_bootstrap(per_seed, labels, seed=7, draws=200)
     np.testing.assert_allclose(boot.draws, slow, rtol=0, atol=1e-9)
     full = np.mean([ccc(np.concatenate(p), np.concatenate(labels)) for p in per_seed.values()])
     assert boot.value == pytest.approx(full, abs=1e-12)
@@ -46,7 +34,7 @@ def test_the_bootstrap_is_the_slow_loop_over_concatenated_draws(tmp_path):
     other = {s: [p + 0.5 * rng.standard_normal(p.size) for p in ps] for s, ps in per_seed.items()}
     save_predictions(tmp_path / "b", other, labels)
     b = bootstrap(tmp_path / "b", draws_of(len(labels), seed=7, draws=200))
-    diff = slow - _slow_bootstrap(other, labels, seed=7, draws=200)
+    diff = slow - slow_bootstrap(other, labels, seed=7, draws=200)
     assert boot.minus(b) == pytest.approx((boot.value - b.value, *np.percentile(diff, [2.5, 97.5])),
                                           abs=1e-9)
 

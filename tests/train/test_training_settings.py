@@ -16,6 +16,7 @@ from tinyemo.models.config import ModelConfig
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
 from tinyemo.train.augment import augment, step_rng
 from tinyemo.train.loop import TrainConfig, train_run
+from tinyemo.util.settings import SettingError
 
 from tests.train.test_training import _examples, _split
 
@@ -42,6 +43,41 @@ def test_budget_selection_trains_every_epoch_and_keeps_the_best(tmp_path):
     # the first epochs are the same run: patience stopped the same trajectory early
     assert [r["dev_ccc"] for r in _log(tmp_path / "p")] == \
         [r["dev_ccc"] for r in _log(tmp_path / "b")][:patience["epochs"]]
+
+
+def _weights(path):
+    with np.load(path) as f:
+        return {k: f[k].copy() for k in f.files if k.startswith("param/")}
+
+
+def test_fixed_selection_trains_every_epoch_without_dev_and_keeps_the_last(tmp_path):
+    train, dev = _split(_examples())
+    common = dict(epochs=5, patience=1, lr=0.05)
+    fixed = train_run(CFG, TrainConfig(**common, selection="fixed"), train, [], "arousal", 0,
+                      tmp_path / "f", **QUIET)
+    assert fixed["epochs"] == fixed["best_epoch"] == 5
+    assert all(r["dev_ccc"] == "nan" for r in _log(tmp_path / "f"))
+    # the trajectory does not depend on dev: the kept weights are the last ones of a budget run
+    budget = train_run(CFG, TrainConfig(**common, selection="budget"), train, dev, "arousal", 0,
+                       tmp_path / "b", **QUIET)
+    assert budget["epochs"] == 5
+    kept, last = _weights(tmp_path / "f" / "best.npz"), _weights(tmp_path / "b" / "checkpoint.npz")
+    assert kept.keys() == last.keys() and kept
+    for name in kept:
+        np.testing.assert_array_equal(kept[name], last[name])
+    # a dev given is scored for the log, not used to choose
+    train_run(CFG, TrainConfig(**common, selection="fixed"), train, dev, "arousal", 0,
+              tmp_path / "fd", **QUIET)
+    assert [r["dev_ccc"] for r in _log(tmp_path / "fd")] == \
+        [r["dev_ccc"] for r in _log(tmp_path / "b")]
+    for name, value in _weights(tmp_path / "fd" / "best.npz").items():
+        np.testing.assert_array_equal(value, last[name])
+    with pytest.raises(ValueError, match="arousal: no dev recordings to select epochs on; "
+                                         "selection 'patience' needs them"):
+        train_run(CFG, TrainConfig(**common), train, [], "arousal", 0, tmp_path / "p", **QUIET)
+    assert not (tmp_path / "p").exists()
+    with pytest.raises(SettingError, match="plateau follows the dev CCC"):
+        TrainConfig(selection="fixed", lr_schedule="plateau")
 
 
 def test_plateau_schedule_lowers_the_logged_rate(tmp_path):

@@ -16,7 +16,7 @@ from tinyemo.cli.boundary import Progress, run_command
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.frontend.descriptors import require_opensmile
 from tinyemo.sweep.dask_executor import DaskExecutor
-from tinyemo.sweep.driver import CHOOSE, PRUNERS, SAMPLERS, SweepConfig, run_sweep
+from tinyemo.sweep.driver import CHOOSE, FINAL_ON, PRUNERS, SAMPLERS, SweepConfig, run_sweep
 from tinyemo.sweep.folder import check_folder
 from tinyemo.sweep.executors import InProcess, LocalWorkers
 from tinyemo.sweep.features import describe, load_examples_on
@@ -43,10 +43,13 @@ def sweep_parser() -> argparse.ArgumentParser:
                    "epoch N (default: the space's patience, at least 2)")
     p.add_argument("--choose", choices=CHOOSE, default="best", help="the trial whose settings "
                    "the final runs train: the best dev CCC, or the fewest weights within one "
-                   "standard error (bootstrap over dev recordings) of the best")
+                   "standard error (bootstrap over the dev, or held-out, recordings) of the best")
     p.add_argument("--selection-folds", type=int, metavar="K", help="score each trial on K "
                    "speaker-disjoint folds of train+dev (train on K-1, score the held-out "
-                   "fold) instead of on dev; the final runs still train on train, stopping on dev")
+                   "fold) instead of on dev; the final runs train as --final-on says")
+    p.add_argument("--final-on", choices=FINAL_ON, default="train", help="what the final runs "
+                   "train on: train, stopping on dev (the paper), or, with --selection-folds, "
+                   "train+dev for the folds' median best epoch (no held-out dev)")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -124,7 +127,7 @@ def _sweep(args, state: dict) -> int:
     threads = args.threads or (max(1, (os.cpu_count() or 1) // local) if local else None)
     config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
         sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
-        choose=args.choose, selection_folds=args.selection_folds,
+        choose=args.choose, selection_folds=args.selection_folds, final_on=args.final_on,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)

@@ -35,6 +35,7 @@ from tinyemo.util.settings import SettingError, check_fields, one_of
 __all__ = ['ExperimentConfig', 'split_partitions', 'run_record', 'check_resume', 'train_experiment',
            'sample_rate_rule', 'MIN_SAMPLE_RATE', 'MAX_SAMPLE_RATE']
 
+TRAIN_ON = ("train", "train+dev")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,10 @@ class ExperimentConfig:
     predict/evaluate prepare new audio the same way). ``features``: the model inputs, ``fbank``
     (the paper's log-mels), ``lld`` (openSMILE's eGeMAPS descriptors) or ``fbank+lld``
     (:mod:`tinyemo.frontend.descriptors`; the examples must have been prepared that way).
-    Checks itself when made (SettingError)."""
+    ``train_on``: the partitions the runs train on, ``train`` (the paper: dev selects the
+    epoch) or ``train+dev`` (no held-out dev: ``train.selection`` must be ``fixed``; dev's
+    scores are then not held out and are kept apart, as ``dev_trained_on``). Checks itself
+    when made (SettingError)."""
 
     arch: str = "downup"
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -58,10 +62,15 @@ class ExperimentConfig:
     sample_rate: int | None = None
     normalise: str = "speaker"
     features: str = "fbank"
+    train_on: str = "train"
 
     def __post_init__(self) -> None:
         check_fields(self, arch=one_of(*ARCHITECTURES), sample_rate=sample_rate_rule,
-                     normalise=one_of(*NORMALISATIONS), features=one_of(*FEATURES))
+                     normalise=one_of(*NORMALISATIONS), features=one_of(*FEATURES),
+                     train_on=one_of(*TRAIN_ON))
+        if self.train_on == "train+dev" and self.train.selection != "fixed":
+            raise SettingError("train_on", "train+dev leaves no dev to select epochs on: "
+                               "needs train selection 'fixed' (a set number of epochs)")
         if not self.targets or len(set(self.targets)) != len(self.targets):
             raise SettingError("targets", f"need distinct target names, got {self.targets!r}")
         if not self.seeds:
@@ -115,7 +124,8 @@ def run_record(config: ExperimentConfig, in_channels: int, data_info: dict | Non
             "train": asdict(config.train),
             "models": {t: m.to_dict() for t, m in config.model_configs(in_channels).items()},
             "data": data_info, "fbank": config.fbank.to_dict(), "sample_rate": rate,
-            "normalise": config.normalise, "features": config.features}
+            "normalise": config.normalise, "features": config.features,
+            **({"train_on": config.train_on} if config.train_on != "train" else {})}
 
 
 def _comparable(record: dict, unknown: set) -> dict:
@@ -190,10 +200,11 @@ def train_experiment(examples: dict[str, Example], config: ExperimentConfig, out
                      "finish or train into another --out folder"):
         if saved is None:
             write_json(out / CONFIG, record)
+        fit, held = ((parts["train"] + parts["dev"], []) if config.train_on == "train+dev"
+                     else (parts["train"], parts["dev"]))
         try:
-            runs = {target: [train_run(models[target], config.train, parts["train"],
-                                       parts["dev"], target, seed, out / target / f"seed{seed}",
-                                       resume, say, progress)
+            runs = {target: [train_run(models[target], config.train, fit, held, target, seed,
+                                       out / target / f"seed{seed}", resume, say, progress)
                              for seed in config.seeds]
                     for target in config.targets}
         except DivergedError:
@@ -219,9 +230,11 @@ def _score_and_write(out: Path, config: ExperimentConfig, parts: dict[str, list[
             predictions.setdefault(part, {})[target] = mean
             if all(target in ex.y for ex in exs):
                 gold = [ex.y[target] for ex in exs]
-                results[target][part] = score(mean, gold)
+                key = (f"{part}_trained_on" if part == "dev" and config.train_on == "train+dev"
+                       else part)                   # not held out: never a dev score
+                results[target][key] = score(mean, gold)
                 for r, run_pred in zip(results[target]["runs"], per_run):
-                    r[part] = score(run_pred, gold)
+                    r[key] = score(run_pred, gold)
     for part, by_target in predictions.items():
         write_predictions(out / "predictions" / part, parts[part], by_target)
     write_json(out / "results.json", results)

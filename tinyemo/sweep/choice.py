@@ -1,7 +1,12 @@
 """Which complete trial a sweep chooses (``--choose best`` or ``simplest-within-1se``) and how
 much of that choice is luck: for the chosen trial, the runner-up and the defaults trial, the
 dev CCC with its bootstrap interval over the dev recordings (:mod:`.luck`) and its seed spread,
-and the paired differences, chosen − runner-up and chosen − defaults."""
+and the paired differences, chosen − runner-up and chosen − defaults.
+
+With ``--selection-folds`` the bootstrap resamples the held-out recordings of all folds pooled
+(each train and dev recording once) and its statistic is the pooled held-out CCC; trials are
+still ranked by their selection score (the mean over folds), and the one-standard-error rule
+takes the standard error of the best trial's pooled bootstrap."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,16 +44,17 @@ def pick(out: Path, target: str, complete: list, settings_of, config, in_channel
         scored = [(t, t.value, _weights(settings_of(t), target, in_channels))
                   for t in ranked if t.number in boots]
         chosen = simplest_within_1se(scored, boots[ranked[0].number].se)
-    entry = {"draws": DRAWS, "recordings": recordings, "rule": config.choose,
+    entry = {"draws": DRAWS, "recordings": recordings, "folds": config.selection_folds,
+             "rule": config.choose,
              "best_se": boots[ranked[0].number].se,
-             "chosen": _side(chosen.number, boots[chosen.number], chosen.user_attrs)}
+             "chosen": _side(chosen.number, boots[chosen.number])}
     others = [t for t in ranked if t.number != chosen.number and t.number in boots]
     if others:
-        entry["runner_up"] = _side(others[0].number, boots[others[0].number], others[0].user_attrs,
+        entry["runner_up"] = _side(others[0].number, boots[others[0].number],
                                    boots[chosen.number])
     folder = out / "trials" / target / "defaults"
     if defaults and defaults.get("status") == "complete" and (folder / PREDICTIONS).exists():
-        side = _side("defaults", bootstrap(folder, counts), defaults, boots[chosen.number])
+        side = _side("defaults", bootstrap(folder, counts), boots[chosen.number])
         difference, low, _ = side["chosen_minus"]
         spread = max(entry["chosen"]["seed_std"], side["seed_std"])
         side["beaten"] = bool(low > 0 and difference > spread)
@@ -56,9 +62,9 @@ def pick(out: Path, target: str, complete: list, settings_of, config, in_channel
     return chosen, entry
 
 
-def _side(name, boot, attrs: dict, chosen=None) -> dict:
+def _side(name, boot, chosen=None) -> dict:
     side = {"trial": name, "dev_ccc": boot.value, "interval": list(boot.interval),
-            "se": boot.se, "seed_std": float(attrs.get("dev_ccc_std") or 0.0)}
+            "se": boot.se, "seed_std": boot.seed_std}
     if chosen is not None:
         side["chosen_minus"] = list(chosen.minus(boot))
     return side
@@ -72,16 +78,20 @@ def luck_lines(summary: dict) -> list[str]:
         if not luck:
             continue
         if not lines:
+            scored = (f"Held-out CCC (each seed's predictions of the {luck['folds']} folds' "
+                      f"held-out recordings pooled, CCC over them, mean over seeds)"
+                      if luck.get("folds") else "Dev CCC (mean over seeds of each seed's best)")
             lines += ["", "## How much is luck", "",
-                      f"Dev CCC (mean over seeds of each seed's best) with its 95 % bootstrap "
-                      f"interval ({luck['draws']} draws of the {luck['recordings']} dev "
+                      f"{scored} with its 95 % bootstrap interval ({luck['draws']} draws of the "
+                      f"{luck['recordings']} {'held-out' if luck.get('folds') else 'dev'} "
                       f"recordings, the same draws for every trial) and its seed spread (std "
                       f"over seeds); the differences are paired over the same draws.", ""]
         rule = ("the best dev CCC" if luck["rule"] == "best" else
                 f"the fewest weights within one standard error ({luck['best_se']:.3f}) of the "
                 f"best")
         lines += [f"**{target}** (chosen: {rule})", "",
-                  "| | trial | dev CCC | 95 % interval | seed spread | chosen minus it (95 %) |",
+                  f"| | trial | {'held-out' if luck.get('folds') else 'dev'} CCC | 95 % "
+                  f"interval | seed spread | chosen minus it (95 %) |",
                   "|---|---|---|---|---|---|"]
         for role in ("chosen", "runner_up", "defaults"):
             side = luck.get(role)

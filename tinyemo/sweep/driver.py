@@ -35,23 +35,26 @@ from tinyemo.sweep.executors import InProcess
 from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
 from tinyemo.sweep.folds import fold_data, speaker_folds
 from tinyemo.sweep.objective import TrialData, TrialTask
-from tinyemo.sweep.search import pruner_of, sampler_of
+from tinyemo.sweep.search import optuna_notices, pruner_of, sampler_of
 from tinyemo.sweep.space import Space
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
 
-__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS", "CHOOSE", "DEFAULTS"]
+__all__ = ["SweepConfig", "run_sweep", "SAMPLERS", "PRUNERS", "CHOOSE", "FINAL_ON", "DEFAULTS"]
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "halving", "hyperband")
 CHOOSE = ("best", "simplest-within-1se")
+FINAL_ON = ("train", "train+dev")
 DEFAULTS = -1          # the number of each target's defaults trial (outside Optuna)
 
 
 @dataclass(frozen=True)
 class SweepConfig:
     """How to search ``space``: per target ``trials`` trials of ``seeds_per_trial`` seeds each,
-    then the best settings trained with ``runs`` seeds (0: none). ``threads``: per trial."""
+    then the best settings trained with ``runs`` seeds (0: none) on ``final_on``: ``train``
+    (early stopping on dev, the paper) or, with ``selection_folds``, ``train+dev`` (for the
+    median over folds and seeds of the chosen trial's best epoch). ``threads``: per trial."""
 
     space: Space
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -61,6 +64,7 @@ class SweepConfig:
     prune_after: int | None = None
     choose: str = "best"
     selection_folds: int | None = None
+    final_on: str = "train"
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -83,9 +87,12 @@ class SweepConfig:
         if self.selection_folds is not None:
             if self.selection_folds < 2:
                 raise ValueError(f"--selection-folds must be >= 2, got {self.selection_folds}")
-            if self.choose != "best":
-                raise ValueError("--choose simplest-within-1se needs the bootstrap over dev "
-                                 "recordings, which --selection-folds does not give")
+        if self.final_on not in FINAL_ON:
+            raise ValueError(f"--final-on must be one of {', '.join(FINAL_ON)}, "
+                             f"got {self.final_on!r}")
+        if self.final_on == "train+dev" and not self.selection_folds:
+            raise ValueError("--final-on train+dev needs --selection-folds: the folds give the "
+                             "number of epochs to train for without a held-out dev")
         if self.prune_after is not None:
             if self.pruner == "none":
                 raise ValueError("--prune-after needs a pruner (--pruner halving or hyperband)")
@@ -130,7 +137,8 @@ class SweepConfig:
         return json.loads(json.dumps({
             "space": self.space.to_dict(), "targets": list(self.targets), "sampler": self.sampler,
             "pruner": self.pruner, "prune_after": self.rung(),
-            "selection_folds": self.selection_folds, "seeds_per_trial": self.seeds_per_trial,
+            "selection_folds": self.selection_folds, "final_on": self.final_on,
+            "seeds_per_trial": self.seeds_per_trial,
             "runs": self.runs, "seed": self.seed, "device": self.device,
             "data": {k: v for k, v in (data_info or {}).items()
                      if k in ("root", "recordings", "fingerprint")}}))
@@ -169,28 +177,29 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_folder(out)
     try:
-        if not (out / "sweep.json").exists() and Path(config.space.path).is_file():
-            write_text(out / "space.toml", Path(config.space.path).read_text())
-        write_json(out / "sweep.json", dict(config.identity(data_info), trials=config.budget()))
-        executor = executor or _in_process()
-        if folds:
-            write_json(out / "folds.json", {f"fold{i}": ids for i, ids in enumerate(folds)})
-        executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"]),
-                                 fold_data(parts["train"] + parts["dev"], folds)))
-        driver = _Driver(optuna, config, out, say, progress, on_report)
-        start = time.perf_counter()
-        driver.run(executor)
-        defaults = driver.run_defaults(executor)
-        if driver.interrupted:
-            raise RuntimeError(f"{len(driver.interrupted)} trial(s) failed for a reason of the "
-                               f"system, not of their settings ({driver.interrupted[0]}); "
-                               f"nothing was chosen: fix the cause, then continue with --resume "
-                               f"--out {out}")
-        seconds = time.perf_counter() - start
-        summary = report.choose(driver.studies(), config, out, examples, data_info, say,
-                                defaults)
-        report.write_summary(out, config, driver.studies(), summary, seconds, compared)
-        return summary
+        with optuna_notices(optuna):   # its warnings: one warning: line each
+            if not (out / "sweep.json").exists() and Path(config.space.path).is_file():
+                write_text(out / "space.toml", Path(config.space.path).read_text())
+            write_json(out / "sweep.json", dict(config.identity(data_info), trials=config.budget()))
+            executor = executor or _in_process()
+            if folds:
+                write_json(out / "folds.json", {f"fold{i}": ids for i, ids in enumerate(folds)})
+            executor.start(TrialData(tuple(parts["train"]), tuple(parts["dev"]),
+                                     fold_data(parts["train"] + parts["dev"], folds)))
+            driver = _Driver(optuna, config, out, say, progress, on_report)
+            start = time.perf_counter()
+            driver.run(executor)
+            defaults = driver.run_defaults(executor)
+            if driver.interrupted:
+                raise RuntimeError(f"{len(driver.interrupted)} trial(s) failed for a reason of "
+                                   f"the system, not of their settings "
+                                   f"({driver.interrupted[0]}); nothing was chosen: fix the "
+                                   f"cause, then continue with --resume --out {out}")
+            seconds = time.perf_counter() - start
+            summary = report.choose(driver.studies(), config, out, examples, data_info, say,
+                                    defaults)
+            report.write_summary(out, config, driver.studies(), summary, seconds, compared)
+            return summary
     finally:
         lock.close()
 

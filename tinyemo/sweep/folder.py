@@ -30,6 +30,7 @@ def check_folder(out: Path, config, data_info: dict | None, resume: bool) -> Non
         saved = json.loads(saved_path.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{saved_path}: corrupt ({exc})") from None
+    saved = {"final_on": "train", **saved}          # sweeps saved before --final-on
     now = config.identity(data_info)
     changes = [f"space: {c}" for c in config.space.changes(saved.get("space", {}))]
     changes += [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now

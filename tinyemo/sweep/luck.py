@@ -63,10 +63,17 @@ def draws_of(recordings: int, seed: int, draws: int = DRAWS) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """One trial's dev CCC (mean over seeds) on every draw, and on all the dev recordings."""
+    """One trial's dev CCC (mean over seeds) on every draw, and on all the dev recordings;
+    ``seeds``: each seed's CCC on all of them."""
 
     value: float
     draws: np.ndarray
+    seeds: np.ndarray
+
+    @property
+    def seed_std(self) -> float:
+        """The seed spread: the (population) standard deviation over seeds."""
+        return float(np.std(self.seeds))
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -87,7 +94,8 @@ def bootstrap(folder: Path, counts: np.ndarray) -> Bootstrap:
     """The bootstrap of the trial in ``folder`` over the resamples ``counts`` (``draws_of``)."""
     sums = _sums(folder)                                        # (seeds, recordings, 6)
     drawn = np.einsum("dr,srk->dsk", counts.astype(np.float64), sums)
-    return Bootstrap(float(np.mean(_ccc(sums.sum(axis=1)))), np.mean(_ccc(drawn), axis=1))
+    seeds = _ccc(sums.sum(axis=1))
+    return Bootstrap(float(np.mean(seeds)), np.mean(_ccc(drawn), axis=1), seeds)
 
 
 def simplest_within_1se(scored: list[tuple[object, float, int]], se: float):

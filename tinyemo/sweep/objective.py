@@ -12,7 +12,8 @@ predictions averaged). Nothing here sees the test partition: a worker is given `
 
     <folder>/seed<k>/   log.csv, best.npz (checkpoint.npz while the trial runs)
     <folder>/result.json  the outcome, so a finished trial is never trained again
-    <folder>/dev-predictions.npz  a complete trial's seeds' dev predictions (the bootstrap's)
+    <folder>/dev-predictions.npz  a complete trial's seeds' dev predictions (the bootstrap's;
+                          with folds, the held-out ones of every fold, pooled)
     <folder>/attempts     how many times the trial was started here
 """
 from __future__ import annotations
@@ -269,22 +270,26 @@ def _per_seed(states: dict, seeds, epoch: int | None = None) -> dict:
 def _ensemble_ccc(task, model_cfg, data, runs: dict) -> float:
     """Dev CCC of the seeds' best weights, their predictions averaged; each seed's predictions
     are kept in the trial's folder for the bootstrap (:mod:`.luck`). With folds: the mean over
-    folds of each fold's ensemble on its held-out recordings (no bootstrap)."""
+    folds of each fold's ensemble on its held-out recordings, and each seed's predictions kept
+    for the held-out recordings of every fold, pooled (each train and dev recording once)."""
     groups: dict = {}                          # the held-out examples -> their seeds' runs
     for run in runs.values():
         groups.setdefault(id(run.dev), (run.dev, []))[1].append(run)
     scores = []
+    pooled: dict = {s: [] for s in task.seeds}
+    pooled_labels: list = []
     for dev, group in groups.values():
         per_seed = []
         for run in group:
             model = build_model(model_cfg)
             load_checkpoint(run.dir / BEST, model)
             per_seed.append(predict_examples(model.to(task.device), list(dev), task.device))
+            pooled[run.seed] += per_seed[-1]
         labels = [ex.y[task.target] for ex in dev]
-        if not data.folds:
-            save_predictions(Path(task.folder), dict(zip(task.seeds, per_seed)), labels)
+        pooled_labels += labels
         mean = [np.mean([p[i] for p in per_seed], axis=0) for i in range(len(dev))]
         scores.append(score(mean, labels)["ccc"])
+    save_predictions(Path(task.folder), pooled, pooled_labels)
     return float(np.mean(scores))
 
 

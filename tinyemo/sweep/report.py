@@ -19,7 +19,7 @@ from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
 
-__all__ = ["write_trials", "trial_line", "choose", "write_summary"]
+__all__ = ["write_trials", "trial_line", "choose", "final_epochs", "write_summary"]
 
 STATUS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
@@ -166,24 +166,41 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
             entry["luck"] = luck
         if config.runs:
             entry["final"] = _train_final(examples, config, out, target, best.number, settings,
-                                          data_info, say)
+                                          data_info, say, entry["best_epochs"])
         summary[target] = entry
     write_json(out / "best.json", summary)
     return summary
 
 
-def _train_final(examples, config, out, target, number, settings, data_info, say) -> dict:
+def final_epochs(best_epochs: list[int]) -> int:
+    """The epochs of a final run on train + dev: the median of the chosen trial's best epochs
+    (one per fold and seed), halves rounded up."""
+    return int(np.floor(np.median(best_epochs) + 0.5))
+
+
+def _train_final(examples, config, out, target, number, settings, data_info, say,
+                 best_epochs) -> dict:
+    """The chosen settings trained with ``config.runs`` seeds on ``config.final_on``; test is
+    scored there, once."""
     arch, model, train = split_settings(settings)
     folder = out / f"final-{target}-trial{number}"
     seeds = tuple(range(config.seed, config.seed + config.runs))
-    say(f"{target}: training trial {number}'s settings with {config.runs} seed(s) into {folder}")
-    exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds,
-                           train=TrainConfig(**_tuples(train), device=config.device),
-                           model=_tuples(model), features=settings.get("features", "fbank"))
+    train = dict(_tuples(train), device=config.device)
+    where = "train, stopping on dev"
+    if config.final_on == "train+dev":
+        train.update(selection="fixed", epochs=final_epochs(best_epochs))
+        where = f"train + dev for {train['epochs']} epoch(s), the folds' median best epoch"
+    say(f"{target}: training trial {number}'s settings with {config.runs} seed(s) on {where} "
+        f"into {folder}")
+    exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds, train=TrainConfig(**train),
+                           model=_tuples(model), train_on=config.final_on,
+                           features=settings.get("features", "fbank"))
     results = train_experiment(examples, exp, folder, data_info=data_info, resume=True,
                                say=lambda s: None)
     res = results[target]
-    return {"folder": str(folder), **{p: res[p] for p in ("dev", "test") if p in res},
+    return {"folder": str(folder), "trained_on": config.final_on,
+            **({"epochs": train["epochs"]} if config.final_on == "train+dev" else {}),
+            **{p: res[p] for p in ("dev", "test") if p in res},
             "runs_dev_ccc": [r["dev"]["ccc"] for r in res["runs"] if "dev" in r]}
 
 
@@ -234,7 +251,9 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
              f"{counts['pruned']} pruned, {counts['failed']} failed; "
              + (f"selection on {config.selection_folds} speaker-disjoint folds of train + dev "
                 f"(folds.json; each trial's dev CCC: the mean over folds of the held-out one)"
-                if config.selection_folds else "selection on dev") + ". Search time (this run): "
+                if config.selection_folds else "selection on dev") + (
+                 "; final runs on train + dev for the folds' median best epoch (dev is not held "
+                 "out)" if config.final_on == "train+dev" else "") + ". Search time (this run): "
              f"{seconds:.0f} s; trials' own wall time, summed: "
              f"{sum(r['seconds'] or 0 for r in table):.0f} s.", "", "Space:", "", "```toml"]
     lines += [f"{p.name} = {json.dumps(p.to_dict()['value'] if p.kind == 'fixed' else p.to_dict())}"
@@ -248,7 +267,9 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
             continue
         final = entry.get("final", {})
         cells = [f"{entry['dev_ccc_mean']:.3f} ± {entry['dev_ccc_std'] or 0:.3f}",
-                 _fmt(entry.get("dev_ccc_ensemble")), _fmt(final.get("dev", {}).get("ccc")),
+                 _fmt(entry.get("dev_ccc_ensemble")),
+                 "n/a (trained on)" if final.get("trained_on") == "train+dev"
+                 else _fmt(final.get("dev", {}).get("ccc")),
                  _fmt(final.get("test", {}).get("ccc"))]
         what = ", ".join(f"{k}={_cell(v)}" for k, v in entry["settings"].items()
                          if k in config.space.varying)

@@ -1,13 +1,21 @@
-"""Optuna's side of a sweep: the sampler that draws each trial's settings and the pruner that
-stops weak trials, from a :class:`~tinyemo.sweep.driver.SweepConfig`. Optuna is imported by
-the caller (it is optional) and passed in."""
+"""Optuna's side of a sweep: the sampler that draws each trial's settings, the pruner that
+stops weak trials (from a :class:`~tinyemo.sweep.driver.SweepConfig`), and Optuna's warnings
+turned into tinyemo's. Optuna is imported by the caller (it is optional) and passed in."""
 from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from tinyemo.train.loop import TrainConfig
+from tinyemo.util.notices import TinyemoWarning, warn
 
-__all__ = ["sampler_of", "pruner_of"]
+__all__ = ["sampler_of", "pruner_of", "optuna_notices"]
+
+SWEEP = Path(__file__).resolve().parent
 
 
 def sampler_of(optuna, config, number: int):
@@ -48,3 +56,37 @@ def _grid_class():
 
 def _Grid(search_space, seed):  # noqa: N802 - a class made on first use (Optuna is optional)
     return _grid_class()(search_space, seed=seed)
+
+
+@contextmanager
+def optuna_notices(optuna):
+    """Within it, each warning Optuna gives is one :func:`tinyemo.util.notices.warn` (the
+    command line's ``warning:`` line) instead of its own output: its Python warnings (which
+    ``optuna_warn`` attributes to Optuna's caller, here tinyemo.sweep, on Python 3.12+) and its
+    logger's messages at WARNING and above (its ``[W …]`` lines)."""
+    logger = optuna.logging.get_logger("optuna")
+    handler = _LogToWarn(logging.WARNING)
+    optuna_dir = Path(optuna.__file__).resolve().parent
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        where = Path(filename).resolve()
+        if not issubclass(category, TinyemoWarning) and (where.is_relative_to(optuna_dir)
+                                                         or where.is_relative_to(SWEEP)):
+            warn(f"Optuna: {message}")
+        else:
+            original(message, category, filename, lineno, file, line)
+    optuna.logging.disable_default_handler()
+    logger.addHandler(handler)
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+        logger.removeHandler(handler)
+        optuna.logging.enable_default_handler()
+
+
+class _LogToWarn(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(f"Optuna: {record.getMessage()}")

@@ -4,9 +4,12 @@ recordings, a checkpoint after every epoch, and resume from it.
 
 Selection keeps the weights of the best dev epoch, and stops either after ``patience`` epochs
 without improvement (``selection="patience"``) or only at the ``epochs`` budget
-(``selection="budget"``, the authors' rule: 300 epochs, keep the best). Optional: decoupled
-weight decay beside L2, gradient-norm clipping, reduce-on-plateau learning rate, input noise and
-time masks (``tinyemo.train.augment``), and the model's dropout. Dev scoring runs in eval mode.
+(``selection="budget"``, the authors' rule: 300 epochs, keep the best); ``selection="fixed"``
+trains exactly ``epochs`` epochs and keeps the last, with no dev partition needed (a sweep's
+final runs on train + dev, ``--final-on train+dev``; a dev given is scored, not used).
+Optional: decoupled weight decay beside L2, gradient-norm clipping, reduce-on-plateau learning
+rate, input noise and time masks (``tinyemo.train.augment``), and the model's dropout. Dev
+scoring runs in eval mode.
 
 A run is a pure function of its seed: the initial weights come from ``seed``, epoch e shuffles
 with ``default_rng([seed, e])``, and each step's augmentation and dropout draw from
@@ -45,7 +48,7 @@ BEST = "best.npz"
 LOG = "log.csv"
 
 
-SELECTIONS = ("patience", "budget")
+SELECTIONS = ("patience", "budget", "fixed")
 LR_SCHEDULES = ("constant", "plateau")
 
 
@@ -59,8 +62,9 @@ class TrainConfig:
     ``clip_grad_norm``: the largest global gradient norm (0: no clipping). ``lr_schedule``:
     ``constant`` or ``plateau`` (× ``lr_factor`` after more than ``lr_patience`` epochs without
     a better dev CCC, not below ``min_lr``). ``selection``: ``patience`` (stop after
-    ``patience`` epochs without improvement) or ``budget`` (all ``epochs``); both keep the best
-    dev epoch. ``input_noise``: standard deviation of Gaussian noise on the (z-normalised)
+    ``patience`` epochs without improvement) or ``budget`` (all ``epochs``), both keeping the
+    best dev epoch, or ``fixed`` (all ``epochs``, keeping the last: no dev needed).
+    ``input_noise``: standard deviation of Gaussian noise on the (z-normalised)
     training features; ``time_masks`` masks of up to ``time_mask_seconds`` each (training only).
     """
 
@@ -91,6 +95,9 @@ class TrainConfig:
                      time_masks=at_least(0), time_mask_seconds=at_least(0))
         if self.lr_schedule == "plateau" and self.min_lr > self.lr:
             raise SettingError("min_lr", f"must not exceed lr ({self.lr}), got {self.min_lr}")
+        if self.lr_schedule == "plateau" and self.selection == "fixed":
+            raise SettingError("lr_schedule", "plateau follows the dev CCC, which selection "
+                               "'fixed' does not use; use 'constant'")
 
     @property
     def augments(self) -> bool:
@@ -125,9 +132,10 @@ class TrainState:
         return cls(**saved)
 
     def record(self, log_row: dict, dev_ccc: float, cfg: TrainConfig) -> bool:
-        """Account for one finished epoch; returns whether its dev CCC is the best so far."""
+        """Account for one finished epoch; returns whether its weights are the ones to keep
+        (the best dev CCC so far; with selection ``fixed``, every epoch's: the last is kept)."""
         self.epoch += 1
-        improved = dev_ccc > self.best_ccc
+        improved = dev_ccc > self.best_ccc or cfg.selection == "fixed"
         if improved:
             self.best_epoch, self.best_ccc, self.bad_epochs = self.epoch, dev_ccc, 0
         else:
@@ -175,8 +183,12 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
     error, so nothing saved is overwritten. ``progress(iterable, desc)`` may wrap the epoch's
     recordings (a progress bar). ``on_epoch(state)`` is called after each epoch is saved (a
     sweep reports the dev CCC to its pruner there; an exception it raises stops the run, which
-    stays resumable).
+    stays resumable). With ``cfg.selection == "fixed"`` ``dev`` may be empty (its CCC is then
+    logged as NaN) and the weights kept are the last epoch's.
     """
+    if not dev and cfg.selection != "fixed":
+        raise ValueError(f"{target}: no dev recordings to select epochs on; selection "
+                         f"'{cfg.selection}' needs them (selection 'fixed' trains without)")
     run_dir.mkdir(parents=True, exist_ok=True)
     identity = {"model": model_cfg.to_dict(), "train": asdict(cfg), "target": target, "seed": seed}
     model = build_model(model_cfg, seed=seed).to(cfg.device)
@@ -218,8 +230,9 @@ def train_run(model_cfg: ModelConfig, cfg: TrainConfig, train: list[Example], de
                 clip_grad_norm(model.parameters(), cfg.clip_grad_norm)
             opt.step()
             losses.append(value)
-        dev_scores = score(_predict(model, x_dev), [ex.y[target] for ex in dev])
-        if not np.isfinite(dev_scores["ccc"]):
+        dev_scores = (score(_predict(model, x_dev), [ex.y[target] for ex in dev]) if dev
+                      else {"ccc": float("nan"), "rmse": float("nan")})
+        if dev and not np.isfinite(dev_scores["ccc"]):
             raise DivergedError(_diverged(target, seed, epoch, "the dev predictions are not "
                                           "finite", state, run_dir))
         seconds = time.perf_counter() - start
