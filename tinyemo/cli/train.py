@@ -78,9 +78,10 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-factor", type=float, default=TrainConfig.lr_factor)
     g.add_argument("--lr-patience", type=int, default=TrainConfig.lr_patience)
     g.add_argument("--min-lr", type=float, default=TrainConfig.min_lr)
-    g.add_argument("--selection", metavar="patience|budget", default=TrainConfig.selection,
+    g.add_argument("--selection", metavar="patience|budget|fixed", default=TrainConfig.selection,
                    help="stop after --patience epochs without improvement, or train the whole "
-                        "--epochs budget; both keep the best dev epoch")
+                        "--epochs budget (both keep the best dev epoch), or train exactly --epochs "
+                        "and keep the last (fixed)")
     g.add_argument("--input-noise", type=float, default=TrainConfig.input_noise,
                    help="std of Gaussian noise added to the training features (z-units)")
     g.add_argument("--time-masks", type=int, default=TrainConfig.time_masks,
