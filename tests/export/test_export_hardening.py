@@ -8,6 +8,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+import tinyemo
+
 from tinyemo.cli.export import export_main
 from tinyemo.data.examples import Example
 from tinyemo.export import export_onnx
@@ -81,6 +83,27 @@ def test_metadata_states_the_shortest_waveform(tmp_path):
     y = session.run(None, {"waveform": np.zeros(400, np.float32)})
     assert y[0].shape == (1,)
     assert "min_samples" not in export_onnx(ensemble, tmp_path / "f.onnx", features=True)
+
+
+@pytest.mark.parametrize("snip_edges", [True, False])
+def test_fewer_samples_than_one_frame_give_zero_rows(tmp_path, snip_edges):
+    """tinyemo predict refuses audio shorter than one 25-ms frame; the graph, which cannot
+    refuse, gives zero rows (it used to fail inside ONNX Runtime), and from one frame on it is
+    unchanged: the padding that keeps short input computable adds no sample to longer input."""
+    ensemble = Ensemble(make_model_folder(tmp_path / "m", "downup", seeds=(0,),
+                                          fbank=FbankOptions(dither=0.0, snip_edges=snip_edges)))
+    export_onnx(ensemble, tmp_path / "m.onnx", stacked_output="both")
+    session = _session(tmp_path / "m.onnx")
+    for n in (0, 1, 80, 399):
+        *ys, both = session.run(None, {"waveform": np.full(n, 0.1, np.float32)})
+        assert [y.shape for y in ys] == [(0,), (0,)] and both.shape == (0, 2)
+    rng = np.random.default_rng(1)
+    model = tinyemo.load(tmp_path / "m")
+    for n in (400, 401, 559, 560, 16000):
+        wave = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        want = model.predict(wave, 16000, dither=0.0)
+        for target, y in zip(ensemble.targets, session.run(None, {"waveform": wave})):
+            np.testing.assert_allclose(y, want[target], rtol=1e-4, atol=1e-4)
 
 
 def test_nan_weights_are_refused(tmp_path, capsys):
