@@ -72,6 +72,24 @@ def test_nan_input_gives_nan_output(tmp_path, arch):
         np.testing.assert_allclose(mean[0], y, rtol=1e-4, atol=1e-5)   # NaN where y is NaN
 
 
+def test_a_nan_feature_row_is_nan_through_predict_as_through_the_graph(tmp_path):
+    """With 1-tap convs nothing spreads a NaN row before the pool: wherever it sits in its
+    pooling window (first, middle, last), tinyemo's max-pool must make the window NaN, as the
+    exported graph does; the rows around it stay finite and agree."""
+    ensemble = Ensemble(make_model_folder(tmp_path / "m", "downup", seeds=(0,), depth=1,
+                                          kernel_size=1))
+    export_onnx(ensemble, tmp_path / "f.onnx", features=True)
+    session = _session(tmp_path / "f.onnx")
+    for row in (99, 100, 101):
+        feats = np.random.default_rng(row).standard_normal((30 * 3, 160)).astype(np.float32)
+        feats[row - 60] = np.nan
+        graph = session.run(None, {"features": feats})
+        for target, y in zip(ensemble.targets, graph):
+            mean, _ = ensemble.predict([Example(None, np.ascontiguousarray(feats.T), {})],
+                                       target)
+            assert 1 <= np.isnan(y).sum() <= 3 and np.isnan(y[row - 60])
+            np.testing.assert_allclose(mean[0], y, rtol=1e-4, atol=1e-5)   # NaN where y is
+
 def test_metadata_states_the_shortest_waveform(tmp_path):
     ensemble = Ensemble(make_model_folder(tmp_path / "m", "dilated", seeds=(0,),
                                           fbank=FbankOptions(dither=0.0)))
