@@ -137,11 +137,15 @@ def ccc_swap_source(i):
 
 # -- windows and index arithmetic -----------------------------------------------------------
 def window_argmax(x, n, c, start, size):
-    """(max, where) over x[n, c, start:start + size]; ties go to the first maximum."""
+    """(max, where) over x[n, c, start:start + size]; ties go to the first maximum. NaN counts
+    as the maximum, as in PyTorch's max_pool1d and NumPy's max/argmax: a window holding one gives
+    NaN, and ``where`` is its first NaN (so backward routes the gradient there)."""
     best = x[n, c, start]
     where = start
     for j in range(start + 1, start + size):
-        if x[n, c, j] > best:
+        if best != best:            # NaN found: nothing later replaces it
+            break
+        if x[n, c, j] > best or x[n, c, j] != x[n, c, j]:
             best = x[n, c, j]
             where = j
     return best, where

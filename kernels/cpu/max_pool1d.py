@@ -1,6 +1,7 @@
 """max_pool1d on the CPU. x (N, C, T) → y (N, C, T_out) with argmax (N, C, T_out) int64
 indices into the time axis of x; T_out = (T − K) // s + 1 (trailing frames that do not fill a
-window are dropped). Ties go to the first maximum, as in PyTorch. The window scan is the
+window are dropped). Ties go to the first maximum and NaN counts as the maximum (the first NaN
+of a window is its argmax), as in PyTorch's values and NumPy's argmax. The window scan is the
 formula ``formulas.window_argmax``, shared with the CUDA twin.
 
 Serial on purpose: at the paper's sizes (32 × 7500) a pass takes tens of microseconds, less

@@ -1,7 +1,8 @@
 """max_pool1d on CUDA, the twin of ``kernels/cpu/max_pool1d.py``. x (N, C, T) → y (N, C, T_out)
 with argmax (N, C, T_out) int64 indices into the time axis of x; T_out = (T − K) // s + 1
-(trailing frames that do not fill a window are dropped). Ties go to the first maximum. The
-window scan is the formula ``formulas.window_argmax``, shared with the CPU.
+(trailing frames that do not fill a window are dropped). Ties go to the first maximum; NaN
+counts as the maximum (the first NaN is the argmax). The window scan is the formula
+``formulas.window_argmax``, shared with the CPU.
 
 Forward: one thread per output element. Backward: gx is zeroed, then one thread per gy element
 adds it at its argmax with an atomic add; where windows overlap (stride < kernel size) the

@@ -218,6 +218,22 @@ def test_max_pool1d_matches_reference(gpu, t, kernel_size, stride, dtype):
     _close(gx, reference.max_pool1d_backward(gy, arg_ref, t), dtype)
 
 
+
+def test_max_pool1d_takes_nan_as_the_maximum(gpu):
+    """A NaN anywhere in a window makes it NaN, its first NaN the argmax, as on the CPU."""
+    x = np.arange(24, dtype=np.float32).reshape(1, 2, 12)
+    x[0, 0, [1, 4, 5]] = np.nan         # second of a window; two in one window
+    x[0, 1, 11] = np.nan                # last of the last window
+    y = _nan_out(gpu, (1, 2, 4), np.float32)
+    argmax = _nan_out(gpu, (1, 2, 4), np.int64)
+    gpu.max_pool1d_forward(_dev(gpu, x), 3, 3, y, argmax)
+    y_cpu, arg_cpu = np.empty((1, 2, 4), np.float32), np.empty((1, 2, 4), np.int64)
+    cpu.max_pool1d_forward(x, 3, 3, y_cpu, arg_cpu)
+    np.testing.assert_array_equal(arg_cpu, [[[1, 4, 8, 11], [2, 5, 8, 11]]])
+    np.testing.assert_array_equal(np.isnan(y_cpu), [[[1, 1, 0, 0], [0, 0, 0, 1]]])
+    np.testing.assert_array_equal(y.copy_to_host(), y_cpu)
+    np.testing.assert_array_equal(argmax.copy_to_host(), arg_cpu)
+
 # -- CCC -------------------------------------------------------------------------------------------
 def _ccc_on(target, x, y, dtype):
     """(stats, ccc, ∂/∂x, ∂/∂y) from one target's kernels (host copies)."""

@@ -71,3 +71,22 @@ def test_matches_pytorch():
     ty.backward(torch.tensor(gy))
     np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
     np.testing.assert_array_equal(xt.grad, tx.grad.numpy())
+
+
+def test_a_nan_in_a_window_gives_nan_and_takes_the_gradient():
+    """NaN is the maximum, wherever it sits in the window (PyTorch's max_pool1d, NumPy's max):
+    a scan that compares with ``>`` alone keeps it only when it comes first. The first NaN of
+    the window is its argmax, as ``np.argmax`` says, and takes the window's gradient."""
+    nan = np.nan
+    x = np.array([[[0.0, nan, 2.0, 5.0, 1.0, nan, nan, 3.0, 4.0, 7.0, 8.0, 9.0]]])
+    xt = Tensor(x, requires_grad=True)
+    y = F.max_pool1d(xt, 3, 3)
+    np.testing.assert_array_equal(y.numpy(), [[[nan, nan, nan, 9.0]]])
+    ref, arg = R.max_pool1d(x, 3, 3)
+    np.testing.assert_array_equal(y.numpy(), ref)
+    np.testing.assert_array_equal(arg, [[[1, 5, 6, 11]]])
+    y.backward(np.array([[[2.0, 3.0, 5.0, 7.0]]]))
+    np.testing.assert_array_equal(xt.grad, [[[0, 2, 0, 0, 0, 3, 5, 0, 0, 0, 0, 7]]])
+    # overlapping windows (stride 1): every window over the NaN is NaN, the others are not
+    z = F.max_pool1d(np.array([[1.0, 2.0, nan, 0.0, 4.0, 3.0]]), 2, 1).numpy()
+    np.testing.assert_array_equal(z, [[2.0, nan, nan, 4.0, 4.0]])

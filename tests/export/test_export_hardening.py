@@ -8,7 +8,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+import tinyemo
+
 from tinyemo.cli.export import export_main
+from tinyemo.data.examples import Example
 from tinyemo.export import export_onnx
 from tinyemo.frontend import FbankOptions
 from tinyemo.runs.ensemble import Ensemble
@@ -60,11 +63,32 @@ def test_nan_input_gives_nan_output(tmp_path, arch):
     session = _session(tmp_path / "f.onnx")
     clean = session.run(None, {"features": feats})
     feats[100, 7] = np.nan
-    for y, y0 in zip(session.run(None, {"features": feats}), clean):
+    for target, y, y0 in zip(ensemble.targets, session.run(None, {"features": feats}), clean):
         assert np.isnan(y[100])                        # the row itself
         assert np.isfinite(y0).all()
         assert np.array_equal(np.isnan(y), ~np.isfinite(y))   # NaN, never a made-up number
+        # tinyemo's own max-pool gives the same rows NaN (a window holding NaN is NaN)
+        mean, _ = ensemble.predict([Example(None, np.ascontiguousarray(feats.T), {})], target)
+        np.testing.assert_allclose(mean[0], y, rtol=1e-4, atol=1e-5)   # NaN where y is NaN
 
+
+def test_a_nan_feature_row_is_nan_through_predict_as_through_the_graph(tmp_path):
+    """With 1-tap convs nothing spreads a NaN row before the pool: wherever it sits in its
+    pooling window (first, middle, last), tinyemo's max-pool must make the window NaN, as the
+    exported graph does; the rows around it stay finite and agree."""
+    ensemble = Ensemble(make_model_folder(tmp_path / "m", "downup", seeds=(0,), depth=1,
+                                          kernel_size=1))
+    export_onnx(ensemble, tmp_path / "f.onnx", features=True)
+    session = _session(tmp_path / "f.onnx")
+    for row in (99, 100, 101):
+        feats = np.random.default_rng(row).standard_normal((30 * 3, 160)).astype(np.float32)
+        feats[row - 60] = np.nan
+        graph = session.run(None, {"features": feats})
+        for target, y in zip(ensemble.targets, graph):
+            mean, _ = ensemble.predict([Example(None, np.ascontiguousarray(feats.T), {})],
+                                       target)
+            assert 1 <= np.isnan(y).sum() <= 3 and np.isnan(y[row - 60])
+            np.testing.assert_allclose(mean[0], y, rtol=1e-4, atol=1e-5)   # NaN where y is
 
 def test_metadata_states_the_shortest_waveform(tmp_path):
     ensemble = Ensemble(make_model_folder(tmp_path / "m", "dilated", seeds=(0,),
@@ -77,6 +101,27 @@ def test_metadata_states_the_shortest_waveform(tmp_path):
     y = session.run(None, {"waveform": np.zeros(400, np.float32)})
     assert y[0].shape == (1,)
     assert "min_samples" not in export_onnx(ensemble, tmp_path / "f.onnx", features=True)
+
+
+@pytest.mark.parametrize("snip_edges", [True, False])
+def test_fewer_samples_than_one_frame_give_zero_rows(tmp_path, snip_edges):
+    """tinyemo predict refuses audio shorter than one 25-ms frame; the graph, which cannot
+    refuse, gives zero rows (it used to fail inside ONNX Runtime), and from one frame on it is
+    unchanged: the padding that keeps short input computable adds no sample to longer input."""
+    ensemble = Ensemble(make_model_folder(tmp_path / "m", "downup", seeds=(0,),
+                                          fbank=FbankOptions(dither=0.0, snip_edges=snip_edges)))
+    export_onnx(ensemble, tmp_path / "m.onnx", stacked_output="both")
+    session = _session(tmp_path / "m.onnx")
+    for n in (0, 1, 80, 399):
+        *ys, both = session.run(None, {"waveform": np.full(n, 0.1, np.float32)})
+        assert [y.shape for y in ys] == [(0,), (0,)] and both.shape == (0, 2)
+    rng = np.random.default_rng(1)
+    model = tinyemo.load(tmp_path / "m")
+    for n in (400, 401, 559, 560, 16000):
+        wave = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        want = model.predict(wave, 16000, dither=0.0)
+        for target, y in zip(ensemble.targets, session.run(None, {"waveform": wave})):
+            np.testing.assert_allclose(y, want[target], rtol=1e-4, atol=1e-4)
 
 
 def test_nan_weights_are_refused(tmp_path, capsys):

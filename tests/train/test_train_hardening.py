@@ -131,11 +131,35 @@ def test_a_rate_above_every_recording_is_warned_coherently(tiny):
     corpus = load_corpus(tiny)
     with pytest.warns(TinyemoWarning) as seen:
         assert corpus_rate(corpus, 48000) == 48000
-        warn_resampling({"a": 16000}, 48000)
+        warn_resampling({"a": 16000}, 48000, training=True)
+    # training: no "a model trained on audio with that band" (the model is trained on them)
     assert [str(w.message) for w in seen] == [
         "--sample-rate 48000 Hz is above the rate of every recording (at most 16000 Hz): the "
         "band above 8000 Hz is empty in all of them, so 16000 Hz gives the same information 3× "
         "faster",
-        "resampling 1 of 1 recording(s) to 48000 Hz, the front end's rate: a (16000 Hz)",
+        "resampling 1 of 1 recording(s) to 48000 Hz, the front end's rate: a (16000 Hz)"]
+    # training on a corpus that mixes rates: the lower ones lack a band the others have
+    with pytest.warns(TinyemoWarning) as seen:
+        warn_resampling({"a": 16000, "b": 48000}, 48000, training=True)
+    assert str(seen[-1].message) == (
         "a (16000 Hz): recorded below the front end's 48000 Hz, so the band above 8000 Hz is "
-        "missing; a model trained on audio with that band may predict them poorly"]
+        "missing in them but not in the other recordings: the model learns from a band they lack")
+    # predicting with a model trained at 48 kHz: the model saw that band, this audio lacks it
+    with pytest.warns(TinyemoWarning) as seen:
+        warn_resampling({"a": 16000}, 48000)
+    assert str(seen[-1].message) == (
+        "a (16000 Hz): recorded below the front end's 48000 Hz, so the band above 8000 Hz is "
+        "missing; a model trained on audio with that band may predict them poorly")
+
+
+def test_train_at_a_rate_above_every_recording_warns_without_contradiction(tmp_path, capsys,
+                                                                           tiny):
+    """End to end: the two warnings above, and not the predict-side one, which spoke of "a
+    model trained on audio with that band" while training one on audio without it."""
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--sample-rate", "32000", "--out", str(out)]) == 0
+    warnings_ = [l for l in capsys.readouterr().err.splitlines() if l.startswith("warning:")]
+    assert len(warnings_) == 2, warnings_
+    assert warnings_[0].startswith("warning: --sample-rate 32000 Hz is above the rate of every "
+                                   "recording (at most 16000 Hz)")
+    assert warnings_[1].startswith("warning: resampling 12 of 12 recording(s) to 32000 Hz")

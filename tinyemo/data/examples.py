@@ -47,15 +47,17 @@ class Example:
 def prepare(corpus: Corpus, options: FbankOptions | None = None,
             cache: FeatureCache | bool | None = True, stack: int = 4,
             progress=None, sample_rate: int | None = None,
-            normalise: str = "speaker", features: str = "fbank") -> dict[str, Example]:
+            normalise: str = "speaker", features: str = "fbank",
+            training: bool = False) -> dict[str, Example]:
     """Features for every recording of ``corpus`` (all partitions, so speaker statistics pool
     over all of a speaker's recordings; ``normalise="recording"``: each recording's own). Labelled recordings are aligned to their label track
     (all tracks of one recording must agree in length); unlabelled ones get
     :func:`frames_for_duration` frames. ``sample_rate``: the front end's rate; audio at
     another rate is resampled to it, with one warning naming those recordings (and another
-    for audio recorded at a lower rate, whose upper band is missing). ``progress``: an
-    optional callable(done, total). ``features``: ``fbank`` (the paper), ``lld`` or
-    ``fbank+lld`` (:func:`tinyemo.frontend.descriptors.extract_features`)."""
+    for audio recorded at a lower rate, whose upper band is missing; ``training``: the model
+    is trained on them, see :func:`warn_resampling`). ``progress``: an optional
+    callable(done, total). ``features``: ``fbank`` (the paper), ``lld`` or ``fbank+lld``
+    (:func:`tinyemo.frontend.descriptors.extract_features`)."""
     check_features(features)
     if normalise not in NORMALISATIONS:
         raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, "
@@ -66,7 +68,8 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     if cache is True:
         cache = FeatureCache()   # one for all recordings: a read-only cache warns once
     if sample_rate is not None:
-        warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate)
+        warn_resampling({rec.id: audio_rate(rec.audio) for rec in corpus}, sample_rate,
+                        training)
     feats = {}
     for i, rec in enumerate(corpus):
         feats[rec.id] = extract_features(rec.audio, features, options, cache,
@@ -86,9 +89,11 @@ def prepare(corpus: Corpus, options: FbankOptions | None = None,
     return examples
 
 
-def warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
+def warn_resampling(rates: dict[str, int], sample_rate: int, training: bool = False) -> None:
     """One warning for the recordings resampled to ``sample_rate``, one for those whose own
-    rate is lower (their band above rate/2 is empty: the model never saw such audio)."""
+    rate is lower (their band above rate/2 is empty: the model never saw such audio). With
+    ``training`` (a model is trained on them) the second speaks of the training audio, and
+    is not given when every recording is lower (:func:`corpus_rate` warned: no band to miss)."""
     def listing(ids):
         shown = ", ".join(f"{i} ({rates[i]} Hz)" for i in ids[:_LISTED])
         return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
@@ -98,10 +103,13 @@ def warn_resampling(rates: dict[str, int], sample_rate: int) -> None:
         warn(f"resampling {len(other)} of {len(rates)} recording(s) to {sample_rate} Hz, the "
              f"front end's rate: {listing(other)}")
     low = [i for i in other if rates[i] < sample_rate]
-    if low:
-        warn(f"{listing(low)}: recorded below the front end's {sample_rate} Hz, so the band "
-             f"above {min(rates[i] for i in low) // 2} Hz is missing; a model trained on "
-             f"audio with that band may predict them poorly")
+    band = f"the band above {min((rates[i] for i in low), default=0) // 2} Hz is missing"
+    if low and not training:
+        warn(f"{listing(low)}: recorded below the front end's {sample_rate} Hz, so {band}; a "
+             f"model trained on audio with that band may predict them poorly")
+    elif low and len(low) < len(rates):
+        warn(f"{listing(low)}: recorded below the front end's {sample_rate} Hz, so {band} in "
+             f"them but not in the other recordings: the model learns from a band they lack")
 
 
 def corpus_rate(corpus: Corpus, declared: int | None = None) -> int:
@@ -135,7 +143,7 @@ def load_examples(source: Path, options: FbankOptions | None = None, progress=No
     corpus = load_corpus(source)
     rate = corpus_rate(corpus, sample_rate)
     examples = prepare(corpus, options, progress=progress, sample_rate=rate, normalise=normalise,
-                       features=features)
+                       features=features, training=True)
     return examples, {"root": str(Path(source).resolve()), "recordings": len(corpus),
                       "sample_rate": rate, "normalise": normalise, "features": features,
                       "fingerprint": corpus_fingerprint(corpus)}

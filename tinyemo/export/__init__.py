@@ -8,9 +8,9 @@ Graph inputs and outputs:
 - with the front end: ``waveform`` (N,) float32, mono at the model's sample rate, full
   scale ±1 (int16 samples / 32768) → the same features as ``tinyemo predict`` (Kaldi fbank,
   per-recording z-normalisation, 4-frame stacking, one row per 40 ms from t = 0 to the end;
-  without dither, i.e. ``tinyemo predict --dither 0``). At least one 25-ms frame of samples
-  (metadata ``min_samples``; ONNX Runtime fails on shorter input); NaN or infinite samples,
-  which ``tinyemo predict`` refuses, make every output NaN;
+  without dither, i.e. ``tinyemo predict --dither 0``). Fewer samples than one 25-ms frame
+  (metadata ``min_samples``) and NaN or infinite samples, which ``tinyemo predict`` refuses,
+  give zero rows and all-NaN rows;
 - ``--features``: ``features`` (T, C) float32, the stacked normalised rows;
 - one output per target, named after it: (T,) float32, one prediction per 40 ms.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tinyemo import __version__
 from tinyemo.export import layers, recurrent  # noqa: F401  (each registers its exporters)
-from tinyemo.export.frontend import frontend_graph, nan_of_waveform
+from tinyemo.export.frontend import frontend_graph, nan_of_waveform, rows_of_waveform
 from tinyemo.export.graph import Graph
 from tinyemo.export.registry import export_module
 from tinyemo.frontend.filterbank import frame_geometry
@@ -114,13 +114,18 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         x = frontend_graph(g, "waveform", int(rate), opts, stack)
     outputs = []
     nan = None if features else nan_of_waveform(g, "waveform")
+    rows = None if features else rows_of_waveform(g, "waveform",
+                                                  frame_geometry(int(rate), opts)[0])
     for target, runs in ensemble.models.items():
         stacked = ensemble.stacked[target]    # the seeds in one grouped net, when they stack
         ys = [export_module(g, m, x) for m in ([stacked] if stacked is not None else runs)]
         y = g.op("Mean", *ys) if len(ys) > 1 else ys[0]
         if nan is not None:
             y = g.op("Add", y, nan)
-        g.op("Reshape", y, g.i64(-1), name=target)
+        if rows is None:
+            g.op("Reshape", y, g.i64(-1), name=target)
+        else:
+            g.op("Slice", g.op("Reshape", y, g.i64(-1)), g.i64(0), rows, g.i64(0), name=target)
         outputs.append(helper.make_tensor_value_info(target, TensorProto.FLOAT, ["frames"]))
     if stacked_output is not None:
         if stacked_output in ensemble.targets:
@@ -147,7 +152,7 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
         "training_corpus": json.dumps(ensemble.config.get("data", {})),
         "right_context_frames": str(ctx.right),
     }
-    if not features:   # the graph gathers samples of whole 25-ms frames: give at least one
+    if not features:   # fewer samples (no whole 25-ms frame) give zero rows
         meta["min_samples"] = str(frame_geometry(int(rate), opts)[0])
     if rate:
         meta["latency_s"] = f"{latency_seconds(ctx, rate, opts, stack):.3f}"

@@ -19,7 +19,7 @@ from tinyemo.frontend.features import MIN_STD
 from tinyemo.frontend.filterbank import FLOAT_EPSILON, feature_window, frame_geometry
 from tinyemo.frontend.mel import mel_banks
 
-__all__ = ["frontend_graph", "nan_of_waveform"]
+__all__ = ["frontend_graph", "nan_of_waveform", "rows_of_waveform"]
 
 F32, F64, I64 = np.float32, np.float64, np.int64
 
@@ -28,6 +28,10 @@ def frontend_graph(g: Graph, wave: str, sample_rate: int, opts: FbankOptions,
                    stack: int) -> str:
     """Nodes from ``wave`` (N,) float32 at full scale ±1 to the model input (1, C, T)."""
     size, shift, padded = frame_geometry(sample_rate, opts)
+    # shorter than one frame: computed on the wave zero-padded to one frame, and every output
+    # then cut to no rows (rows_of_waveform); one frame or longer: no padding, nothing changes
+    short = g.op("Max", g.op("Sub", g.i64(size), g.op("Shape", wave)), g.i64(0))
+    wave = g.op("Pad", wave, g.op("Concat", g.i64(0), short, axis=0))
     x = g.op("Mul", wave, g.scalar(INT16_SCALE, F32))             # int16 scale, exactly
     n = g.op("Shape", x)                                           # (1,) int64
     frames, n_frames = _frames(g, x, n, size, shift, opts.snip_edges)
@@ -42,6 +46,14 @@ def nan_of_waveform(g: Graph, wave: str) -> str:
     every output: tinyemo predict refuses such audio, a graph cannot refuse, and the floors of
     the front end and zero-padded convolutions would otherwise turn NaN into numbers."""
     return g.op("ReduceSum", g.op("Sub", wave, wave), keepdims=1)
+
+
+def rows_of_waveform(g: Graph, wave: str, size: int) -> str:
+    """(1,) int64: the rows every output keeps, all of them (INT64_MAX as a Slice end) when
+    ``wave`` holds at least ``size`` samples (one frame), else none: tinyemo predict refuses
+    such audio, a graph cannot refuse, and zero rows are what no whole frame gives."""
+    enough = g.op("GreaterOrEqual", g.op("Shape", wave), g.i64(size))
+    return g.op("Where", enough, g.i64(np.iinfo(I64).max), g.i64(0))
 
 
 def feats_dims(opts: FbankOptions) -> int:

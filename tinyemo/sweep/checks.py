@@ -1,6 +1,7 @@
 """What a sweep's space can be refused for before its first trial: a setting the architecture
 does not use, a fixed value or a choice that no trial can run, a range whose end no trial can
-run, a grid too large to list. Each is one ValueError naming the space file and the setting,
+run, a grid too large to list, a size that cannot fit in memory (:func:`check_memory`, once the
+recordings' lengths are known). Each is one ValueError naming the space file and the setting,
 raised before anything is created, rather than one failing trial at a time.
 
 A value is refused only when it is invalid with every combination of the other settings'
@@ -10,17 +11,23 @@ values (their fixed value, each choice, each range end): a kernel list of 3 with
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Iterator
 
 from tinyemo.models.config import ARCHITECTURES, IGNORED, ModelConfig
+from tinyemo.models.memory import check_trainable
 from tinyemo.sweep.objective import trial_configs
 from tinyemo.sweep.space import Param, Space
+from tinyemo.util.notices import warn
 from tinyemo.util.settings import SettingError
 
-__all__ = ["check_space", "MAX_GRID", "COMBINATIONS"]
+__all__ = ["check_space", "check_memory", "MAX_GRID", "COMBINATIONS", "SIZES"]
 
 MAX_GRID = 10_000          # points a grid search may list (Optuna holds them all in memory)
 COMBINATIONS = 2_000       # combinations of the other settings tried before a value is refused
+# the settings that make a net larger as they grow (memory and padding: models.memory)
+SIZES = ("width", "depth", "kernel_size", "up_kernel_size", "pool", "dilation_base",
+         "filter_length", "hidden_size", "num_layers")
 
 
 def check_space(space: Space, targets, sampler: str) -> None:
@@ -97,4 +104,54 @@ def _problem(settings: dict, target: str) -> tuple[str, str] | None:
         return exc.field, str(exc)
     except (ValueError, TypeError) as exc:
         return "", str(exc)
+    return None
+
+
+def check_memory(space: Space, targets, frames: list[int], in_channels: int,
+                 available: int | None = None) -> None:
+    """What ``tinyemo train`` checks before training (:func:`~tinyemo.models.memory.
+    check_trainable`: memory, the input average, the down/up padding warning), for the trials
+    of ``space`` on recordings of ``frames`` rows: the fixed settings with every searched size
+    (:data:`SIZES`) at its smallest value, then each searched size at its largest. ValueError
+    naming the space file and the setting when no architecture of the space can run it."""
+    searched = [p for p in space.params if p.name in SIZES and p.kind != "fixed"]
+    base = {p.name: min(_candidates(p), key=_size) for p in searched}
+    arch = _param(space, "arch")
+    archs = _candidates(arch) if arch else [ModelConfig.arch]
+    with warnings.catch_warnings(record=True) as said:   # each warning once, not once per check
+        warnings.simplefilter("always")
+        for param, settings in [(None, base)] + [
+                (p, {**base, p.name: max(_candidates(p), key=_size)}) for p in searched]:
+            problems = []
+            for a in archs:      # (check_space refused a size some architecture ignores)
+                problems = [_memory_problem({**space.fixed(), **settings, "arch": a}, t, frames,
+                                            in_channels, available) for t in targets]
+                if not any(problems):
+                    break
+            first = next((p for p in problems if p), None)
+            if first is not None:
+                field, problem = first
+                what = ("" if param is None else
+                        f"the largest value {settings[param.name]!r} cannot be trained: ")
+                raise ValueError(f"{space.path}: {param.name if param else field}: "
+                                 f"{what}{problem}")
+    for message in dict.fromkeys(str(w.message) for w in said):
+        warn(message)
+
+
+def _size(value) -> tuple:
+    """How large a size setting's value is (a list of kernels: by its largest, then length)."""
+    return (max(value), len(value)) if isinstance(value, (list, tuple)) else (value, 1)
+
+
+def _memory_problem(settings: dict, target: str, frames, in_channels, available
+                    ) -> tuple[str, str] | None:
+    try:
+        model, _ = trial_configs(settings, target, in_channels)
+    except (ValueError, TypeError):
+        return None      # a combination no trial runs (check_space refused the impossible ones)
+    try:
+        check_trainable(model, frames, available, target)
+    except SettingError as exc:
+        return exc.field, exc.problem
     return None

@@ -18,6 +18,7 @@ a resumed sweep draws what an uninterrupted one would.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -28,9 +29,10 @@ from typing import Callable
 from tqdm import tqdm
 
 from tinyemo.data.examples import Example, check_targets
+from tinyemo.data.fingerprint import warn_shared_audio
 from tinyemo.models.config import ModelConfig
 from tinyemo.sweep import report
-from tinyemo.sweep.checks import check_space
+from tinyemo.sweep.checks import check_memory, check_space
 from tinyemo.sweep.executors import InProcess
 from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
 from tinyemo.sweep.folds import fold_data, speaker_folds
@@ -170,12 +172,15 @@ def run_sweep(examples: dict[str, Example], config: SweepConfig, out: Path, *, e
     for target in config.targets:
         check_targets(parts["train"], target, "train", root)
         check_targets(parts["dev"], target, "dev", root)
+    warn_shared_audio(ex.recording for ex in examples.values())
+    check_memory(config.space, config.targets, [ex.x.shape[-1] for ex in examples.values()],
+                 next(iter(examples.values())).x.shape[0])
     folds = []
     if config.selection_folds:
         folds = speaker_folds(parts["train"] + parts["dev"], config.selection_folds, config.seed)
     check_folder(out, config, data_info, resume)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = lock_folder(out)
+    lock = contextlib.ExitStack()      # held until the sweep ends (closed in ``finally``)
+    lock.enter_context(lock_folder(out))
     try:
         with optuna_notices(optuna):   # its warnings: one warning: line each
             if not (out / "sweep.json").exists() and Path(config.space.path).is_file():

@@ -29,7 +29,7 @@ def describe(source: Path) -> tuple[object, dict]:
     """(corpus, data_info) of ``source`` without computing features: the ``data_info`` that
     :func:`tinyemo.data.examples.load_examples` gives (root, recordings, sample rate, fingerprint)."""
     corpus = load_corpus(source)
-    return corpus, {"root": str(source), "recordings": len(corpus),
+    return corpus, {"root": str(Path(source).resolve()), "recordings": len(corpus),
                     "sample_rate": corpus_rate(corpus), "fingerprint": corpus_fingerprint(corpus)}
 
 

@@ -2,11 +2,14 @@
 sweep, naming what changed) and the lock that keeps a second sweep out while one runs."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 from tinyemo.data.fingerprint import fingerprint_changes
+from tinyemo.util.fileio import folder_lock
 
 __all__ = ["check_folder", "lock_folder", "JOURNAL"]
 
@@ -52,19 +55,13 @@ def check_folder(out: Path, config, data_info: dict | None, resume: bool) -> Non
                          f"{started} or more")
 
 
-def lock_folder(out: Path):
-    """Hold ``out/.lock`` while the sweep runs (the OS frees it if the process dies); then any
-    lock Optuna's journal left behind is stale and goes."""
-    f = open(out / ".lock", "a")
-    try:
-        import fcntl
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:          # not POSIX: no guard against two sweeps in one folder
-        pass
-    except OSError:
-        f.close()
-        raise ValueError(f"{out}: another sweep is running in this folder") from None
-    with_suffix = out / (JOURNAL + ".lock")
-    if with_suffix.exists() or with_suffix.is_symlink():
-        os.unlink(with_suffix)
-    return f
+@contextlib.contextmanager
+def lock_folder(out: Path) -> Iterator[None]:
+    """Make ``out`` and hold its lock while the sweep runs (:func:`~tinyemo.util.fileio.
+    folder_lock`, the one train holds; the OS frees it if the process dies); then any lock
+    Optuna's journal left behind is stale and goes."""
+    with folder_lock(out, "another sweep is running in this folder"):
+        with_suffix = out / (JOURNAL + ".lock")
+        if with_suffix.exists() or with_suffix.is_symlink():
+            os.unlink(with_suffix)
+        yield
