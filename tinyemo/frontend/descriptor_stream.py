@@ -86,6 +86,13 @@ class DescriptorStream:
         self._thread = threading.Thread(target=self._run, name=f"opensmile {name}", daemon=True)
         self._thread.start()
 
+    def close(self) -> None:
+        """Stop openSMILE without the rest (after an error elsewhere); finish() does not need it."""
+        if self._thread.is_alive():
+            self._api.abort()
+            self._thread.join()
+            self._api.free()
+
     def _collect(self, data: np.ndarray, meta) -> None:
         with self._lock:
             self._rows.append(np.array(data, dtype=np.float32).reshape(1, -1))
