@@ -1,8 +1,7 @@
 """Models whose inputs include openSMILE's descriptors (``--features lld|fbank+lld``): the saved
 setting (schema, older folders, resume), predict and evaluate against a reference built from
-the front end's pieces, long files block by block (the whole-file result), the one-line refusals (streaming, a
-waveform graph) and the
-``--features`` ONNX graph."""
+the front end's pieces, long files block by block (the whole-file result), the one-line
+refusals (streaming, a waveform graph) and the ``--features`` ONNX graph."""
 from __future__ import annotations
 
 import io
