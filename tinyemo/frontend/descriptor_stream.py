@@ -7,12 +7,17 @@ unvoiced frame, so through a long voiced stretch they depend on where the comput
 (measured in docs/RESULTS.md: 10 s of context on each side of 10 s blocks still leaves them
 different on two thirds of a continuously voiced minute). openSMILE itself is a streaming
 engine, though: :class:`DescriptorStream` feeds the pieces to one openSMILE instance (its
-SMILEapi, through ``cExternalAudioSource``, run in a thread) with the wave level as a ring
-buffer of :data:`WAVE_BUFFER_S` seconds instead of ``process_signal``'s growing one. The state
+SMILEapi, through ``cExternalAudioSource``, run in a thread) running eGeMAPSv02's descriptor
+configuration without its functionals (which make ``process_signal`` keep every descriptor
+level whole) and with every level a ring buffer: the wave level holds :data:`WAVE_BUFFER_S`
+seconds, the others openSMILE's own 150 frames (``BufferModeRbLag.conf.inc``). The state
 carries over as in the whole-signal run and the rows are exactly the same
-(``tests/frontend/test_descriptor_stream.py``). The ring buffer must hold what ``cPitchJitter``
-reads behind the newest F0 frame (``inputMaxDelaySec = 2.5`` behind the Viterbi-smoothed F0,
-plus its period search): :data:`WAVE_BUFFER_S` leaves room above that.
+(``tests/frontend/test_descriptor_stream.py``); peak memory measured flat (160 MiB for the
+whole process after 4, 8 and 12 minutes of audio; 160 → 430 MiB with the functionals kept). The wave ring must hold what
+``cPitchJitter`` reads behind the newest F0 frame (``inputMaxDelaySec = 2.5`` behind the
+Viterbi-smoothed F0, plus its period search): :data:`WAVE_BUFFER_S` leaves room above that
+(a ring level makes its writer wait for its readers: kept functionals, which never read
+before the end, stall the stream).
 """
 from __future__ import annotations
 
@@ -32,7 +37,13 @@ __all__ = ["DescriptorStream", "WAVE_BUFFER_S"]
 
 WAVE_BUFFER_S = 8.0     # the wave ring buffer (openSMILE's jitter reads up to ~3.5 s behind)
 PIECE_S = 0.5           # samples handed to openSMILE at a time (well under the buffer)
-_SOURCE = """[componentInstances:cComponentManager]
+# eGeMAPSv02.conf without its functionals: those read the descriptor levels only at the end of
+# the input, so openSMILE keeps those levels whole (BufferMode.conf.inc: growDyn) and a ring
+# buffer there would never be read, stalling the stream. Without them every level is a ring.
+_CONFIG = """[componentInstances:cComponentManager]
+instance[dataMemory].type=cDataMemory
+printLevelStats=0
+[componentInstances:cComponentManager]
 instance[extsource].type=cExternalAudioSource
 [extsource:cExternalAudioSource]
 writer.dmLevel=wave
@@ -42,7 +53,21 @@ writer.levelconf.nT={buffer}
 sampleRate={rate}
 nBits=16
 channels=1
+\\{{{root}/gemaps/v01b/GeMAPSv01b_core.lld.conf.inc}}
+\\{{{root}/egemaps/v02/eGeMAPSv02_core.lld.conf.inc}}
+[componentInstances:cComponentManager]
+instance[lldconcat].type=cVectorConcat
+[lldconcat:cVectorConcat]
+reader.dmLevel = egemapsv02_lldsetE_smo;egemapsv02_lldsetF_smo
+writer.dmLevel = lld
+includeSingleElementFields = 1
+[componentInstances:cComponentManager]
+instance[extsink].type=cExternalSink
+[extsink:cExternalSink]
+reader.dmLevel = lld
+blocksize = 1
 """
+SOURCE, SINK = "extsource", "extsink"
 
 
 class DescriptorStream:
@@ -70,19 +95,20 @@ class DescriptorStream:
         self._lock = threading.Lock()
         self._error: list[BaseException] = []
         self._last = np.zeros((1, LLD_DIMS), np.float32)   # NaN row of a short signal → 0
-        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                                feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
-        from opensmile.core.config import config as names  # optional: the opensmile package
-        self._source, self._sink = names.EXTERNAL_SOURCE_COMPONENT, names.EXTERNAL_OUTPUT_COMPONENT
+        from opensmile.core.lib import OpenSMILE  # optional: the opensmile package
+        root = os.path.join(os.path.dirname(opensmile.__file__), "core", "config")
+        ring = os.path.join(root, "shared", "BufferModeRbLag.conf.inc")   # 150-frame rings
         with tempfile.TemporaryDirectory(prefix="tinyemo-smile-") as tmp:
-            conf = os.path.join(tmp, "source.conf.inc")
+            conf = os.path.join(tmp, "eGeMAPSv02_lld_stream.conf")
             with open(conf, "w") as f:
-                f.write(_SOURCE.format(buffer=int(WAVE_BUFFER_S * self.sample_rate),
-                                       rate=self.sample_rate))
-            opts = smile._options()
-            opts.update(source=conf, sampleRate=self.sample_rate, nBits=16)
-            self._api = smile._smile(options=opts)      # reads the configuration now
-        self._api.external_sink_set_callback_ex(self._sink, self._collect)
+                f.write(_CONFIG.format(buffer=int(WAVE_BUFFER_S * self.sample_rate),
+                                       rate=self.sample_rate, root=root))
+            self._api = OpenSMILE()
+            self._api.initialize(conf, {"bufferModeConf": ring, "bufferModeRbLagConf": ring,
+                                        "bufferModeRbConf": os.path.join(
+                                            root, "shared", "BufferModeRb.conf.inc")},
+                                 loglevel=1)                # reads the configuration now
+        self._api.external_sink_set_callback_ex(SINK, self._collect)
         self._thread = threading.Thread(target=self._run, name=f"opensmile {name}", daemon=True)
         self._thread.start()
 
@@ -110,14 +136,14 @@ class DescriptorStream:
         piece = max(1, int(PIECE_S * self.sample_rate))
         for i in range(0, pcm.size, piece):
             data = pcm[i:i + piece].tobytes()
-            while not self._api.external_audio_source_write_data(self._source, data):
+            while not self._api.external_audio_source_write_data(SOURCE, data):
                 self._check_alive()
                 time.sleep(0.001)       # the ring buffer is full: openSMILE catches up
         self.samples += pcm.size
         return self._take(num_frames(self.samples, self.size, self.shift, snip_edges=True))
 
     def finish(self) -> np.ndarray:
-        self._api.external_audio_source_set_eoi(self._source)
+        self._api.external_audio_source_set_eoi(SOURCE)
         self._thread.join()
         self._api.free()
         if self._error:
