@@ -139,6 +139,9 @@ def test_streaming_and_waveform_graphs_are_refused_in_one_line(folder, tmp_path,
         StreamPredictor(folder, "running")
     with pytest.raises(ValueError, match="openSMILE descriptor inputs"):
         predict_offline(folder, np.zeros(16000), 16000)
+    frames_only = StreamPredictor(folder, "running", sample_rate=16000, frames_only=True)
+    with pytest.raises(ValueError, match=r"^stream: this predictor takes features"):
+        frames_only.push(np.zeros(16000))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SPEECH.read_bytes())))
     assert predict_main(["--stream", "--model", str(folder), "--running"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
