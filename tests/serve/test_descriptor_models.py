@@ -1,7 +1,7 @@
 """Models whose inputs include openSMILE's descriptors (``--features lld|fbank+lld``): the saved
 setting (schema, older folders, resume), predict and evaluate against a reference built from
-the front end's pieces, the one-line refusals (streaming, a waveform graph) and the
-``--features`` ONNX graph."""
+the front end's pieces, long files block by block (the whole-file result), the one-line
+refusals (streaming, a waveform graph) and the ``--features`` ONNX graph."""
 from __future__ import annotations
 
 import io
@@ -21,6 +21,7 @@ from tinyemo.cli.predict import evaluate_main, predict_main
 from tinyemo.cli.train import train_main
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions, align_to_labels, speaker_normalise, stack_frames
+from tinyemo.frontend.descriptor_stream import DescriptorStream
 from tinyemo.frontend.descriptors import extract_features
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.runs.experiment import ExperimentConfig, check_resume, run_record
@@ -41,14 +42,15 @@ def folder(tmp_path_factory):
                              features="fbank+lld", depth=2, width=4)
 
 
-def _reference(model: Path, audio: Path, features: str, dither: float = 0.0) -> dict:
+def _reference(model: Path, audio: Path, features: str, dither: float = 0.0,
+               seconds: float = 4.0) -> dict:
     """The nets on the file's frames, z-normalised by the file's own statistics, stacked and
     aligned: the whole-file computation from the front end's pieces."""
     config = json.loads((model / "config.json").read_text())
     opts = FbankOptions(**{**config["fbank"], "dither": dither})
     frames = extract_features(audio, features, opts, cache=False, sample_rate=16000)
     normed = speaker_normalise({0: frames}, {0: 0})[0]
-    n = frames_for_duration(64000 / 16000)
+    n = frames_for_duration(seconds)
     x = align_to_labels(stack_frames(normed), n, name=str(audio)).T
     ensemble = Ensemble(model)
     with no_grad():
@@ -106,6 +108,30 @@ def test_predict_computes_the_whole_file(folder, tmp_path, capsys):
     np.testing.assert_allclose(table[:, 2], want["valence"], rtol=1e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("features", ["fbank+lld", "lld"])
+def test_long_files_block_by_block_equal_the_whole_file(features, tmp_path, monkeypatch):
+    """predict_long on a 12 s file in 0.25 s blocks and 50-row windows (openSMILE's 8 s ring
+    buffer wraps): the whole-file result; openSMILE never holds more than one block."""
+    import soundfile as sf
+    model = make_model_folder(tmp_path / "model", "downup", features=features, depth=2,
+                              width=4)
+    samples, rate = sf.read(str(SPEECH), dtype="int16")
+    audio = tmp_path / "long.wav"
+    sf.write(str(audio), np.tile(samples, 3), rate, subtype="PCM_16")
+    pieces = []
+    push = DescriptorStream.push
+    monkeypatch.setattr(DescriptorStream, "push",
+                        lambda self, block: pieces.append(len(block)) or push(self, block))
+    out = tmp_path / "long.csv"
+    assert predict_long(Ensemble(model), audio, out, block_samples=4000, max_window=50,
+                        options=FbankOptions(dither=0.0)) == frames_for_duration(12.0)
+    assert len(pieces) >= 48 and max(pieces) <= 4000
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    want = _reference(model, audio, features, seconds=12.0)
+    np.testing.assert_allclose(table[:, 1], want["arousal"], rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(table[:, 2], want["valence"], rtol=1e-5, atol=2e-6)
+
+
 def test_streaming_and_waveform_graphs_are_refused_in_one_line(folder, tmp_path, capsys,
                                                                monkeypatch):
     with pytest.raises(ValueError, match=r"^streaming is not available for a model with "
@@ -113,9 +139,9 @@ def test_streaming_and_waveform_graphs_are_refused_in_one_line(folder, tmp_path,
         StreamPredictor(folder, "running")
     with pytest.raises(ValueError, match="openSMILE descriptor inputs"):
         predict_offline(folder, np.zeros(16000), 16000)
-    with pytest.raises(ValueError, match="^block-wise prediction is not available"):
-        predict_long(Ensemble(folder), SPEECH, tmp_path / "long" / "arctic_a0007.csv")
-    assert not (tmp_path / "long").exists()
+    frames_only = StreamPredictor(folder, "running", sample_rate=16000, frames_only=True)
+    with pytest.raises(ValueError, match=r"^stream: this predictor takes features"):
+        frames_only.push(np.zeros(16000))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SPEECH.read_bytes())))
     assert predict_main(["--stream", "--model", str(folder), "--running"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -73,9 +73,9 @@ class Model:
 
     @property
     def whole_files(self) -> bool:
-        """Whether its features are computed over whole recordings (a baseline's windows,
-        openSMILE's descriptors), not block by block in bounded memory."""
-        return self.is_baseline or self.features != "fbank"
+        """Whether its features are computed over whole recordings (a baseline's windows),
+        not block by block in bounded memory (nets, openSMILE's descriptors included)."""
+        return self.is_baseline
 
     def _known_rate(self) -> int | None:
         if self.sample_rate is None:
@@ -105,7 +105,7 @@ class Model:
         """Seconds from a frame's time stamp until streaming can give it (the nets' right-hand
         context and the front end's look-ahead); ``inf`` for a baseline or a recurrent net,
         which need the whole recording."""
-        if self.whole_files:
+        if self.whole_files or self.features != "fbank":   # streaming: log-mel nets only
             return math.inf
         options, stack = model_options(self.predictor)
         rate = self.sample_rate or 16000   # an older folder: the paper's rate

@@ -4,16 +4,19 @@
 speaker), so it takes two passes:
 
 1. read the audio block by block → fbank (:class:`FbankStream`: frames straddling block edges
-   computed exactly) → the mean and standard deviation of the 10-ms log-mels (:class:`Moments`,
-   merged per block), the frames spilled to a temporary file (160 bytes per 10 ms: 230 MB of
-   disk for 4 h, deleted at the end);
+   computed exactly) and, for models with openSMILE inputs, its descriptors
+   (:class:`DescriptorStream`: openSMILE's own streaming engine, exactly its whole-signal rows)
+   → the mean and standard deviation of each 10-ms feature (:class:`Moments`, merged per
+   block), the frames spilled to temporary files (160 bytes per 10 ms of log-mels, 100 of
+   descriptors: 230 MB of disk for 4 h of log-mels, deleted at the end);
 2. read the frames back block by block → z-normalise with those statistics → stack → the nets
    on overlapping windows aligned to the down/up net's pooling grid
    (:class:`WindowedEnsemble`) → CSV rows written as they come, the file replaced atomically.
 
-Memory: one audio block, one block of frames, one window of features and activations: flat
-in the recording's length. The result equals the whole-file computation
-(``stream.predict_offline``) to float32 rounding.
+Memory: one audio block, one block of frames, one window of features and activations
+(descriptors: openSMILE's ring buffers, 8 s of samples): flat in the recording's length. The
+result equals the whole-file computation (``stream.predict_offline``; descriptor models: the
+whole-file features of ``prepare``) to float32 rounding.
 """
 from __future__ import annotations
 
@@ -27,11 +30,12 @@ import numpy as np
 from tinyemo.data.grid import frames_for_duration
 from tinyemo.frontend import FbankOptions
 from tinyemo.frontend.blocks import BLOCK_SAMPLES, audio_blocks, audio_info, resampled_blocks
+from tinyemo.frontend.descriptor_stream import DescriptorStream
 from tinyemo.frontend.fbank_stream import FbankStream
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import Moments, Profile, profile_of_files
 from tinyemo.serve.result import csv_line
-from tinyemo.serve.streaming import StreamPredictor, model_options, require_fbank_inputs
+from tinyemo.serve.streaming import StreamPredictor, model_options
 from tinyemo.serve.windowed import MAX_WINDOW
 from tinyemo.util.fileio import atomic_write
 
@@ -85,42 +89,72 @@ def iter_block_predictions(ensemble: Ensemble, blocks, file_rate: int, *, name: 
                            options: FbankOptions | None = None, sample_rate: int | None = None):
     """:func:`iter_predictions` of a recording given as (n,) sample blocks at ``file_rate`` Hz
     (int16 scale; read once, in the first pass); ``name`` names it in errors."""
-    require_fbank_inputs(ensemble, "block-wise prediction")   # before pass 1 reads a block
+    features = ensemble.config.get("features", "fbank")
     options = _fixed_dither(options or model_options(ensemble)[0])
     rate = int(sample_rate or ensemble.config.get("sample_rate") or file_rate)
-    spill = tempfile.TemporaryFile(prefix="tinyemo-frames-")
+    stream = FbankStream(rate, options, name=name)     # the frame grid, and the log-mels
+    parts = []                                         # (stream, its Moments, its spill file)
     try:                                               # pass 1: statistics, frames to disk
-        stream = FbankStream(rate, options, name=name)
-        moments = Moments()
+        if features != "lld":
+            parts.append((stream, Moments(), tempfile.TemporaryFile(prefix="tinyemo-frames-")))
+        if features != "fbank":
+            parts.append((DescriptorStream(rate, options, name=name), Moments(),
+                          tempfile.TemporaryFile(prefix="tinyemo-descriptors-")))
         counted = _Counted(blocks)
         for block in resampled_blocks(counted, file_rate, rate):
             frames = stream.push(block)
-            moments.add(frames)
-            _spill(frames, spill, name)
+            for part, moments, spill in parts:
+                _keep(frames if part is stream else part.push(block), moments, spill, name)
         last = stream.finish()
-        moments.add(last)
-        _spill(last, spill, name)
-        profile = Profile.from_moments(moments, rate, options.to_dict(), source=name)
+        for part, moments, spill in parts:
+            _keep(last if part is stream else part.finish(), moments, spill, name)
+        profile = Profile.from_moments(_side_by_side([m for _, m, _ in parts]), rate,
+                                       options.to_dict(), source=name)
         predictor = StreamPredictor(ensemble, "profile", profile, sample_rate=rate,
                                     hop=max_window, max_window=max_window,
-                                    fbank_options=options, name=name)
+                                    fbank_options=options, name=name, frames_only=True)
     except BaseException:
-        spill.close()
+        for part, _, spill in parts:
+            spill.close()
+            if part is not stream:
+                part.close()
         raise
     rows = frames_for_duration(counted.samples / file_rate)   # the file's own duration
-    dims = stream.num_dims
     per_block = max(1, block_samples // stream.shift)
 
     def tables():                                      # pass 2: normalise, stack, nets
-        with spill:
-            spill.seek(0)
+        try:
+            for _, _, spill in parts:
+                spill.seek(0)
+            dims = [m.mean.shape[0] for _, m, _ in parts]
             while True:
-                frames = np.fromfile(spill, dtype=np.float32, count=per_block * dims)
-                if frames.size == 0:
+                frames = np.concatenate([
+                    np.fromfile(spill, dtype=np.float32, count=per_block * d).reshape(-1, d)
+                    for (_, _, spill), d in zip(parts, dims)], axis=1)
+                if frames.shape[0] == 0:
                     break
-                yield predictor.push_frames(frames.reshape(-1, dims), rows)
-            yield predictor.flush_frames(np.empty((0, dims), np.float32), rows)
+                yield predictor.push_frames(frames, rows)
+            yield predictor.flush_frames(np.empty((0, sum(dims)), np.float32), rows)
+        finally:
+            for _, _, spill in parts:
+                spill.close()
     return predictor.columns, tables()
+
+
+def _keep(frames: np.ndarray, moments: Moments, spill, name: str) -> None:
+    moments.add(frames)
+    _spill(frames, spill, name)
+
+
+def _side_by_side(parts: list[Moments]) -> Moments:
+    """The moments of the frames whose columns are those of ``parts`` (the same frames)."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = Moments()
+    joined.count = parts[0].count
+    joined.mean = np.concatenate([m.mean for m in parts])
+    joined.m2 = np.concatenate([m.m2 for m in parts])
+    return joined
 
 
 def _spill(frames: np.ndarray, spill, name: str) -> None:

@@ -20,8 +20,8 @@ def predict_files(model_dir: Path, audio: list[Path], out: Path, device: str = "
     """Write ``OUT/<stem>.csv`` (time, one column per target) for each audio file, one row per
     40 ms from t = 0 to the end of the recording. Each file is its own speaker for the
     z-normalisation. Files of any length in bounded memory (``tinyemo.serve.longform``): the same
-    result as the whole-file computation (a model reading openSMILE descriptors, ``--features
-    lld|fbank+lld``, computes them over whole files). ``progress(done, total)``: called as each
+    result as the whole-file computation (openSMILE descriptors, ``--features lld|fbank+lld``,
+    included: openSMILE's own stream). ``progress(done, total)``: called as each
     file is done. ``dither``: instead of the model's front end's (0: what ``tinyemo export``
     computes). A baseline's folder predicts whole files (its windows span seconds).
     Files sharing a name in different folders: the input tree mirrored under ``out``.

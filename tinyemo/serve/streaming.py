@@ -56,14 +56,14 @@ def model_options(ensemble: Ensemble) -> tuple[FbankOptions, int]:
 
 def require_fbank_inputs(ensemble: Ensemble, what: str) -> None:
     """ValueError unless the model reads log-mels only: ``what`` (streaming, a waveform graph)
-    computes features block by block, and tinyemo computes openSMILE's descriptors over whole
-    signals only (opensmile-python's ``process_signal``; no block-wise path that reproduces it
-    exactly is built: its pitch tracker smooths with a Viterbi search over a lag buffer)."""
+    computes the features as the audio comes, which is built for log-mels only (openSMILE's
+    descriptors come block by block for long files, :mod:`tinyemo.serve.longform`, but not to
+    a live stream; an ONNX graph cannot run openSMILE)."""
     features = ensemble.config.get("features", "fbank")
     if features != "fbank":
         raise ValueError(f"{what} is not available for a model with openSMILE descriptor "
-                         f"inputs (features {features}): they are computed over whole signals "
-                         f"only; use tinyemo predict, or export --features")
+                         f"inputs (features {features}); use tinyemo predict (files of any "
+                         f"length), or export --features")
 
 
 def model_sample_rate(ensemble: Ensemble) -> int | None:
@@ -114,7 +114,8 @@ class StreamPredictor:
     the model's are resampled to it (``frontend.audio.resample``, block by block), as
     ``tinyemo predict`` does. A profile must be at the model's rate.
     hop: run the nets once this many outputs are final (1: lowest latency). fbank_options:
-    instead of the model's front end options (e.g. ``dither=0``).
+    instead of the model's front end options (e.g. ``dither=0``). frames_only: the model's
+    features come computed, through :meth:`push_frames` (long files; any ``features``).
     :meth:`push` takes samples on the int16 scale and returns the rows that became final,
     a (k, 1 + targets) float64 array with the columns :attr:`columns` (``time`` first);
     :meth:`flush` ends the recording and returns the rest.
@@ -123,11 +124,13 @@ class StreamPredictor:
     def __init__(self, model, normalisation: str = "profile", profile=None, *,
                  sample_rate: int | None = None, device: str = "cpu", hop: int = 1,
                  max_window: int = MAX_WINDOW, fbank_options: FbankOptions | None = None,
-                 name: str = "stream"):
+                 name: str = "stream", frames_only: bool = False):
         ensemble = model if isinstance(model, Ensemble) else Ensemble(Path(model), device)
         if normalisation not in STREAM_NORMALISATIONS:
             raise ValueError(f"normalisation must be one of {STREAM_NORMALISATIONS}, got {normalisation!r}")
-        require_fbank_inputs(ensemble, "streaming")
+        if not frames_only:   # the features come through push_frames (long files: any kind)
+            require_fbank_inputs(ensemble, "streaming")
+        self.frames_only = frames_only
         opts, self.stack = model_options(ensemble)
         opts = fbank_options or opts
         model_rate = model_sample_rate(ensemble)
@@ -150,7 +153,8 @@ class StreamPredictor:
             if profile is None:
                 raise ValueError(f"{name}: normalisation 'profile' needs a speaker profile")
             profile = profile if isinstance(profile, Profile) else Profile.load(Path(profile))
-            _check_profile(profile, opts, self.sample_rate)
+            _check_profile(profile, opts, self.sample_rate,
+                           feature_dims(ensemble.config.get("features", "fbank"), opts))
             self._normalise = profile.normalise
         else:
             self._normalise = RunningNormaliser()
@@ -168,6 +172,8 @@ class StreamPredictor:
     def push(self, samples) -> np.ndarray:
         if self._flushed:
             raise ValueError(f"{self.name}: push after flush")
+        if self.frames_only:
+            raise ValueError(f"{self.name}: this predictor takes features (push_frames)")
         samples = np.asarray(samples)
         if samples.ndim != 1:
             raise ValueError(f"{self.name}: samples must be 1-D, got shape {samples.shape}")
@@ -211,8 +217,7 @@ class StreamPredictor:
         return table
 
 
-def _check_profile(profile: Profile, opts: FbankOptions, rate: int) -> None:
-    dims = opts.num_mel_bins + (1 if opts.use_energy else 0)
+def _check_profile(profile: Profile, opts: FbankOptions, rate: int, dims: int) -> None:
     where = profile.source or "speaker profile"
     if profile.mean.shape != (dims,):
         raise ValueError(f"{where}: profile has {profile.mean.shape[0]} dims, the model's front "
