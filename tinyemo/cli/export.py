@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from tinyemo.cli.boundary import run_command
-from tinyemo.export import check_writable, export_onnx
+from tinyemo.export import export_onnx
+from tinyemo.util.fileio import check_writable
 from tinyemo.export.audonnx import export_audonnx
 from tinyemo.runs.folder import read_config
 from tinyemo.util.settings import SettingError
@@ -49,7 +50,7 @@ def export_main(argv=None) -> int:
                            opset=args.opset)
             print(f"{args.audonnx}: model.onnx and model.yaml (audonnx.load)")
             return 0
-        check_writable(args.out)
+        check_writable(args.out, "the .onnx file")
         meta = export_onnx(args.model, args.out, features=args.features,
                            sample_rate=args.sample_rate, opset=args.opset)
         print(f"{args.out}: input {meta['input'].split(':')[0]}, outputs {meta['targets']} "

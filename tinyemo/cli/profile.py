@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from tinyemo.cli.boundary import run_command
-from tinyemo.export import check_writable
+from tinyemo.util.fileio import check_writable
 from tinyemo.frontend.audio import check_audio_path
 from tinyemo.runs.ensemble import Ensemble
 from tinyemo.serve.profile import profile_of_files, training_profile

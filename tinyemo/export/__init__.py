@@ -17,7 +17,6 @@ Graph inputs and outputs:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tinyemo import __version__
@@ -31,10 +30,10 @@ from tinyemo.serve.streaming import (
     latency_seconds, model_options, model_sample_rate, require_fbank_inputs,
 )
 from tinyemo.serve.windowed import ensemble_context
-from tinyemo.util.fileio import atomic_write
+from tinyemo.util.fileio import atomic_write, check_writable
 from tinyemo.util.settings import SettingError
 
-__all__ = ["export_onnx", "MIN_OPSET", "check_writable", "check_sample_rate"]
+__all__ = ["export_onnx", "MIN_OPSET", "check_sample_rate"]
 
 MIN_OPSET = 18          # ReduceMean with axes as an input; Shape with start/end
 
@@ -45,22 +44,6 @@ def _onnx():
     except ImportError:
         raise ValueError("ONNX export needs the onnx package: pip install \"tinyemo[export]\"") from None
     return onnx
-
-
-def check_writable(out: Path, what: str = "the .onnx file") -> Path:
-    """ValueError naming ``out`` when a file cannot be written there (checked before any
-    work, so a failed export leaves nothing behind); ``what``: the file, in the message."""
-    out = Path(out)
-    if out.is_dir():
-        raise ValueError(f"{out}: is a folder; give the path of {what} to write")
-    parent = out.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{out}: cannot be written ({parent} is not a folder)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{out}: cannot be written (no write permission in {parent})")
-    return out
 
 
 def check_sample_rate(given: int | None, trained: int | None) -> int | None:
@@ -92,7 +75,7 @@ def export_onnx(model, out: Path, *, features: bool = False, sample_rate: int | 
 
     onnx = _onnx()
     from onnx import TensorProto, helper
-    out = check_writable(out)
+    out = check_writable(out, "the .onnx file")
     opset = onnx.defs.onnx_opset_version() if opset is None else int(opset)
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise ValueError(f"opset {opset}: give {MIN_OPSET} … {onnx.defs.onnx_opset_version()}")

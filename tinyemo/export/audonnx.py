@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tinyemo.export import check_writable, export_onnx
+from tinyemo.export import export_onnx
+from tinyemo.util.fileio import check_writable
 from tinyemo.util.fileio import write_text
 
 __all__ = ["export_audonnx", "AUDONNX_OUTPUT"]
@@ -24,7 +25,7 @@ def export_audonnx(model, folder: Path, *, sample_rate: int | None = None,
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder}: exists and is not a folder")
-    check_writable(folder / "model.onnx")
+    check_writable(folder / "model.onnx", "the .onnx file")
     folder.mkdir(parents=True, exist_ok=True)
     meta = export_onnx(model, folder / "model.onnx", sample_rate=sample_rate, opset=opset,
                        stacked_output=AUDONNX_OUTPUT)

@@ -27,7 +27,7 @@ from tinyemo.serve.dask_files import DaskCluster
 from tinyemo.serve.result import API_EXTRA, require_pandas
 from tinyemo.serve.segments import (Segment, Windows, check_segments, read_segments,
                                     segment_statistics, segments_of_frame, window_segments)
-from tinyemo.util.fileio import atomic_write
+from tinyemo.util.fileio import atomic_write, check_writable
 from tinyemo.util.runtime import available_cores, configure_process
 
 __all__ = ["process_files", "process_index", "folder_files", "csv_paths", "check_files",
@@ -247,13 +247,7 @@ def check_table_path(path: Path) -> Path:
     path = Path(path)
     if path.suffix not in TABLE_FORMATS:
         raise ValueError(f"{path}: name a .csv or .parquet table")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{path}: cannot be written ({parent} is not a folder)")
+    check_writable(path, "the table")
     require_pandas()
     if path.suffix == ".parquet":
         try:

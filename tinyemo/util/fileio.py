@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 __all__ = ["cache_root", "atomic_write", "write_text", "write_json", "save_npz", "folder_lock",
-           "LOCK_FILE"]
+           "check_writable", "LOCK_FILE"]
 
 LOCK_FILE = ".lock"     # held by the process writing a run folder (:func:`folder_lock`)
 
@@ -102,3 +102,19 @@ def folder_lock(folder: str | os.PathLike, busy: str) -> Iterator[None]:
         except OSError:
             raise ValueError(f"{folder}: {busy}") from None
         yield
+
+
+def check_writable(out: Path, what: str = "the file") -> Path:
+    """ValueError naming ``out`` when a file cannot be written there (checked before any
+    work, so a failed command leaves nothing behind); ``what``: the file, in the message."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give the path of {what} to write")
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{out}: cannot be written ({parent} is not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{out}: cannot be written (no write permission in {parent})")
+    return out
