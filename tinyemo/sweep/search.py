@@ -76,6 +76,7 @@ def optuna_notices(optuna):
             warn(f"Optuna: {message}")
         else:
             original(message, category, filename, lineno, file, line)
+    handlers = list(logger.handlers)       # restored exactly, in order, afterwards
     optuna.logging.disable_default_handler()
     logger.addHandler(handler)
     warnings.showwarning = show
@@ -83,8 +84,7 @@ def optuna_notices(optuna):
         yield
     finally:
         warnings.showwarning = original
-        logger.removeHandler(handler)
-        optuna.logging.enable_default_handler()
+        logger.handlers[:] = handlers
 
 
 class _LogToWarn(logging.Handler):
