@@ -111,10 +111,14 @@ def test_folds_final_on_train_dev_waiting_pruner_and_the_one_se_rule_from_the_co
     common = [str(space), "--data", str(root), "--target", "arousal", "--trials", "3",
               "--sampler", "random", "--seeds-per-trial", "1", "--threads", "1", "--quiet"]
     assert main(["sweep", *common, "--runs", "1", "--selection-folds", "2", "--pruner",
-                 "halving", "--prune-after", "2", "--final-on", "train+dev",
+                 "halving", "--prune-after", "2", "--final-on", "train+dev", "--final-defaults",
                  "--out", str(tmp_path / "folds")]) == 0
     final = json.loads((tmp_path / "folds" / "best.json").read_text())["arousal"]["final"]
     assert final["trained_on"] == "train+dev" and final["epochs"] >= 1 and "dev" not in final
+    # the defaults' final runs on train + dev too, for the defaults trial's median best epoch
+    against = final["against_defaults"]
+    assert against["defaults"]["folder"] == str(tmp_path / "folds" / "final-arousal-defaults")
+    assert against["defaults_epochs"] >= 1 and "defaults_dev" not in against
     folds = json.loads((tmp_path / "folds" / "folds.json").read_text())
     assert sorted(folds) == ["fold0", "fold1"] and sum(map(len, folds.values())) == 5
     rows = read_trials(tmp_path / "folds")
@@ -160,6 +164,8 @@ def test_bad_input_is_one_line_and_creates_nothing(corpus, tmp_path, capsys):
          "--prune-after needs a pruner (--pruner halving or hyperband)"),
         ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--final-on",
           "train+dev"], "--final-on train+dev needs --selection-folds"),
+        ([str(ROOT / "examples" / "sweep-tiny.toml"), "--data", str(root), "--runs", "0",
+          "--final-defaults"], "--final-defaults needs final runs (--runs >= 1)"),
         ([str(bad), "--data", str(root)], f"{bad}: activation: choice 'sigmoid' is invalid in "
                                           f"every trial"),
         ([str(huge), "--data", str(root), "--sampler", "grid"],

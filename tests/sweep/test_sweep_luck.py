@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from tinyemo.models.config import ModelConfig
 from tinyemo.models.nets import build_model
 from tinyemo.sweep import SweepConfig, read_space, run_sweep
 from tinyemo.sweep.luck import bootstrap, draws_of, save_predictions, simplest_within_1se
@@ -83,3 +84,53 @@ def test_a_sweep_reports_its_luck_and_chooses_the_simplest_within_one_se(tmp_pat
     assert f"| chosen | {expect} | {luck['chosen']['dev_ccc']:.3f} | {low:.3f} … {high:.3f} |" in text
     assert ("The chosen trial beats the defaults" if d["beaten"] else
             "The chosen trial does not beat the defaults") in text
+
+
+@pytest.mark.slow
+def test_final_defaults_trains_the_defaults_and_compares_both_on_test(tmp_path):
+    text = "arch = 'downup'\ndepth = 2\nwidth = [4, 8]\nepochs = 3\npatience = 3\n"
+    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=2,
+                      sampler="grid", seeds_per_trial=1, runs=2, final_defaults=True)
+    data = examples(n_dev=3, n_test=5)
+    out = tmp_path / "out"
+    summary = run_sweep(data, cfg, out, say=lambda s: None)["arousal"]
+    final = summary["final"]
+    a = final["against_defaults"]
+    chosen, defaults = out / f"final-arousal-trial{summary['trial']}", out / "final-arousal-defaults"
+    assert a["chosen"]["folder"] == str(chosen) and a["defaults"]["folder"] == str(defaults)
+    # the defaults' final runs: the defaults trial's settings (width at tinyemo train's default),
+    # the same seeds as the chosen settings' final runs
+    saved_chosen = json.loads((chosen / "config.json").read_text())
+    saved_defaults = json.loads((defaults / "config.json").read_text())
+    assert saved_defaults["seeds"] == saved_chosen["seeds"] == [0, 1]
+    assert saved_defaults["models"]["arousal"]["width"] == ModelConfig.width
+    assert saved_chosen["models"]["arousal"]["width"] in (4, 8)
+    assert saved_defaults["models"]["arousal"]["depth"] == saved_chosen["models"]["arousal"]["depth"] == 2
+    # recomputed apart: each ensemble's test CCC over the 5 test recordings concatenated (from
+    # its own results.json), and a slow bootstrap of the prediction files concatenating each draw
+    results = {k: json.loads((f / "results.json").read_text())["arousal"]["test"]["ccc"]
+               for k, f in (("chosen", chosen), ("defaults", defaults))}
+    assert a["chosen"]["test_ccc"] == pytest.approx(results["chosen"], abs=1e-5)
+    assert a["defaults"]["test_ccc"] == pytest.approx(results["defaults"], abs=1e-5)
+    ids = sorted(data, key=lambda k: (len(k), k))
+    ids = [k for k in ids if k.startswith("test")]
+    labels = [data[k].y["arousal"] for k in ids]
+    preds = {}
+    for k, f in (("chosen", chosen), ("defaults", defaults)):
+        preds[k] = [np.loadtxt(f / "predictions" / "test" / f"{i}.csv", delimiter=",",
+                               skiprows=1)[:, 1] for i in ids]
+    slow = {k: slow_bootstrap({0: p}, labels, seed=0, draws=1000) for k, p in preds.items()}
+    assert a["chosen"]["interval"] == pytest.approx(np.percentile(slow["chosen"], [2.5, 97.5]),
+                                                    abs=1e-4)
+    diff = slow["chosen"] - slow["defaults"]
+    d, low, high = a["chosen_minus"]
+    assert d == pytest.approx(a["chosen"]["test_ccc"] - a["defaults"]["test_ccc"])
+    assert (low, high) == pytest.approx(tuple(np.percentile(diff, [2.5, 97.5])), abs=1e-4)
+    assert a["beaten"] == (low > 0) and a["recordings"] == 5
+    assert "## The chosen settings against the defaults, on test" in (out / "results.md").read_text()
+
+
+def test_final_defaults_needs_final_runs(tmp_path):
+    with pytest.raises(ValueError, match="--final-defaults needs final runs"):
+        SweepConfig(read_space(space_file(tmp_path, "arch = 'downup'\nwidth = [4, 8]\n")),
+                    runs=0, final_defaults=True)

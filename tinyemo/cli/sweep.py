@@ -50,6 +50,9 @@ def sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--final-on", choices=FINAL_ON, default="train", help="what the final runs "
                    "train on: train, stopping on dev (the paper), or, with --selection-folds, "
                    "train+dev for the folds' median best epoch (no held-out dev)")
+    p.add_argument("--final-defaults", action="store_true", help="also train the defaults "
+                   "trial's settings as the final runs are trained, and report both on test "
+                   "with a paired bootstrap interval of their difference (results.md)")
     p.add_argument("--seeds-per-trial", type=int, default=3, help="seeds trained per trial")
     p.add_argument("--runs", type=int, default=5, help="seeds of the final training of the best "
                    "settings (0: no final training)")
@@ -128,6 +131,7 @@ def _sweep(args, state: dict) -> int:
     config = SweepConfig(space, targets=targets_of(args), trials=_trials(args),
         sampler=args.sampler, pruner=args.pruner, prune_after=args.prune_after,
         choose=args.choose, selection_folds=args.selection_folds, final_on=args.final_on,
+        final_defaults=args.final_defaults,
         seeds_per_trial=args.seeds_per_trial, runs=args.runs, seed=args.seed,
         device=args.device, threads=threads if local or args.scheduler else None)
     configure_process(args.threads)

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.models.nets import build_model
-from tinyemo.sweep.luck import DRAWS, PREDICTIONS, bootstrap, draws_of, simplest_within_1se
+from tinyemo.runs.predictions import read_predictions
+from tinyemo.sweep.luck import (DRAWS, PREDICTIONS, bootstrap, bootstrap_sums, draws_of,
+                                recording_sums, simplest_within_1se)
 from tinyemo.sweep.objective import trial_configs
 
-__all__ = ["pick", "luck_lines"]
+__all__ = ["pick", "luck_lines", "against_defaults", "against_defaults_lines"]
 
 
 def _weights(settings: dict, target: str, in_channels: int) -> int:
@@ -60,6 +62,52 @@ def pick(out: Path, target: str, complete: list, settings_of, config, in_channel
         side["beaten"] = bool(low > 0 and difference > spread)
         entry["defaults"] = side
     return chosen, entry
+
+
+def against_defaults(chosen: Path, defaults: Path, target: str, seed: int) -> dict:
+    """The chosen settings' final ensemble against the defaults' on test, from the prediction
+    files both final runs wrote when they scored test (once, after training): each one's test
+    CCC (of those files) with its 95 % bootstrap interval over the test recordings, and the paired
+    difference, chosen − defaults, with its interval (``DRAWS`` draws, the same for both)."""
+    sums = {}
+    for name, folder in (("chosen", chosen), ("defaults", defaults)):
+        files = read_predictions(folder, "test")
+        sums[name] = (list(files), recording_sums([(f[target], f[f"{target}_gold"])
+                                                    for f in files.values()]))
+    if sums["chosen"][0] != sums["defaults"][0]:
+        raise ValueError(f"{chosen} and {defaults} predicted different test recordings")
+    counts = draws_of(len(sums["chosen"][0]), seed)
+    boots = {k: bootstrap_sums(v[1][None], counts) for k, v in sums.items()}
+    difference, low, high = boots["chosen"].minus(boots["defaults"])
+    return {"recordings": len(sums["chosen"][0]), "draws": DRAWS,
+            **{k: {"folder": str(f), "test_ccc": boots[k].value,
+                   "interval": list(boots[k].interval)}
+               for k, f in (("chosen", chosen), ("defaults", defaults))},
+            "chosen_minus": [difference, low, high], "beaten": bool(low > 0)}
+
+
+def against_defaults_lines(summary: dict) -> list[str]:
+    """results.md's section on the chosen settings against the defaults on test."""
+    rows = [(t, e["final"]["against_defaults"]) for t, e in summary.items()
+            if "against_defaults" in e.get("final", {})]
+    if not rows:
+        return []
+    n, draws = rows[0][1]["recordings"], rows[0][1]["draws"]
+    lines = ["", "## The chosen settings against the defaults, on test", "",
+             f"Both trained with the same seeds (`--final-defaults`); test scored once, after "
+             f"the choice; 95 % intervals from {draws} bootstrap draws of the {n} test "
+             f"recordings, paired for the difference.", "",
+             "| target | chosen: test CCC (95 %) | defaults: test CCC (95 %) | chosen − defaults "
+             "(95 %) | verdict |", "|---|---|---|---|---|"]
+    for target, a in rows:
+        cells = [f"{a[k]['test_ccc']:.3f} ({a[k]['interval'][0]:.3f} … {a[k]['interval'][1]:.3f})"
+                 for k in ("chosen", "defaults")]
+        d, low, high = a["chosen_minus"]
+        verdict = ("beats the defaults" if a["beaten"] else
+                   "worse than the defaults" if high < 0 else "not distinguishable from the defaults")
+        lines.append(f"| {target} | {cells[0]} | {cells[1]} | {d:+.3f} ({low:+.3f} … {high:+.3f}) "
+                     f"| {verdict} |")
+    return lines
 
 
 def _side(name, boot, chosen=None) -> dict:

@@ -15,6 +15,7 @@ a resumed sweep draws what an uninterrupted one would.
     OUT/folds.json          with --selection-folds: each fold's recordings
     OUT/trials.csv, trials.md, best.json, best-<target>.toml, results.md  (report.py)
     OUT/final-<target>-trial<n>/   the chosen settings, ``runs`` seeds: a train output folder
+    OUT/final-<target>-defaults/   with --final-defaults: the defaults' settings, the same seeds
 """
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ class SweepConfig:
     """How to search ``space``: per target ``trials`` trials of ``seeds_per_trial`` seeds each,
     then the best settings trained with ``runs`` seeds (0: none) on ``final_on``: ``train``
     (early stopping on dev, the paper) or, with ``selection_folds``, ``train+dev`` (for the
-    median over folds and seeds of the chosen trial's best epoch). ``threads``: per trial."""
+    median over folds and seeds of the chosen trial's best epoch). ``final_defaults``: the
+    defaults trial's settings trained the same way, and both compared on test. ``threads``: per
+    trial."""
 
     space: Space
     targets: tuple[str, ...] = ("arousal", "valence")
@@ -67,6 +70,7 @@ class SweepConfig:
     choose: str = "best"
     selection_folds: int | None = None
     final_on: str = "train"
+    final_defaults: bool = False
     seeds_per_trial: int = 3
     runs: int = 5
     seed: int = 0
@@ -92,6 +96,8 @@ class SweepConfig:
         if self.final_on not in FINAL_ON:
             raise ValueError(f"--final-on must be one of {', '.join(FINAL_ON)}, "
                              f"got {self.final_on!r}")
+        if self.final_defaults and not self.runs:
+            raise ValueError("--final-defaults needs final runs (--runs >= 1)")
         if self.final_on == "train+dev" and not self.selection_folds:
             raise ValueError("--final-on train+dev needs --selection-folds: the folds give the "
                              "number of epochs to train for without a held-out dev")

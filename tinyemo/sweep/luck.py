@@ -17,8 +17,8 @@ import numpy as np
 
 from tinyemo.util.fileio import save_npz
 
-__all__ = ["DRAWS", "PREDICTIONS", "save_predictions", "Bootstrap", "bootstrap", "draws_of",
-           "simplest_within_1se"]
+__all__ = ["DRAWS", "PREDICTIONS", "save_predictions", "Bootstrap", "bootstrap", "bootstrap_sums",
+           "recording_sums", "draws_of", "simplest_within_1se"]
 
 DRAWS = 1000
 PREDICTIONS = "dev-predictions.npz"
@@ -31,18 +31,23 @@ def save_predictions(folder: Path, per_seed: dict[int, list], labels: list) -> N
              **{f"seed{s}": np.concatenate(p).astype(np.float64) for s, p in per_seed.items()})
 
 
+def recording_sums(pairs) -> np.ndarray:
+    """(recordings, 6): n, Σy, Σŷ, Σy², Σŷ², Σyŷ of each (prediction ŷ, gold y) pair."""
+    out = np.zeros((len(pairs), 6))
+    for r, (pp, yy) in enumerate(pairs):
+        pp, yy = np.asarray(pp, np.float64), np.asarray(yy, np.float64)
+        out[r] = (yy.size, yy.sum(), pp.sum(), yy @ yy, pp @ pp, yy @ pp)
+    return out
+
+
 def _sums(folder: Path) -> np.ndarray:
     """(seeds, recordings, 6): per seed and recording n, Σy, Σŷ, Σy², Σŷ², Σyŷ."""
     with np.load(Path(folder) / PREDICTIONS) as f:
         bounds = np.cumsum(np.concatenate([[0], f["lengths"]]))
         y = f["target"]
         preds = [f[k] for k in sorted(f.files) if k.startswith("seed")]
-    out = np.zeros((len(preds), len(bounds) - 1, 6))
-    for s, p in enumerate(preds):
-        for r, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-            yy, pp = y[a:b], p[a:b]
-            out[s, r] = (b - a, yy.sum(), pp.sum(), yy @ yy, pp @ pp, yy @ pp)
-    return out
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    return np.stack([recording_sums([(p[a:b], y[a:b]) for a, b in spans]) for p in preds])
 
 
 def _ccc(sums: np.ndarray) -> np.ndarray:
@@ -92,7 +97,11 @@ class Bootstrap:
 
 def bootstrap(folder: Path, counts: np.ndarray) -> Bootstrap:
     """The bootstrap of the trial in ``folder`` over the resamples ``counts`` (``draws_of``)."""
-    sums = _sums(folder)                                        # (seeds, recordings, 6)
+    return bootstrap_sums(_sums(folder), counts)
+
+
+def bootstrap_sums(sums: np.ndarray, counts: np.ndarray) -> Bootstrap:
+    """The bootstrap of per-seed, per-recording sums (seeds, recordings, 6) over ``counts``."""
     drawn = np.einsum("dr,srk->dsk", counts.astype(np.float64), sums)
     seeds = _ccc(sums.sum(axis=1))
     return Bootstrap(float(np.mean(seeds)), np.mean(_ccc(drawn), axis=1), seeds)

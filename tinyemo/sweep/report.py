@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
-from tinyemo.sweep.choice import luck_lines, pick
+from tinyemo.sweep.choice import against_defaults, against_defaults_lines, luck_lines, pick
 from tinyemo.sweep.objective import outcome_fields
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
@@ -142,7 +142,9 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
     """The chosen complete trial per target (``config.choose``: the best, or the simplest
     within one standard error of it; how much is luck beside it, against the ``defaults``
     trials' outcomes), its settings written out and (``runs`` > 0) trained with ``runs`` seeds
-    into ``OUT/final-<target>-trial<n>``, where test is scored once."""
+    into ``OUT/final-<target>-trial<n>``, where test is scored once; with ``final_defaults``, the
+    defaults trial's settings too, into ``OUT/final-<target>-defaults``, and the two compared on
+    test."""
     from optuna.trial import TrialState
     summary: dict = {}
     for target, study in studies.items():
@@ -165,8 +167,12 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
         if luck:
             entry["luck"] = luck
         if config.runs:
-            entry["final"] = _train_final(examples, config, out, target, best.number, settings,
-                                          data_info, say, entry["best_epochs"])
+            entry["final"] = _train_final(examples, config, out, target, f"trial{best.number}",
+                                          settings, data_info, say, entry["best_epochs"])
+            if config.final_defaults:
+                entry["final"]["against_defaults"] = _final_defaults(
+                    examples, config, out, target, data_info, say, (defaults or {}).get(target),
+                    Path(entry["final"]["folder"]))
         summary[target] = entry
     write_json(out / "best.json", summary)
     return summary
@@ -178,19 +184,32 @@ def final_epochs(best_epochs: list[int]) -> int:
     return int(np.floor(np.median(best_epochs) + 0.5))
 
 
-def _train_final(examples, config, out, target, number, settings, data_info, say,
+def _final_defaults(examples, config, out, target, data_info, say, outcome, chosen: Path) -> dict:
+    """``--final-defaults``: the defaults trial's settings trained as the chosen ones were, then
+    both final ensembles' test predictions compared (``choice.against_defaults``)."""
+    epochs = (outcome or {}).get("best_epochs")
+    if config.final_on == "train+dev" and not epochs:
+        raise ValueError(f"{target}: the defaults trial did not complete, so no epoch count for "
+                         f"its final runs on train + dev")
+    final = _train_final(examples, config, out, target, "defaults", config.defaults(), data_info,
+                         say, epochs)
+    return {**against_defaults(chosen, Path(final["folder"]), target, config.seed),
+            **{"defaults_" + k: final[k] for k in ("dev", "epochs") if k in final}}
+
+
+def _train_final(examples, config, out, target, name, settings, data_info, say,
                  best_epochs) -> dict:
-    """The chosen settings trained with ``config.runs`` seeds on ``config.final_on``; test is
-    scored there, once."""
+    """``settings`` (those of trial ``name``) trained with ``config.runs`` seeds on
+    ``config.final_on`` into ``OUT/final-<target>-<name>``; test is scored there, once."""
     arch, model, train = split_settings(settings)
-    folder = out / f"final-{target}-trial{number}"
+    folder = out / f"final-{target}-{name}"
     seeds = tuple(range(config.seed, config.seed + config.runs))
     train = dict(_tuples(train), device=config.device)
     where = "train, stopping on dev"
     if config.final_on == "train+dev":
         train.update(selection="fixed", epochs=final_epochs(best_epochs))
         where = f"train + dev for {train['epochs']} epoch(s), the folds' median best epoch"
-    say(f"{target}: training trial {number}'s settings with {config.runs} seed(s) on {where} "
+    say(f"{target}: training {name.replace('trial', 'trial ')}'s settings with {config.runs} seed(s) on {where} "
         f"into {folder}")
     exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds, train=TrainConfig(**train),
                            model=_tuples(model), train_on=config.final_on,
@@ -275,6 +294,7 @@ def write_summary(out: Path, config, studies: dict, summary: dict, seconds: floa
                          if k in config.space.varying)
         lines.append(f"| {target} | {entry['trial']} | " + " | ".join(cells) + f" | {what} |")
     lines += luck_lines(summary)
+    lines += against_defaults_lines(summary)
     if compared:
         lines += _compared_lines(compared, summary)
     write_text(out / "results.md", "\n".join(lines) + "\n")
