@@ -18,45 +18,21 @@ differ and in which descriptors, with the largest difference and the descriptor'
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
 
-from tinyemo.frontend import read_audio
 from tinyemo.frontend.descriptor_stream import DescriptorStream
 from tinyemo.frontend.descriptors import descriptors
 
-RATE, HOP, LONGEST = 16000, 160, 960     # 10 ms hop, openSMILE's 60 ms frames
-SPEECH = Path(__file__).parents[1] / "tests" / "testdata" / "speech"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the tests' signals
+from tests.helpers.signals import RATE, tiled_speech, voiced
+
+HOP, LONGEST = 160, 960     # 10 ms hop, openSMILE's 60 ms frames
 NAMES = ("Loudness alphaRatio hammarberg slope0-500 slope500-1500 flux mfcc1 mfcc2 mfcc3 mfcc4 "
          "F0 jitter shimmer HNR H1-H2 H1-A3 F1 F1bw F1amp F2 F2bw F2amp F3 F3bw F3amp").split()
-
-
-def speech(seconds: float) -> np.ndarray:
-    parts = [read_audio(SPEECH / name, sample_rate=RATE)[0] for name in
-             ("sense_and_sensibility_01_austen_64kb-0880.wav", "arctic_a0007.wav",
-              "goforward.wav")]
-    x = np.concatenate(parts)
-    x = np.tile(x, int(np.ceil(seconds * RATE / x.size)))[:int(seconds * RATE)]
-    return x + np.random.default_rng(0).normal(0.0, 3.0, x.size)
-
-
-def voiced(seconds: float) -> np.ndarray:
-    rng = np.random.default_rng(1)
-    t, pulses = 0.0, []
-    while t < seconds:
-        t += (1 + 0.01 * rng.standard_normal()) / (130 + 30 * np.sin(2 * np.pi * 0.3 * t))
-        pulses.append(t)
-    x = np.zeros(int(seconds * RATE))
-    at = (np.array(pulses) * RATE).astype(int)
-    at = at[at < x.size]
-    x[at] = 1.0 + 0.05 * rng.standard_normal(at.size)
-    for f, bw in [(700, 100), (1200, 120), (2600, 200)]:
-        r, th = np.exp(-np.pi * bw / RATE), 2 * np.pi * f / RATE
-        x = lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
-    return x / np.abs(x).max() * 8000 + rng.normal(0.0, 3.0, x.size)
 
 
 def recomputed(x: np.ndarray, rows: int, block: int, context: int) -> np.ndarray:
@@ -85,7 +61,7 @@ def main() -> None:
     ap.add_argument("--contexts", type=int, nargs="+", default=[5, 50, 100])
     args = ap.parse_args()
     seconds = args.seconds or (180.0 if args.signal == "speech" else 60.0)
-    x = (speech if args.signal == "speech" else voiced)(seconds)
+    x = (tiled_speech if args.signal == "speech" else voiced)(seconds)
     start = time.perf_counter()
     whole = descriptors(x, RATE)
     print(f"{args.signal}, {seconds:g} s: whole signal {time.perf_counter() - start:.1f} s, "

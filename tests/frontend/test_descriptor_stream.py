@@ -3,46 +3,16 @@ split (real speech and a continuously voiced signal, where no fixed context make
 recomputation exact), in bounded memory, with the whole-signal edge rules."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from scipy.signal import lfilter
-
-from tinyemo.frontend import read_audio
 from tinyemo.frontend.descriptor_stream import PIECE_S, WAVE_BUFFER_S, DescriptorStream
 from tinyemo.frontend.descriptors import descriptors
 
+from tests.helpers.signals import RATE, tiled_speech, voiced
+
 pytest.importorskip("opensmile")
 
-SPEECH = Path(__file__).parents[1] / "testdata" / "speech"
-RATE = 16000
 JITTER, SHIMMER = 11, 12          # eGeMAPSv02 LLD columns (jitterLocal, shimmerLocaldB)
-
-
-def _speech(seconds: float) -> np.ndarray:
-    parts = [read_audio(SPEECH / name, sample_rate=RATE)[0] for name in
-             ("sense_and_sensibility_01_austen_64kb-0880.wav", "arctic_a0007.wav",
-              "goforward.wav")]
-    x = np.tile(np.concatenate(parts), 8)[:int(seconds * RATE)]
-    return x + np.random.default_rng(0).normal(0.0, 3.0, x.size)   # the tiles differ
-
-
-def _voiced(seconds: float) -> np.ndarray:
-    """A voice that never stops: pulses at a wandering F0 with period jitter, three formants."""
-    rng = np.random.default_rng(1)
-    t, pulses = 0.0, []
-    while t < seconds:
-        t += (1 + 0.01 * rng.standard_normal()) / (130 + 30 * np.sin(2 * np.pi * 0.3 * t))
-        pulses.append(t)
-    x = np.zeros(int(seconds * RATE))
-    at = (np.array(pulses) * RATE).astype(int)
-    at = at[at < x.size]
-    x[at] = 1.0 + 0.05 * rng.standard_normal(at.size)
-    for f, bw in [(700, 100), (1200, 120), (2600, 200)]:
-        r, th = np.exp(-np.pi * bw / RATE), 2 * np.pi * f / RATE
-        x = lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
-    return x / np.abs(x).max() * 8000 + rng.normal(0.0, 3.0, x.size)
 
 
 def _streamed(x: np.ndarray, piece: int) -> np.ndarray:
@@ -53,12 +23,12 @@ def _streamed(x: np.ndarray, piece: int) -> np.ndarray:
 
 @pytest.mark.parametrize("piece", [777, 16000, int(2.5 * WAVE_BUFFER_S * RATE)])
 def test_pieces_of_any_size_give_the_whole_signal_rows_exactly(piece):
-    x = _speech(25.0)
+    x = tiled_speech(25.0)
     np.testing.assert_array_equal(_streamed(x, piece), descriptors(x, RATE))
 
 
 def test_a_voice_that_never_stops_needs_the_stream_not_blocks_with_context():
-    x = _voiced(20.0)
+    x = voiced(20.0)
     whole = descriptors(x, RATE)
     np.testing.assert_array_equal(_streamed(x, 4000), whole)
     # the block-wise alternative: rows 1000-1999 from the samples of rows 1000 - left to
@@ -72,7 +42,7 @@ def test_a_voice_that_never_stops_needs_the_stream_not_blocks_with_context():
         assert not differ[:JITTER].any() and not differ[SHIMMER + 1:].any()
 
 def test_memory_is_bounded_rows_follow_the_samples_closely():
-    x = _speech(60.0)
+    x = tiled_speech(60.0)
     stream = DescriptorStream(RATE)
     behind = []
     for i in range(0, x.size, RATE):
@@ -87,7 +57,7 @@ def test_memory_is_bounded_rows_follow_the_samples_closely():
 
 @pytest.mark.parametrize("n", [500, 960, 1200, 5000])
 def test_short_signals_follow_the_whole_signal_rules(n):
-    x = _speech(1.0)[:n]
+    x = tiled_speech(1.0)[:n]
     stream = DescriptorStream(RATE)
     got = np.concatenate([stream.push(x), stream.finish()])
     np.testing.assert_array_equal(got, descriptors(x, RATE))

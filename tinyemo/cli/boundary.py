@@ -18,11 +18,13 @@ from typing import Callable
 from tqdm import tqdm
 
 from tinyemo.engine.backend import cuda_module
+from tinyemo.runs.folder import read_config
 from tinyemo.util.notices import TinyemoWarning
 from tinyemo.util.runtime import check_threads as _check_thread_count
 from tinyemo.util.settings import SettingError
 
-__all__ = ["run_command", "option_of", "Progress", "check_threads", "check_device",
+__all__ = ["run_command", "option_of", "Progress", "add_run_options", "check_model_run",
+           "check_threads", "check_device",
            "check_out_path", "free_out"]
 
 # Settings fields whose command-line option is not ``--<field-name>``.
@@ -112,6 +114,22 @@ class Progress:
         return lambda items, desc: tqdm(items, desc=desc, leave=False, unit="rec",
                                         bar_format="{desc}: {n_fmt}/{total_fmt} {unit} "
                                                    "[{elapsed}]")
+
+
+def add_run_options(p, quiet: str = "no progress bar or notes") -> None:
+    """``--device``, ``--threads`` and ``--quiet`` (its help ``quiet``): what every command
+    that runs a model takes."""
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true", help=quiet)
+
+
+def check_model_run(args) -> None:
+    """The checks of :func:`add_run_options`' options and of ``--model`` (a folder tinyemo
+    train or baseline wrote), before anything is created."""
+    check_threads(args.threads)
+    check_device(args.device)
+    read_config(args.model)
 
 
 def check_threads(threads: int | None) -> None:

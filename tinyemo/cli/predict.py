@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinyemo.cli.boundary import Progress, check_device, check_out_path, check_threads, run_command
-from tinyemo.runs.folder import read_config
+from tinyemo.cli.boundary import (Progress, add_run_options, check_model_run, check_out_path,
+                                  run_command)
 from tinyemo.serve.collection import check_files, check_table_path, csv_paths, write_table
 from tinyemo.serve.dask_files import DaskCluster, dask_available
 from tinyemo.serve.load import load_model
@@ -50,9 +50,7 @@ def predict_parser() -> argparse.ArgumentParser:
                    "whose workers see the audio and the model at the same paths")
     p.add_argument("--skip-existing", action="store_true", help="keep the CSVs already in "
                    "--out (each is written whole, so a present one is finished)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    add_run_options(p)
     p.add_argument("--dither", type=float, help="the fbank dither instead of the model's (0: "
                    "what the graph of tinyemo export computes)")
     return p
@@ -66,9 +64,7 @@ def predict_main(argv=None) -> int:
 
     def run() -> int:
         ui = Progress(args.quiet)
-        check_threads(args.threads)
-        check_device(args.device)
-        read_config(args.model)
+        check_model_run(args)
         segments = _check_table_options(args)
         if args.out is not None:
             check_out_path(args.out)
@@ -155,9 +151,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, type=Path, help="AVEC 2016 folder or .csv manifest")
     p.add_argument("--partition", default="dev")
     p.add_argument("--target", help="score only this target (default: every target of the model)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    add_run_options(p)
     return p
 
 
@@ -167,9 +161,7 @@ def evaluate_main(argv=None) -> int:
 
     def run() -> int:
         ui = Progress(args.quiet)
-        check_threads(args.threads)
-        check_device(args.device)
-        read_config(args.model)
+        check_model_run(args)
         if not args.data.exists():
             raise ValueError(f"{args.data}: no such corpus folder or manifest")
         configure_process(args.threads)
@@ -209,9 +201,7 @@ def stream_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, help="raw PCM sample rate (default: the model's)")
     p.add_argument("--channels", type=int, default=1, help="raw PCM channels (averaged)")
     p.add_argument("--chunk", type=int, default=4096, help="bytes read at a time, at most")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--quiet", action="store_true", help="no note of the latency on stderr")
+    add_run_options(p, quiet="no note of the latency on stderr")
     return p
 
 
@@ -229,9 +219,7 @@ def stream_main(argv=None) -> int:
             value = getattr(args, name)
             if value is not None and value < 1:
                 raise SettingError(name, f"must be >= 1, got {value}")
-        check_threads(args.threads)
-        check_device(args.device)
-        read_config(args.model)
+        check_model_run(args)
         if args.profile is not None and not args.profile.is_file():
             raise ValueError(f"{args.profile}: no such profile")
         configure_process(args.threads)

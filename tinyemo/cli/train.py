@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from tinyemo.cli.boundary import Progress, check_device, check_threads, free_out, run_command
+from tinyemo.cli.boundary import (Progress, add_run_options, check_device, check_threads, free_out,
+                                  run_command)
 from tinyemo.cli.corpus import add_corpus_options, corpus_path, data_source, targets_of
 from tinyemo.data.examples import load_examples
 from tinyemo.frontend.descriptors import FEATURES, require_opensmile
@@ -98,9 +99,7 @@ def train_parser() -> argparse.ArgumentParser:
                         "the corpus's most common rate)")
     p.add_argument("--out", type=Path, help="output folder (default runs/<arch>, or the next free)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--quiet", action="store_true")
+    add_run_options(p)
     return p
 
 
