@@ -209,7 +209,8 @@ def _train_final(examples, config, out, target, name, settings, data_info, say,
     if config.final_on == "train+dev":
         train.update(selection="fixed", epochs=final_epochs(best_epochs))
         where = f"train + dev for {train['epochs']} epoch(s), the folds' median best epoch"
-    say(f"{target}: training {name.replace('trial', 'trial ')}'s settings with {config.runs} seed(s) on {where} "
+    whose = "the defaults'" if name == "defaults" else f"{name.replace('trial', 'trial ')}'s"
+    say(f"{target}: training {whose} settings with {config.runs} seed(s) on {where} "
         f"into {folder}")
     exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds, train=TrainConfig(**train),
                            model=_tuples(model), train_on=config.final_on,
