@@ -1,6 +1,7 @@
 """The fast conv1d paths against the references: the BLAS ``gemm`` on strided views, the direct
-kernels' per-tap and stacked-gradient paths (taken only above ``_COL_LIMIT`` elements, so these
-cases are larger than ``test_conv1d.py``'s), and the FFT kernels with their dispatch rule.
+kernels' per-tap and stacked-gradient paths (sequences at least as long as the input has
+channels) and their column-matrix path (shorter ones: ``_columns``), and the FFT kernels with
+their dispatch rule.
 float64 to a tight tolerance, float32 to a loose one."""
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def check_kernels(forward, backward_input, backward_weight, case, dtype, transpo
         np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
 
 
-# (n, c_in, c_out, k, t, stride, dilation, left, right): each above the column-matrix limit.
+# (n, c_in, c_out, k, t, stride, dilation, left, right): each on the per-tap paths.
 LARGE = {
     "stride1-stack-rows-in": (1, 16, 3, 3, 3000, 1, 1, 1, 1),
     "stride1-stack-rows-out": (1, 4, 3, 4, 8200, 1, 1, 2, 1),
@@ -84,9 +85,29 @@ LARGE = {
 def test_direct_large_paths_match_reference(name, dtype):
     case = LARGE[name]
     c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
-    assert c_in * k * t_out > direct._COL_LIMIT  # the per-tap / stacked paths run
+    assert not direct._columns(c_in, k, t_out)  # the per-tap / stacked paths run
     check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
                   case, dtype, transpose_x=name.startswith("stride1-stack-rows-in"))
+
+
+# Sequences shorter than the input has channels, kernels of at most 4 taps: the column-matrix
+# path (im2col, one GEMM).
+SHORT = {
+    "down-up-deepest": (1, 128, 128, 3, 93, 1, 1, 1, 1),
+    "kernel-longer-than-input": (1, 100, 2, 4, 3, 1, 1, 2, 1),
+    "stride2-dilation3-batch2": (2, 48, 5, 4, 30, 2, 3, 4, 0),
+    "stride3-more-outputs": (1, 64, 3, 4, 60, 3, 1, 0, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_direct_column_path_matches_reference(name, dtype):
+    case = SHORT[name]
+    c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
+    assert direct._columns(c_in, k, t_out)
+    check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
+                  case, dtype)
 
 
 def test_naive_grads_match_conv_matrix():
