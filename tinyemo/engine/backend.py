@@ -55,17 +55,28 @@ def cuda_module() -> ModuleType:
     return importlib.import_module("tinyemo.kernels.cuda")
 
 
+_TABLES: dict[str, ModuleType] = {}   # each device's table once found (every op asks: ~10 µs)
+
+
 def table(device: str) -> ModuleType:
     """The kernel table of ``device``: ``tinyemo.kernels.cpu`` or ``tinyemo.kernels.cuda``."""
+    found = _TABLES.get(device)
+    if found is not None:
+        return found
     if device == "cpu":
-        return importlib.import_module("tinyemo.kernels.cpu")
-    if device == "cuda":
-        return cuda_module()
-    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+        found = importlib.import_module("tinyemo.kernels.cpu")
+    elif device == "cuda":
+        found = cuda_module()
+    else:
+        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    _TABLES[device] = found
+    return found
 
 
 def kernels(array) -> ModuleType:
     """The kernel table of the target that holds ``array``."""
+    if isinstance(array, np.ndarray):
+        return _TABLES.get("cpu") or table("cpu")
     return table(device_of(array))
 
 
