@@ -24,17 +24,19 @@ import ctypes
 import glob
 import os
 import sys
+from contextlib import contextmanager
 
 import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-__all__ = ["gemm", "BLAS_LIBRARY"]
+__all__ = ["gemm", "BLAS_LIBRARY", "can_set_threads", "single_threaded"]
 
 
 def _numpy_openblas():
-    """{"sgemm": address, "dgemm": address} in NumPy's bundled ILP64 OpenBLAS, or None."""
+    """(path, {"sgemm": address, "dgemm": address}, the library) for NumPy's bundled ILP64
+    OpenBLAS, or None."""
     if sys.byteorder != "little":
         return None
     libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
@@ -42,7 +44,7 @@ def _numpy_openblas():
         try:
             lib = ctypes.CDLL(path)
             return path, {name: ctypes.cast(getattr(lib, f"scipy_{name}_64_"), ctypes.c_void_p).value
-                          for name in ("sgemm", "dgemm")}
+                          for name in ("sgemm", "dgemm")}, lib
         except (OSError, AttributeError):
             continue
     return None
@@ -53,13 +55,42 @@ def _register():
     if found is None:
         found = ("scipy.linalg.cython_blas",
                  {name: get_cython_function_address("scipy.linalg.cython_blas", name)
-                  for name in ("sgemm", "dgemm")})
+                  for name in ("sgemm", "dgemm")}, None)
     for name, address in found[1].items():
         llvm.add_symbol(f"tinyemo_blas_{name}", address)
-    return found[0]
+    return found[0], found[2]
 
 
-BLAS_LIBRARY = _register()
+BLAS_LIBRARY, _LIBRARY = _register()
+
+
+def _thread_functions(lib):
+    try:
+        return lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
+    except AttributeError:       # pragma: no cover - an OpenBLAS without them
+        return None
+
+
+_THREADS = None if _LIBRARY is None else _thread_functions(_LIBRARY)
+
+
+def can_set_threads() -> bool:
+    """Whether :func:`single_threaded` can pin :func:`gemm`'s BLAS to one thread (NumPy's
+    OpenBLAS: yes; SciPy's, reached through ``cython_blas``: no)."""
+    return _THREADS is not None
+
+
+@contextmanager
+def single_threaded():
+    """:func:`gemm` runs on one thread, in its caller's, until the block ends (then the count
+    before it again): for GEMMs that callers run side by side. Needs :func:`can_set_threads`."""
+    get, set_ = _THREADS
+    before = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
 
 # Fortran calling convention: every argument by address (transa, transb, m, n, k, alpha, a,
 # lda, b, ldb, beta, c, ldc).

@@ -16,8 +16,9 @@ Backward: step by step in reverse processing order the fused cell gradient
 (``formulas.lstm_cell_grad``) gives dz_t, the pre-activation gradients, and ``dz_t w_hh`` carries
 ∂L/∂h to the previous step; after the loop, three GEMMs over all steps at once give
 ∂L/∂w_hh = Σ_t dz_tᵀ h_prev, ∂L/∂w_ih = Σ_t dz_tᵀ x_t and ∂L/∂x = w_ihᵀ dz, and a sum ∂L/∂b.
-GEMMs go to BLAS (``blas.gemm``), which does the threading. float32 arrays use the formulas'
-``fast`` activations (rational, float32-accurate, vectorised over the units); float64 the exact
+GEMMs go to BLAS (``blas.gemm``), which does the threading. The kernels release the GIL
+(``nogil``), so the two directions of a bidirectional layer can run side by side
+(``side_by_side``). float32 arrays use the formulas' ``fast`` activations (rational, float32-accurate, vectorised over the units); float64 the exact
 ones.
 """
 from __future__ import annotations
@@ -86,13 +87,12 @@ def _forward_kernel(fast):
                 for j in range(h):
                     y[n, j, t] = hidden[t, n, j]
     lstm_forward_.__qualname__ = f"lstm_forward_{'fast' if fast else 'exact'}"
-    return F.kernel(error_model="numpy")(lstm_forward_)  # no zero-division checks: vectorises
+    return F.kernel(error_model="numpy", nogil=True)(lstm_forward_)  # no zero-division checks: vectorises
 
 
 def _backward_kernel(fast):
     """The backward kernel with the cell gradient's ``fast`` flag frozen."""
-    def lstm_backward_(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, accumulate, gx, gw_ih,
-                       gw_hh, gb):
+    def lstm_backward_(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw_hh, gb):
         n_seq, _, t_len = x.shape
         h = w_hh.shape[1]
         dz = np.empty_like(gates)                     # (T, N, 4H) pre-activation gradients
@@ -133,14 +133,14 @@ def _backward_kernel(fast):
             gw_hh[:] = 0
         for n in range(n_seq):
             gemm(1.0, dz[:, n, :], True, x[n], True, 0.0 if n == 0 else 1.0, gw_ih)
-            gemm(1.0, w_ih, True, dz[:, n, :], True, 1.0 if accumulate else 0.0, gx[n])
+            gemm(1.0, w_ih, True, dz[:, n, :], True, 0.0, gx[n])
         total = np.zeros(4 * h)  # float64 sums over T·N frames
         for r in range(t_len * n_seq):
             for k in range(4 * h):
                 total[k] += flat_dz[r, k]
         gb[:] = total
     lstm_backward_.__qualname__ = f"lstm_backward_{'fast' if fast else 'exact'}"
-    return F.kernel(error_model="numpy")(lstm_backward_)
+    return F.kernel(error_model="numpy", nogil=True)(lstm_backward_)
 
 
 _FORWARD = {True: _forward_kernel(True), False: _forward_kernel(False)}
@@ -152,11 +152,9 @@ def lstm_forward(x, w_ih, w_hh, b, reverse, gates, cell, hidden, y):
     _FORWARD[x.dtype == np.float32](x, w_ih, w_hh, b, bool(reverse), gates, cell, hidden, y)
 
 
-def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, accumulate, gx, gw_ih,
-                  gw_hh, gb):
+def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw_hh, gb):
     """gx (N, C, T), gw_ih (4H, C), gw_hh (4H, H), gb (4H,) ← the gradients of the LSTM given
-    gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. With
-    ``accumulate``, gx += the input gradient (the second direction of a bidirectional layer);
-    the parameter gradients are always overwritten."""
+    gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. Every output
+    is overwritten (a bidirectional layer sums its directions' gx)."""
     _BACKWARD[x.dtype == np.float32](x, w_ih, w_hh, bool(reverse), gates, cell, hidden, gy,
-                                      bool(accumulate), gx, gw_ih, gw_hh, gb)
+                                      gx, gw_ih, gw_hh, gb)

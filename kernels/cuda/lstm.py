@@ -176,8 +176,8 @@ def _grad_b_kernel(dz, gb):
 
 
 @cuda.jit
-def _grad_x_kernel(dz, w_ih, accumulate, gx):
-    # gx[n, c, t] (+)← Σ_k w_ih[k, c] · dz[t, n, k]
+def _grad_x_kernel(dz, w_ih, gx):
+    # gx[n, c, t] ← Σ_k w_ih[k, c] · dz[t, n, k]
     e = cuda.grid(1)
     n_seq, c_in, t_len = gx.shape
     if e >= n_seq * c_in * t_len:
@@ -186,17 +186,13 @@ def _grad_x_kernel(dz, w_ih, accumulate, gx):
     acc = 0.0
     for k in range(w_ih.shape[0]):
         acc += w_ih[k, c] * dz[t, n, k]
-    if accumulate:
-        gx[n, c, t] += acc
-    else:
-        gx[n, c, t] = acc
+    gx[n, c, t] = acc
 
 
-def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, accumulate, gx, gw_ih,
-                  gw_hh, gb):
+def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw_hh, gb):
     """gx (N, C, T), gw_ih (4H, C), gw_hh (4H, H), gb (4H,) ← the gradients of the LSTM given
-    gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. With
-    ``accumulate``, gx += the input gradient; the parameter gradients are overwritten."""
+    gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. Every output
+    is overwritten."""
     t_len, n_seq, h = hidden.shape
     dz = empty(gates.shape, gates.dtype)
     gc = empty((n_seq, h), gates.dtype)
@@ -209,4 +205,4 @@ def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, accumulate, g
     per_element(_grad_w_hh_kernel, gw_hh.size, dz, hidden, int(bool(reverse)), gw_hh)
     per_element(_grad_w_ih_kernel, gw_ih.size, dz, x, gw_ih)
     per_element(_grad_b_kernel, gb.size, dz, gb)
-    per_element(_grad_x_kernel, gx.size, dz, w_ih, int(bool(accumulate)), gx)
+    per_element(_grad_x_kernel, gx.size, dz, w_ih, gx)

@@ -36,7 +36,7 @@ def _run(target, host, x, w_ih, w_hh, b, reverse, gy, gx0):
     y = y_wide[:, h:, :]  # a channel slice, as the second direction of a bidirectional layer
     target.lstm_forward(xd, wi, wh, put(b), reverse, gates, cell, hidden, y)
     gx, gw_ih, gw_hh, gb = put(gx0.copy()), nan(w_ih.shape), nan(w_hh.shape), nan((4 * h,))
-    target.lstm_backward(xd, wi, wh, reverse, gates, cell, hidden, put(gy)[:, :, :], True, gx,
+    target.lstm_backward(xd, wi, wh, reverse, gates, cell, hidden, put(gy)[:, :, :], gx,
                          gw_ih, gw_hh, gb)
     return [host(a) for a in (y_wide, gates, cell, hidden, gx, gw_ih, gw_hh, gb)]
 
@@ -51,7 +51,7 @@ def test_lstm_kernels_match_cpu(gpu, n, c_in, h, t, reverse, dtype):
     w_hh = (rng.standard_normal((4 * h, h)) / 2).astype(dtype)
     b = rng.standard_normal(4 * h).astype(dtype)
     gy = rng.standard_normal((n, h, t)).astype(dtype)
-    gx0 = rng.standard_normal((n, c_in, t)).astype(dtype)  # accumulate=True adds to it
+    gx0 = rng.standard_normal((n, c_in, t)).astype(dtype)  # overwritten: gx is never added to
     want = _run(cpu, lambda a: a, x, w_ih, w_hh, b, reverse, gy, gx0)
     got = _run(gpu, lambda a: a.copy_to_host(), x, w_ih, w_hh, b, reverse, gy, gx0)
     names = ["y", "gates", "cell", "hidden", "gx", "gw_ih", "gw_hh", "gb"]

@@ -8,8 +8,14 @@ weights load as they are: per direction ``weight_ih`` (4H, C), ``weight_hh`` (4H
 ``bias_ih`` and ``bias_hh`` (4H,); the initial hidden and cell states are zero. Input (C, T) or
 (N, C, T), channels first like every tinyemo op; output (D·H, T) or (N, D·H, T) with the forward
 direction in channels 0…H−1 and the reverse one in H…2H−1 (PyTorch's order for D = 2).
+
+The directions of a bidirectional layer are independent, forward and backward: the op hands
+them to the table's ``side_by_side``, which on the CPU runs them on two cores at once when
+two threads are set (each recurrence is serial, so this is where a second thread helps).
 """
 from __future__ import annotations
+
+import functools
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
@@ -46,6 +52,13 @@ def _check_direction(label, x_channels, w_ih, w_hh, b_ih, b_hh, like=None) -> in
     return h
 
 
+def _work(x3, h: int) -> int:
+    """One direction's multiply-adds (input projection and recurrence): the cost hint of the
+    table's ``side_by_side``."""
+    n_seq, c_in, t_len = x3.shape
+    return n_seq * t_len * _GATES * h * (c_in + h)
+
+
 class LSTMFn(Function):
     """y = LSTM(x) for one layer. Inputs: x, then (weight_ih, weight_hh, bias_ih, bias_hh) for
     the forward direction and, when bidirectional, the same four for the reverse one (a bias
@@ -70,7 +83,7 @@ class LSTMFn(Function):
             _check_direction("reverse ", c_in, *ws, like=like)
         k = backend.kernels(x3)
         y = backend.empty((n_seq, len(directions) * h, t_len), x.dtype, x3)
-        saved = []
+        saved, tasks = [], []
         for d, (w_ih, w_hh, b_ih, b_hh) in enumerate(directions):
             w_ih, w_hh = contiguous(w_ih), contiguous(w_hh)
             b = backend.zeros((_GATES * h,), x.dtype, x3)
@@ -80,9 +93,10 @@ class LSTMFn(Function):
             gates = backend.empty((t_len, n_seq, _GATES * h), x.dtype, x3)
             cell = backend.empty((t_len, n_seq, h), x.dtype, x3)
             hidden = backend.empty((t_len, n_seq, h), x.dtype, x3)
-            k.lstm_forward(x3, w_ih, w_hh, b, d == 1, gates, cell, hidden,
-                           y[:, d * h:(d + 1) * h, :])
+            tasks.append(functools.partial(k.lstm_forward, x3, w_ih, w_hh, b, d == 1, gates,
+                                           cell, hidden, y[:, d * h:(d + 1) * h, :]))
             saved.append((w_ih, w_hh, gates, cell, hidden))
+        k.side_by_side(tasks, _work(x3, h))       # the directions are independent
         ctx.save(x3, was_2d, saved)
         return y.reshape(y.shape[1:]) if was_2d else y
 
@@ -90,15 +104,20 @@ class LSTMFn(Function):
         x3, was_2d, saved = ctx.saved
         k = backend.kernels(x3)
         gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
-        gx = backend.empty(x3.shape, x3.dtype, x3)
-        grads = []
+        outs, tasks = [], []
         for d, (w_ih, w_hh, gates, cell, hidden) in enumerate(saved):
             h = w_hh.shape[1]
-            gw_ih = backend.empty(w_ih.shape, w_ih.dtype, x3)
-            gw_hh = backend.empty(w_hh.shape, w_hh.dtype, x3)
-            gb = backend.empty((w_ih.shape[0],), w_ih.dtype, x3)
-            k.lstm_backward(x3, w_ih, w_hh, d == 1, gates, cell, hidden,
-                            gy[:, d * h:(d + 1) * h, :], d > 0, gx, gw_ih, gw_hh, gb)
+            out = (backend.empty(x3.shape, x3.dtype, x3),          # gx: each direction's own
+                   backend.empty(w_ih.shape, w_ih.dtype, x3), backend.empty(w_hh.shape, w_hh.dtype, x3),
+                   backend.empty((w_ih.shape[0],), w_ih.dtype, x3))
+            tasks.append(functools.partial(k.lstm_backward, x3, w_ih, w_hh, d == 1, gates, cell,
+                                           hidden, gy[:, d * h:(d + 1) * h, :], *out))
+            outs.append(out)
+        k.side_by_side(tasks, _work(x3, saved[0][1].shape[1]))
+        gx, grads = outs[0][0], []
+        for d, (gx_d, gw_ih, gw_hh, gb) in enumerate(outs):
+            if d:
+                k.axpby(1.0, gx, 1.0, gx_d, gx)
             gb_hh = backend.empty(gb.shape, gb.dtype, x3)  # the same values, its own array
             k.axpby(1.0, gb, 0.0, gb, gb_hh)
             grads += [gw_ih, gw_hh, gb, gb_hh]
