@@ -18,7 +18,7 @@ import math
 
 __all__ = ["relu", "relu_grad", "tanh", "tanh_grad", "axpby", "mul", "constant",
            "adam_constants", "adam", "ccc_centred_products", "ccc_store", "ccc_grad_coefficients",
-           "ccc_grad", "ccc_swap_source", "window_argmax", "pad_bounds", "sigmoid", "tanh_fast",
+           "ccc_grad", "ccc_swap_source", "window_argmax", "window_takes", "pad_bounds", "sigmoid", "tanh_fast",
            "sigmoid_fast", "lstm_cell", "lstm_cell_grad", "dropout", "box_bounds"]
 
 
@@ -144,12 +144,17 @@ def window_argmax(x, n, c, start, size):
     where = start
     for j in range(start + 1, start + size):
         v = x[n, c, j]
-        # Branch-free (bitwise | and &, selects): a larger value, or the first NaN, takes over;
-        # once best is NaN nothing does. Branches here mispredict on real data: 3-5x slower.
-        take = (v > best) | ((v != v) & (best == best))
+        take = window_takes(v, best)
         best = v if take else best
         where = j if take else where
     return best, where
+
+
+def window_takes(v, best):
+    """Whether ``v`` replaces ``best`` in a max-pool window scan: a larger value, or the first
+    NaN; once best is NaN nothing does. Branch-free (bitwise | and &; callers select with it):
+    branches here mispredict on real data and made the scan 3-5x slower."""
+    return (v > best) | ((v != v) & (best == best))
 
 
 def pad_bounds(left, t_in, t_out):

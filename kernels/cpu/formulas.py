@@ -36,7 +36,7 @@ __all__ = list(_names) + ["kernel", "SOURCE_DIGEST"]
 # over the units stops it vectorising; the window scan, not inlined, made max-pool 2.4× slower),
 # and Numba prunes the branch on the cell formulas' ``fast`` flag when a kernel passes a
 # constant. (Formulas the map/zip factories call take ``*params``, which Numba cannot inline.)
-_INLINED = ("lstm_cell", "lstm_cell_grad", "window_argmax")
+_INLINED = ("lstm_cell", "lstm_cell_grad", "window_argmax", "window_takes")
 for _name in _names:
     register_jitable(inline="always" if _name in _INLINED else "never")(getattr(_source, _name))
 

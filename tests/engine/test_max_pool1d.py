@@ -90,3 +90,24 @@ def test_a_nan_in_a_window_gives_nan_and_takes_the_gradient():
     # overlapping windows (stride 1): every window over the NaN is NaN, the others are not
     z = F.max_pool1d(np.array([[1.0, 2.0, nan, 0.0, 4.0, 3.0]]), 2, 1).numpy()
     np.testing.assert_array_equal(z, [[2.0, nan, nan, 4.0, 4.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k, stride", [(2, 2), (3, 3), (4, 4), (3, 2), (5, 5), (1, 1)])
+def test_every_kernel_route_matches_the_reference_with_nans_ties_and_infinities(k, stride, dtype):
+    """K = s = 2, 3, 4 take the unrolled kernels, the others the generic scan: the same values
+    and argmax as the loop reference on data with NaNs, ±inf and ties."""
+    import tinyemo.kernels.cpu as cpu
+    rng = np.random.default_rng(k * 10 + stride)
+    x = rng.integers(-3, 4, size=(2, 5, 61)).astype(dtype)       # small integers: many ties
+    x[0, 1, rng.integers(0, 61, 8)] = np.nan
+    x[1, 2, rng.integers(0, 61, 5)] = np.inf
+    x[1, 3, rng.integers(0, 61, 5)] = -np.inf
+    x[1, 4, :] = np.nan
+    t_out = (61 - k) // stride + 1
+    y = np.empty((2, 5, t_out), dtype)
+    arg = np.empty((2, 5, t_out), np.int64)
+    cpu.max_pool1d_forward(x, k, stride, y, arg)
+    ref, ref_arg = R.max_pool1d(x, k, stride)
+    np.testing.assert_array_equal(y, ref)
+    np.testing.assert_array_equal(arg, ref_arg)
