@@ -88,12 +88,14 @@ def test_a_sweep_reports_its_luck_and_chooses_the_simplest_within_one_se(tmp_pat
 
 @pytest.mark.slow
 def test_final_defaults_trains_the_defaults_and_compares_both_on_test(tmp_path):
-    text = "arch = 'downup'\ndepth = 2\nwidth = [4, 8]\nepochs = 3\npatience = 3\n"
-    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=2,
+    # lr 1e-2 and 3e-2 learn in 3 epochs what the default 1e-3 does not: a searched trial wins
+    text = "arch = 'downup'\ndepth = 2\nwidth = [4, 8]\nlr = [1e-2, 3e-2]\nepochs = 3\npatience = 3\n"
+    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=4,
                       sampler="grid", seeds_per_trial=1, runs=2, final_defaults=True)
     data = examples(n_dev=3, n_test=5)
     out = tmp_path / "out"
     summary = run_sweep(data, cfg, out, say=lambda s: None)["arousal"]
+    assert summary["trial"] != "defaults"
     final = summary["final"]
     a = final["against_defaults"]
     chosen, defaults = out / f"final-arousal-trial{summary['trial']}", out / "final-arousal-defaults"
@@ -134,3 +136,26 @@ def test_final_defaults_needs_final_runs(tmp_path):
     with pytest.raises(ValueError, match="--final-defaults needs final runs"):
         SweepConfig(read_space(space_file(tmp_path, "arch = 'downup'\nwidth = [4, 8]\n")),
                     runs=0, final_defaults=True)
+
+
+@pytest.mark.slow
+def test_the_defaults_trial_competes_and_wins_when_nothing_searched_beats_it(tmp_path):
+    """Searched learning rates too small to learn anything in 3 epochs: the defaults trial (lr
+    1e-3) is the best on dev, so the sweep chooses it and trains the defaults' settings; there
+    is nothing to compare them with on test."""
+    text = "arch = 'downup'\ndepth = 2\nlr = [1e-7, 2e-7]\nepochs = 3\npatience = 3\n"
+    cfg = SweepConfig(read_space(space_file(tmp_path, text)), targets=("arousal",), trials=2,
+                      sampler="grid", seeds_per_trial=1, runs=1, final_defaults=True)
+    out = tmp_path / "out"
+    summary = run_sweep(examples(n_dev=3), cfg, out, say=lambda s: None)["arousal"]
+    rows = [r for r in read_trials(out) if r["status"] == "complete"]
+    saved = json.loads((out / "trials" / "arousal" / "defaults" / "result.json").read_text())
+    assert saved["outcome"]["dev_ccc_mean"] > max(float(r["dev_ccc_mean"]) for r in rows)
+    assert summary["trial"] == summary["luck"]["chosen"]["trial"] == "defaults"
+    assert summary["settings"] == {"arch": "downup", "depth": 2, "epochs": 3, "patience": 3}
+    assert summary["final"]["folder"] == str(out / "final-arousal-defaults")
+    assert "against_defaults" not in summary["final"] and "defaults" not in summary["luck"]
+    assert json.loads((out / "final-arousal-defaults" / "config.json").read_text())["train"]["lr"] == 1e-3
+    assert "The chosen settings are the defaults" in (out / "results.md").read_text()
+    assert (out / "best-arousal.toml").read_text().startswith("# the settings of arousal the "
+                                                              "defaults trial")

@@ -9,6 +9,7 @@ still ranked by their selection score (the mean over folds), and the one-standar
 takes the standard error of the best trial's pooled bootstrap."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,10 @@ from tinyemo.models.nets import build_model
 from tinyemo.runs.predictions import read_predictions
 from tinyemo.sweep.luck import (DRAWS, PREDICTIONS, bootstrap, bootstrap_sums, draws_of,
                                 recording_sums, simplest_within_1se)
-from tinyemo.sweep.objective import trial_configs
+from tinyemo.sweep.objective import DEFAULTS, trial_configs
 
-__all__ = ["pick", "luck_lines", "against_defaults", "against_defaults_lines"]
+__all__ = ["pick", "candidates", "trial_folder", "DefaultsTrial", "luck_lines",
+           "against_defaults", "against_defaults_lines"]
 
 
 def _weights(settings: dict, target: str, in_channels: int) -> int:
@@ -27,13 +29,43 @@ def _weights(settings: dict, target: str, in_channels: int) -> int:
     return build_model(model_cfg).num_parameters()
 
 
+@dataclass(frozen=True)
+class DefaultsTrial:
+    """The defaults trial as a candidate of the choice, beside Optuna's complete trials (the
+    same ``number``, ``value`` and ``user_attrs``): a search that finds nothing better on dev
+    than the defaults chooses the defaults."""
+
+    outcome: dict
+    number: int = DEFAULTS
+
+    @property
+    def value(self) -> float:
+        return self.outcome["dev_ccc_mean"]
+
+    @property
+    def user_attrs(self) -> dict:
+        return self.outcome
+
+
+def candidates(complete: list, defaults: dict | None) -> list:
+    """The complete trials, and the defaults trial when it completed."""
+    if defaults and defaults.get("status") == "complete":
+        return list(complete) + [DefaultsTrial(defaults)]
+    return list(complete)
+
+
+def trial_folder(out: Path, target: str, number: int) -> Path:
+    """``OUT/trials/<target>/<nnnn>``, or ``…/defaults`` for the defaults trial."""
+    return out / "trials" / target / ("defaults" if number == DEFAULTS else f"{number:04d}")
+
+
 def pick(out: Path, target: str, complete: list, settings_of, config, in_channels: int,
          defaults: dict | None) -> tuple[object, dict]:
     """(the chosen trial, the luck entry of ``best.json``) among the ``complete`` trials of
-    ``target``; ``settings_of(trial)`` gives a trial's settings, ``defaults`` is the outcome of
-    the target's defaults trial."""
-    ranked = sorted(complete, key=lambda t: (-t.value, t.number))
-    folders = {t.number: out / "trials" / target / f"{t.number:04d}" for t in ranked}
+    ``target`` and its defaults trial (``defaults``: its outcome), which competes like any
+    other; ``settings_of(trial)`` gives a trial's settings."""
+    ranked = sorted(candidates(complete, defaults), key=lambda t: (-t.value, t.number))
+    folders = {t.number: trial_folder(out, target, t.number) for t in ranked}
     folders = {n: f for n, f in folders.items() if (f / PREDICTIONS).exists()}
     if ranked[0].number not in folders:           # a sweep saved before predictions were kept
         return ranked[0], {}
@@ -49,14 +81,13 @@ def pick(out: Path, target: str, complete: list, settings_of, config, in_channel
     entry = {"draws": DRAWS, "recordings": recordings, "folds": config.selection_folds,
              "rule": config.choose,
              "best_se": boots[ranked[0].number].se,
-             "chosen": _side(chosen.number, boots[chosen.number])}
+             "chosen": _side(_name(chosen.number), boots[chosen.number])}
     others = [t for t in ranked if t.number != chosen.number and t.number in boots]
     if others:
-        entry["runner_up"] = _side(others[0].number, boots[others[0].number],
+        entry["runner_up"] = _side(_name(others[0].number), boots[others[0].number],
                                    boots[chosen.number])
-    folder = out / "trials" / target / "defaults"
-    if defaults and defaults.get("status") == "complete" and (folder / PREDICTIONS).exists():
-        side = _side("defaults", bootstrap(folder, counts), boots[chosen.number])
+    if chosen.number != DEFAULTS and DEFAULTS in boots:
+        side = _side("defaults", boots[DEFAULTS], boots[chosen.number])
         difference, low, _ = side["chosen_minus"]
         spread = max(entry["chosen"]["seed_std"], side["seed_std"])
         side["beaten"] = bool(low > 0 and difference > spread)
@@ -110,6 +141,11 @@ def against_defaults_lines(summary: dict) -> list[str]:
     return lines
 
 
+def _name(number: int):
+    """A trial's name in best.json: its number, or "defaults"."""
+    return "defaults" if number == DEFAULTS else number
+
+
 def _side(name, boot, chosen=None) -> dict:
     side = {"trial": name, "dev_ccc": boot.value, "interval": list(boot.interval),
             "se": boot.se, "seed_std": boot.seed_std}
@@ -150,7 +186,10 @@ def luck_lines(summary: dict) -> list[str]:
             diff_text = "" if diff is None else f"{diff[0]:+.3f} ({diff[1]:+.3f} … {diff[2]:+.3f})"
             lines.append(f"| {role.replace('_', '-')} | {side['trial']} | {side['dev_ccc']:.3f} | "
                          f"{low:.3f} … {high:.3f} | {side['seed_std']:.3f} | {diff_text} |")
-        if "defaults" in luck:
+        if luck["chosen"]["trial"] == "defaults":
+            lines += ["", "The chosen settings are the defaults: no searched trial scored higher "
+                          "(the defaults trial competes in the choice)."]
+        elif "defaults" in luck:
             verdict = ("beats the defaults by more than the bootstrap interval and the seed "
                        "spread" if luck["defaults"]["beaten"] else
                        "does not beat the defaults by more than the bootstrap interval and the "

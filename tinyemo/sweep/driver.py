@@ -37,7 +37,7 @@ from tinyemo.sweep.checks import check_memory, check_space
 from tinyemo.sweep.executors import InProcess
 from tinyemo.sweep.folder import JOURNAL, check_folder, lock_folder
 from tinyemo.sweep.folds import fold_data, speaker_folds
-from tinyemo.sweep.objective import TrialData, TrialTask
+from tinyemo.sweep.objective import DEFAULTS, TrialData, TrialTask
 from tinyemo.sweep.search import optuna_notices, pruner_of, sampler_of
 from tinyemo.sweep.space import Space
 from tinyemo.train.loop import TrainConfig
@@ -49,7 +49,6 @@ SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("none", "halving", "hyperband")
 CHOOSE = ("best", "simplest-within-1se")
 FINAL_ON = ("train", "train+dev")
-DEFAULTS = -1          # the number of each target's defaults trial (outside Optuna)
 
 
 @dataclass(frozen=True)

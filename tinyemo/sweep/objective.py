@@ -40,7 +40,9 @@ from tinyemo.util.fileio import write_json, write_text
 from tinyemo.util.metrics import score
 from tinyemo.util.runtime import set_threads
 
-__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs", "os_failure"]
+__all__ = ["TrialTask", "TrialData", "run_trial", "trial_configs", "os_failure", "DEFAULTS"]
+
+DEFAULTS = -1          # the number of each target's defaults trial (outside Optuna)
 
 RESULT = "result.json"
 ATTEMPTS = "attempts"

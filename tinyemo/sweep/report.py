@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
 from tinyemo.sweep.choice import against_defaults, against_defaults_lines, luck_lines, pick
-from tinyemo.sweep.objective import outcome_fields
+from tinyemo.sweep.objective import DEFAULTS, outcome_fields
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
 from tinyemo.util.fileio import write_json, write_text
@@ -154,22 +154,28 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
             summary[target] = {"trial": None}
             continue
         in_channels = next(iter(examples.values())).x.shape[0]
-        best, luck = pick(out, target, complete, lambda t: _settings(t, config.space), config,
-                          in_channels, (defaults or {}).get(target))
-        settings = _settings(best, config.space)
-        lines = [f"# the settings of {target} trial {best.number} (dev CCC "
-                 f"{best.value:.4f}); a space file of fixed values"]
+
+        def settings_of(trial):
+            return config.defaults() if trial.number == DEFAULTS else _settings(trial, config.space)
+        best, luck = pick(out, target, complete, settings_of, config, in_channels,
+                          (defaults or {}).get(target))
+        settings = settings_of(best)
+        name = "defaults" if best.number == DEFAULTS else f"trial{best.number}"
+        what = "the defaults trial" if best.number == DEFAULTS else f"trial {best.number}"
+        lines = [f"# the settings of {target} {what} (dev CCC {best.value:.4f}); a space file of "
+                 f"fixed values"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in settings.items()]
         write_text(out / f"best-{target}.toml", "\n".join(lines) + "\n")
-        entry = {"trial": best.number, "settings": settings, "dev_ccc_mean": best.value,
+        entry = {"trial": "defaults" if best.number == DEFAULTS else best.number,
+                 "settings": settings, "dev_ccc_mean": best.value,
                  **{k: best.user_attrs.get(k) for k in ("dev_ccc_std", "dev_ccc_ensemble",
                                                          "dev_ccc_seeds", "best_epochs")}}
         if luck:
             entry["luck"] = luck
         if config.runs:
-            entry["final"] = _train_final(examples, config, out, target, f"trial{best.number}",
-                                          settings, data_info, say, entry["best_epochs"])
-            if config.final_defaults:
+            entry["final"] = _train_final(examples, config, out, target, name, settings,
+                                          data_info, say, entry["best_epochs"])
+            if config.final_defaults and best.number != DEFAULTS:
                 entry["final"]["against_defaults"] = _final_defaults(
                     examples, config, out, target, data_info, say, (defaults or {}).get(target),
                     Path(entry["final"]["folder"]))
