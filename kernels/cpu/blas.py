@@ -24,6 +24,7 @@ import ctypes
 import glob
 import os
 import sys
+import threading
 from contextlib import contextmanager
 
 import llvmlite.binding as llvm
@@ -80,17 +81,29 @@ def can_set_threads() -> bool:
     return _THREADS is not None
 
 
+_PINNED = {"depth": 0, "before": 1}
+_PIN_LOCK = threading.Lock()
+
+
 @contextmanager
 def single_threaded():
     """:func:`gemm` runs on one thread, in its caller's, until the block ends (then the count
-    before it again): for GEMMs that callers run side by side. Needs :func:`can_set_threads`."""
+    before it again): for GEMMs that callers run side by side. Blocks may overlap (nested, or
+    in several threads): the count comes back when the last one ends. Needs
+    :func:`can_set_threads`."""
     get, set_ = _THREADS
-    before = get()
-    set_(1)
+    with _PIN_LOCK:
+        if _PINNED["depth"] == 0:
+            _PINNED["before"] = get()
+            set_(1)
+        _PINNED["depth"] += 1
     try:
         yield
     finally:
-        set_(before)
+        with _PIN_LOCK:
+            _PINNED["depth"] -= 1
+            if _PINNED["depth"] == 0:
+                set_(_PINNED["before"])
 
 # Fortran calling convention: every argument by address (transa, transb, m, n, k, alpha, a,
 # lda, b, ldb, beta, c, ldc).

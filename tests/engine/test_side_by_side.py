@@ -147,3 +147,15 @@ def test_a_grouped_conv_side_by_side_equals_one_thread(two_threads, groups, k, d
         return [y.numpy()] + [t.grad for t in ts]
     for a, b_ in zip(run(2), run(1)):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
+def test_overlapping_single_threaded_blocks_restore_the_count_when_the_last_ends(two_threads):
+    before = blas._THREADS[0]()
+    assert before == 2
+    first, second = blas.single_threaded(), blas.single_threaded()
+    first.__enter__()
+    second.__enter__()                 # e.g. another thread's block, begun inside the first
+    first.__exit__(None, None, None)
+    assert blas._THREADS[0]() == 1     # the second still runs its GEMMs side by side
+    second.__exit__(None, None, None)
+    assert blas._THREADS[0]() == before
