@@ -68,46 +68,32 @@ def check_kernels(forward, backward_input, backward_weight, case, dtype, transpo
         np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
 
 
-# (n, c_in, c_out, k, t, stride, dilation, left, right): each on the per-tap paths.
-LARGE = {
-    "stride1-stack-rows-in": (1, 16, 3, 3, 3000, 1, 1, 1, 1),
-    "stride1-stack-rows-out": (1, 4, 3, 4, 8200, 1, 1, 2, 1),
-    "dilation64-batch2": (2, 8, 2, 2, 9000, 1, 64, 32, 32),
-    "kernel-longer-than-input": (1, 100, 2, 40, 30, 1, 1, 25, 24),
-    "stride2-dilation2": (1, 16, 2, 5, 4000, 2, 2, 3, 0),
-    "stride2-more-outputs": (1, 3, 4, 5, 17500, 2, 1, 0, 3),
-    "stride3-tmatrix-batch2": (2, 12, 3, 3, 12000, 3, 1, 0, 0),
+# (n, c_in, c_out, k, t, stride, dilation, left, right), and the route it takes: "taps" (one
+# GEMM per tap, the stacked weight gradient) or "columns" (im2col and one GEMM: sequences shorter
+# than the input has channels, kernels of at most 4 taps).
+ROUTES = {
+    "stride1-stack-rows-in": ((1, 16, 3, 3, 3000, 1, 1, 1, 1), "taps"),
+    "stride1-stack-rows-out": ((1, 4, 3, 4, 8200, 1, 1, 2, 1), "taps"),
+    "dilation64-batch2": ((2, 8, 2, 2, 9000, 1, 64, 32, 32), "taps"),
+    "kernel-longer-than-input": ((1, 100, 2, 40, 30, 1, 1, 25, 24), "taps"),
+    "stride2-dilation2": ((1, 16, 2, 5, 4000, 2, 2, 3, 0), "taps"),
+    "stride2-more-outputs": ((1, 3, 4, 5, 17500, 2, 1, 0, 3), "taps"),
+    "stride3-tmatrix-batch2": ((2, 12, 3, 3, 12000, 3, 1, 0, 0), "taps"),
+    "down-up-deepest": ((1, 128, 128, 3, 93, 1, 1, 1, 1), "columns"),
+    "short-kernel-longer-than-input": ((1, 100, 2, 4, 3, 1, 1, 2, 1), "columns"),
+    "short-stride2-dilation3-batch2": ((2, 48, 5, 4, 30, 2, 3, 4, 0), "columns"),
+    "short-stride3-more-outputs": ((1, 64, 3, 4, 60, 3, 1, 0, 3), "columns"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(LARGE))
+@pytest.mark.parametrize("name", sorted(ROUTES))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_direct_large_paths_match_reference(name, dtype):
-    case = LARGE[name]
+def test_direct_routes_match_reference(name, dtype):
+    case, route = ROUTES[name]
     c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
-    assert not direct._columns(c_in, k, t_out)  # the per-tap / stacked paths run
+    assert direct._columns(c_in, k, t_out) == (route == "columns")
     check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
                   case, dtype, transpose_x=name.startswith("stride1-stack-rows-in"))
-
-
-# Sequences shorter than the input has channels, kernels of at most 4 taps: the column-matrix
-# path (im2col, one GEMM).
-SHORT = {
-    "down-up-deepest": (1, 128, 128, 3, 93, 1, 1, 1, 1),
-    "kernel-longer-than-input": (1, 100, 2, 4, 3, 1, 1, 2, 1),
-    "stride2-dilation3-batch2": (2, 48, 5, 4, 30, 2, 3, 4, 0),
-    "stride3-more-outputs": (1, 64, 3, 4, 60, 3, 1, 0, 3),
-}
-
-
-@pytest.mark.parametrize("name", sorted(SHORT))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_direct_column_path_matches_reference(name, dtype):
-    case = SHORT[name]
-    c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
-    assert direct._columns(c_in, k, t_out)
-    check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
-                  case, dtype)
 
 
 def test_naive_grads_match_conv_matrix():
