@@ -140,7 +140,7 @@ def _rows_contiguous(a):
     return a.shape[-1] <= 1 or a.strides[-1] == a.itemsize
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
     """y (N, C_out, T_out) ← conv of x (N, C_in, T_in) with w (C_out, C_in, K) plus b (C_out,)."""
     c_out, c_in, k = w.shape
@@ -170,7 +170,7 @@ def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
                 gemm(1.0, wk[j], False, src[r, :, lo + q:hi + q], False, 1.0, yn[:, lo:hi])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv1d_backward_input(gy, w, stride, dilation, pad_left, gx):
     """gx (N, C_in, T_in) ← ∂L/∂x from gy (N, C_out, T_out) = ∂L/∂y."""
     c_out, c_in, k = w.shape
@@ -203,7 +203,7 @@ def conv1d_backward_input(gy, w, stride, dilation, pad_left, gx):
                     gx[n, c, i] = dst[i % stride, c, i // stride]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
     """gw (C_out, C_in, K) ← ∂L/∂w = Σ_n Σ_t gy[n, :, t] · x[n, :, t·stride + k·dilation − pad]ᵀ."""
     c_out, c_in, k = gw.shape
@@ -275,7 +275,7 @@ def _weight_grad_stacked(x, gy, dilation, pad_left, gw):
                 gw[o, c, j] = g[c, j * c_out + o] if rows_in else g[j * c_out + o, c]
 
 
-@njit(cache=True, fastmath=True, nogil=True)
+@njit(cache=True, fastmath=True)
 def conv1d_backward_bias(gy, gb):
     """gb (C_out,) ← Σ over sequences and time of gy (N, C_out, T_out)."""
     n_seq, c_out, t_out = gy.shape

@@ -45,7 +45,6 @@ from numba import njit, prange
 from tinyemo.kernels.cpu.conv1d import (
     conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward,
 )
-from tinyemo.kernels.cpu.side_by_side import side_by_side
 
 __all__ = ["fft_preferred", "conv1d_kernels", "conv1d_fft_forward", "conv1d_fft_backward_input",
            "conv1d_fft_backward_weight"]
@@ -184,18 +183,10 @@ def conv1d_fft_backward_weight(x, gy, stride, dilation, pad_left, gw):
     gw[...] = full[:, :, where]
 
 
-def _in_turn(tasks, work):
-    """The FFT kernels' ``side_by_side``: in turn (their transforms and mixing use every thread
-    set already: ``prange`` and SciPy's workers)."""
-    for task in tasks:
-        task()
-
-
-# Each layer's kernels, and how independent calls of them (a grouped conv's groups) run.
 _DIRECT = SimpleNamespace(conv1d_forward=conv1d_forward, conv1d_backward_input=conv1d_backward_input,
                           conv1d_backward_weight=conv1d_backward_weight,
-                          conv1d_backward_bias=conv1d_backward_bias, side_by_side=side_by_side)
+                          conv1d_backward_bias=conv1d_backward_bias)
 _FFT = SimpleNamespace(conv1d_forward=conv1d_fft_forward,
                        conv1d_backward_input=conv1d_fft_backward_input,
                        conv1d_backward_weight=conv1d_fft_backward_weight,
-                       conv1d_backward_bias=conv1d_backward_bias, side_by_side=_in_turn)
+                       conv1d_backward_bias=conv1d_backward_bias)

@@ -35,7 +35,6 @@ from tinyemo.kernels.cuda import config
 from tinyemo.kernels.cuda.arrays import empty
 from tinyemo.kernels.cuda.device_functions import block_sum, unravel3
 from tinyemo.kernels.cuda.launch import per_block, per_element
-from tinyemo.kernels.cuda.side_by_side import side_by_side
 from tinyemo.kernels.cuda.tiles import (
     REG_M, REG_N, first_slot, geometry, launch, multiply_tiles, next_slot, zero_tile,
 )
@@ -292,7 +291,7 @@ def conv1d_backward_bias(gy, gb):
 
 _DIRECT = SimpleNamespace(conv1d_forward=conv1d_forward, conv1d_backward_input=conv1d_backward_input,
                           conv1d_backward_weight=conv1d_backward_weight,
-                          conv1d_backward_bias=conv1d_backward_bias, side_by_side=side_by_side)
+                          conv1d_backward_bias=conv1d_backward_bias)
 
 
 def conv1d_kernels(c_in, c_out, kernel_size, dilation, stride, t_out):

@@ -106,49 +106,6 @@ def test_a_bidirectional_layer_side_by_side_equals_one_thread_and_the_reference(
     np.testing.assert_allclose(side[0], np.concatenate([forward, backward]), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("k, stride, groups", [(3, 3, 1), (4, 3, 1), (3, 3, 2), (2, 1, 1)])
-def test_a_transposed_conv_cut_in_time_pieces_equals_one_thread(two_threads, k, stride, groups):
-    """Two threads: the groups and two time pieces side by side (the forward cut only where
-    windows do not overlap, K = s): values and every gradient as with one thread, float64."""
-    rng = np.random.default_rng(k + stride + groups)
-    c, n_x = 64, 800
-    assert cpu.pieces(2 * (c // groups) * (c // groups) * k * n_x) == 2
-    x = rng.standard_normal((2, c, n_x))
-    w = rng.standard_normal((c, c // groups, k)) / 8
-    b = rng.standard_normal(c)
-
-    def run(threads):
-        set_threads(threads)
-        ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
-        y = F.conv_transpose1d(*ts, stride=stride, groups=groups)
-        (y * Tensor(np.cos(np.arange(np.prod(y.shape))).reshape(y.shape))).sum().backward()
-        return [y.numpy()] + [t.grad for t in ts]
-    side, alone = run(2), run(1)
-    for a, b_ in zip(side, alone):
-        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("groups, k, dilation", [(2, 3, 1), (5, 2, 4)])
-def test_a_grouped_conv_side_by_side_equals_one_thread(two_threads, groups, k, dilation):
-    """Two threads: each group of a grouped conv (an ensemble's stacked net) a task side by
-    side, forward and every gradient as with one thread, float64."""
-    rng = np.random.default_rng(groups)
-    c, t = 20 * groups, 3000
-    assert (c // groups) ** 2 * k * t >= MIN_WORK
-    x = rng.standard_normal((c, t))
-    w = rng.standard_normal((c, c // groups, k)) / 8
-    b = rng.standard_normal(c)
-
-    def run(threads):
-        set_threads(threads)
-        ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
-        y = F.conv1d(*ts, padding="same", dilation=dilation, groups=groups)
-        (y * Tensor(np.sin(np.arange(np.prod(y.shape))).reshape(y.shape))).sum().backward()
-        return [y.numpy()] + [t.grad for t in ts]
-    for a, b_ in zip(run(2), run(1)):
-        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
-
-
 def test_overlapping_single_threaded_blocks_restore_the_count_when_the_last_ends(two_threads):
     before = blas._THREADS[0]()
     assert before == 2

@@ -10,13 +10,9 @@ else the direct ones. Both compute the same function.
 ``groups`` (PyTorch's meaning): the channels split into ``groups`` equal, consecutive parts, group
 g's outputs reading only group g's inputs, w (C_out, C_in/groups, K). Written once, above the
 targets: each group is the ungrouped op on channel views of x, w, b and y (the kernels take
-views whose rows are contiguous), so a grouped conv is exactly ``groups`` convs side by side,
-and the layer's table runs them so (``side_by_side``: on the CPU's direct kernels, on separate
-cores when two threads are set and each group has the work; the FFT kernels and CUDA in turn).
+views whose rows are contiguous), so a grouped conv is exactly ``groups`` convs side by side.
 """
 from __future__ import annotations
-
-import functools
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Function
@@ -49,11 +45,6 @@ def resolve_padding(padding, kernel_size: int, dilation: int, stride: int) -> tu
     return pad, pad
 
 
-def _work(n_seq: int, c_in: int, c_out: int, k: int, t_out: int) -> int:
-    """One group's multiply-adds: the cost hint of the table's ``side_by_side``."""
-    return n_seq * c_in * c_out * k * t_out
-
-
 class Conv1dFn(Function):
     """y = conv(x, w) + b; x (C_in, T) or (N, C_in, T), w (C_out, C_in/groups, K), b (C_out,)."""
 
@@ -76,13 +67,9 @@ class Conv1dFn(Function):
         y = backend.empty((x3.shape[0], c_out, t_out), x.dtype, x)
         table = backend.kernels(x).conv1d_kernels(c_group, c_out // groups, k, dilation, stride,
                                                   t_out)
-        table.side_by_side([functools.partial(table.conv1d_forward, xg, wg, bg, stride, dilation,
-                                              left, yg)
-                            for xg, wg, bg, yg in zip(split_groups(x3, 1, groups),
-                                                      split_groups(w, 0, groups),
-                                                      split_groups(bias, 0, groups),
-                                                      split_groups(y, 1, groups))],
-                           _work(x3.shape[0], c_group, c_out // groups, k, t_out))
+        for xg, wg, bg, yg in zip(split_groups(x3, 1, groups), split_groups(w, 0, groups),
+                                  split_groups(bias, 0, groups), split_groups(y, 1, groups)):
+            table.conv1d_forward(xg, wg, bg, stride, dilation, left, yg)
         ctx.save(x3, w, b is not None, stride, dilation, left, was_2d, table, groups)
         return y.reshape(y.shape[1:]) if was_2d else y
 
@@ -92,19 +79,15 @@ class Conv1dFn(Function):
         gx = gw = gb = None
         x_t, w_t, b_t = ctx.parents
         gys, ws = split_groups(gy, 1, groups), split_groups(w, 0, groups)
-        work = _work(x3.shape[0], w.shape[1], w.shape[0] // groups, w.shape[2], gy.shape[2])
         if x_t.requires_grad:
             gx = backend.empty(x3.shape, x3.dtype, x3)
-            k.side_by_side([functools.partial(k.conv1d_backward_input, gyg, wg, stride, dilation,
-                                              left, gxg)
-                            for gyg, wg, gxg in zip(gys, ws, split_groups(gx, 1, groups))], work)
+            for gyg, wg, gxg in zip(gys, ws, split_groups(gx, 1, groups)):
+                k.conv1d_backward_input(gyg, wg, stride, dilation, left, gxg)
             gx = gx.reshape(gx.shape[1:]) if was_2d else gx
         if w_t.requires_grad:
             gw = backend.empty(w.shape, w.dtype, w)
-            k.side_by_side([functools.partial(k.conv1d_backward_weight, xg, gyg, stride, dilation,
-                                              left, gwg)
-                            for xg, gyg, gwg in zip(split_groups(x3, 1, groups), gys,
-                                                    split_groups(gw, 0, groups))], work)
+            for xg, gyg, gwg in zip(split_groups(x3, 1, groups), gys, split_groups(gw, 0, groups)):
+                k.conv1d_backward_weight(xg, gyg, stride, dilation, left, gwg)
         if has_bias and b_t.requires_grad:
             gb = backend.empty((w.shape[0],), w.dtype, w)
             k.conv1d_backward_bias(gy, gb)
