@@ -11,6 +11,6 @@ NAMES = (
     "conv_transpose1d_backward_weight", "conv_transpose1d_forward",
     "lstm_backward", "lstm_forward", "max_pool1d_backward", "max_pool1d_forward", "pad1d",
     "moving_average1d_backward", "moving_average1d_forward",
-    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward", "dropout", "side_by_side", "pieces",
+    "relu_backward", "relu_forward", "tanh_backward", "tanh_forward", "dropout", "side_by_side",
     "empty", "zeros", "fill", "to_device", "to_host", "contiguous",
 )

@@ -20,7 +20,7 @@ from tinyemo.kernels.cpu.lstm import lstm_backward, lstm_forward
 from tinyemo.kernels.cpu.max_pool1d import max_pool1d_backward, max_pool1d_forward
 from tinyemo.kernels.cpu.moving_average1d import moving_average1d_backward, moving_average1d_forward
 from tinyemo.kernels.cpu.pad1d import pad1d
-from tinyemo.kernels.cpu.side_by_side import pieces, side_by_side
+from tinyemo.kernels.cpu.side_by_side import side_by_side
 from tinyemo.kernels.table import NAMES
 
 __all__ = list(NAMES)  # kernels/table.py: the names both targets provide

@@ -241,7 +241,7 @@ def _backward_weight_cols(x, gy, stride, gw):
                 gw[c, o, j] = g2[o * k + j, c] if rows_g else g2[c, o * k + j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv_transpose1d_forward(x, w, b, stride, y):
     """y (N, C_out, n_y) ← T x + b: the input gradient of the stride-s conv with weight w."""
     if stride > 1:
@@ -253,7 +253,7 @@ def conv_transpose1d_forward(x, w, b, stride, y):
             y[n, o] += b[o]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv_transpose1d_backward_input(gy, w, stride, gx):
     """gx (N, C_in, n_x) ← Tᵀ gy: the stride-s conv of gy with weight w (no bias)."""
     if stride > 1:
@@ -262,7 +262,7 @@ def conv_transpose1d_backward_input(gy, w, stride, gx):
     conv1d_forward(gy, w, np.zeros(w.shape[0], dtype=w.dtype), stride, 1, 0, gx)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def conv_transpose1d_backward_weight(x, gy, stride, gw):
     """gw (C_in, C_out, K) ← ∂L/∂w: the conv weight gradient with input gy and output grad x."""
     if stride > 1:

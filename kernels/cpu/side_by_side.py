@@ -22,7 +22,7 @@ import numba
 
 from tinyemo.kernels.cpu.blas import can_set_threads, single_threaded
 
-__all__ = ["side_by_side", "pieces", "MIN_WORK"]
+__all__ = ["side_by_side", "MIN_WORK"]
 
 MIN_WORK = 1 << 20
 _POOL: ThreadPoolExecutor | None = None
@@ -35,15 +35,6 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         if _POOL is None or _POOL._max_workers < workers:
             _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinyemo")
         return _POOL
-
-
-def pieces(work: float) -> int:
-    """Into how many independent pieces a caller should cut ``work`` multiply-adds to run them
-    side by side: the threads set, as long as each piece keeps ``MIN_WORK``; 1 when BLAS's
-    thread count cannot be set."""
-    if not can_set_threads():
-        return 1
-    return max(1, min(numba.get_num_threads(), int(work // MIN_WORK)))
 
 
 def side_by_side(tasks, work: float) -> None:

@@ -28,7 +28,7 @@ from tinyemo.kernels.cuda.moving_average1d import (
     moving_average1d_backward, moving_average1d_forward,
 )
 from tinyemo.kernels.cuda.pad1d import pad1d
-from tinyemo.kernels.cuda.side_by_side import pieces, side_by_side
+from tinyemo.kernels.cuda.side_by_side import side_by_side
 from tinyemo.kernels.table import NAMES
 
 __all__ = list(NAMES)  # kernels/table.py: the names both targets provide

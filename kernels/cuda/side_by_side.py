@@ -3,12 +3,7 @@
 ``kernels/cpu/side_by_side.py``, spreads them over the cores."""
 from __future__ import annotations
 
-__all__ = ["side_by_side", "pieces"]
-
-
-def pieces(work: float) -> int:
-    """Always 1: one launch covers the whole work (the GPU is parallel within it)."""
-    return 1
+__all__ = ["side_by_side"]
 
 
 def side_by_side(tasks, work: float) -> None:
