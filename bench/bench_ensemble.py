@@ -72,7 +72,7 @@ def main() -> None:
             "seed_by_seed": lambda: np.mean([m(x).numpy().reshape(-1) for m in models], axis=0),
             "one_pass": lambda: stacked(x).numpy().mean(axis=0)}, "windowed": {
             "seed_by_seed": lambda: windowed(WindowedEnsemble({target: models}, stack=False)),
-            "one_pass": lambda: windowed(WindowedEnsemble({target: models}))}}
+            "one_pass": lambda: windowed(WindowedEnsemble({target: models}, stack=True))}}
         for path in args.paths:
             for n in args.threads:
                 with threads(n), no_grad():

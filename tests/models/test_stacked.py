@@ -123,3 +123,15 @@ def test_windowed_prediction_equals_seed_by_seed():
         np.testing.assert_allclose(got[target], alone[target], rtol=0, atol=1e-6)
         whole = _one_by_one(runs, np.ascontiguousarray(x.T)).mean(axis=0)
         np.testing.assert_allclose(got[target], whole, rtol=0, atol=1e-5)
+
+
+def test_windows_stack_the_seeds_only_where_that_was_measured_faster():
+    """The default ``stack="auto"``: 5 seeds of down/up width 32 (160 channels stacked) run in one
+    pass, width 128 (640) one after another (``STACK_CHANNELS``, bench/bench_ensemble.py);
+    True and False force either way."""
+    narrow = [build_model(ModelConfig.for_arch("downup", "arousal", width=32), seed=s) for s in range(5)]
+    wide = [build_model(ModelConfig.for_arch("downup", "arousal", width=128), seed=s) for s in range(5)]
+    nets = WindowedEnsemble({"arousal": narrow, "valence": wide})
+    assert nets._stacked["arousal"] is not None and nets._stacked["valence"] is None
+    assert WindowedEnsemble({"valence": wide}, stack=True)._stacked["valence"] is not None
+    assert WindowedEnsemble({"arousal": narrow}, stack=False)._stacked["arousal"] is None

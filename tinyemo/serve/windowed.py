@@ -17,7 +17,7 @@ import numpy as np
 
 from tinyemo.engine import backend
 from tinyemo.engine.autograd import Tensor, no_grad
-from tinyemo.engine.nn import Module
+from tinyemo.engine.nn import Conv1d, ConvTranspose1d, Module
 from tinyemo.frontend.features import FRAME_S
 from tinyemo.frontend.filterbank import frame_geometry
 from tinyemo.frontend.options import FbankOptions
@@ -105,19 +105,37 @@ class FrameStacker:
         return out
 
 
+# The widest stacked net (seeds × a seed's widest conv) whose one pass over windows beats the
+# seeds one after another: bench/bench_ensemble.py, 5 seeds, 10 min, quiet 2-core machine:
+# down/up width 32 (160 wide) 1.38x at 1 thread, 1.30x at 2; width 128 (640) 0.87x at both.
+STACK_CHANNELS = 256
+
+
+def stacking_pays(runs: list[Module]) -> bool:
+    """Whether a target's seeds run faster over windows stacked into one net (see
+    ``STACK_CHANNELS``)."""
+    widest = max((m.weight.shape[0] for m in runs[0].modules()
+                  if isinstance(m, (Conv1d, ConvTranspose1d))), default=0)
+    return len(runs) * widest <= STACK_CHANNELS
+
+
 class WindowedEnsemble:
     """Every target's models (predictions averaged over seeds) run on windows of (T, C) rows
     pushed in pieces; see the module docstring. ``hop``: run the nets only once this many
     outputs are final (1: as soon as one is; larger: fewer, longer windows).
     ``max_window``: at most this many outputs per window. ``stack``: run each target's seeds in
-    one pass, stacked into one grouped net (``models.stacked``; False: one after another)."""
+    one pass, stacked into one grouped net (``models.stacked``); False: one after another;
+    "auto" (the default): stacked where that was measured faster, when the stacked net is at
+    most ``STACK_CHANNELS`` wide (``stacking_pays``)."""
 
     def __init__(self, models: dict[str, list[Module]], device: str = "cpu", hop: int = 1,
-                 max_window: int = MAX_WINDOW, stack: bool = True):
+                 max_window: int = MAX_WINDOW, stack: bool | str = "auto"):
         if hop < 1 or max_window < 1:
             raise ValueError(f"hop and max_window must be >= 1, got {hop} and {max_window}")
         self.models, self.device = models, device
-        self._stacked = {t: stack_seeds(runs) if stack else None for t, runs in models.items()}
+        self._stacked = {t: stack_seeds(runs) if stack is True or (stack == "auto" and
+                                                                   stacking_pays(runs)) else None
+                         for t, runs in models.items()}
         self.ctx = ensemble_context(models)
         self.finite = math.isfinite(self.ctx.left) and math.isfinite(self.ctx.right)
         self.hop, self.max_window = hop, max_window
