@@ -92,7 +92,7 @@ def _signatures():
         ("lstm", "_grad_w_hh_kernel"): lambda F: (f3(F), f3(F), int64, f2(F)),
         ("lstm", "_grad_w_ih_kernel"): lambda F: (f3(F), f3(F), f2(F)),
         ("lstm", "_grad_b_kernel"): lambda F: (f3(F), f1(F)),
-        ("lstm", "_grad_x_kernel"): lambda F: (f3(F), f2(F), int64, f3(F)),
+        ("lstm", "_grad_x_kernel"): lambda F: (f3(F), f2(F), f3(F)),
         ("max_pool1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F), i3),
         ("max_pool1d", "_scatter_kernel"): lambda F: (f3(F), i3, f3(F)),
         ("moving_average1d", "_forward_kernel"): lambda F: (f3(F), int64, int64, f3(F)),
