@@ -25,16 +25,15 @@ from tinyemo.kernels.cpu.blas import can_set_threads, single_threaded
 __all__ = ["side_by_side", "MIN_WORK"]
 
 MIN_WORK = 1 << 20
-_POOL: ThreadPoolExecutor | None = None
+_POOLS: dict[int, ThreadPoolExecutor] = {}     # by size: one per thread count ever set
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < workers:
-            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinyemo")
-        return _POOL
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinyemo")
+        return _POOLS[workers]
 
 
 def side_by_side(tasks, work: float) -> None:
