@@ -20,7 +20,7 @@ from tinyemo.sweep.luck import (DRAWS, PREDICTIONS, bootstrap, bootstrap_sums, d
                                 recording_sums, simplest_within_1se)
 from tinyemo.sweep.objective import DEFAULTS, trial_configs
 
-__all__ = ["pick", "candidates", "trial_folder", "DefaultsTrial", "luck_lines",
+__all__ = ["pick", "candidates", "trial_folder", "trial_name", "trial_label", "DefaultsTrial", "luck_lines",
            "against_defaults", "against_defaults_lines"]
 
 
@@ -81,10 +81,10 @@ def pick(out: Path, target: str, complete: list, settings_of, config, in_channel
     entry = {"draws": DRAWS, "recordings": recordings, "folds": config.selection_folds,
              "rule": config.choose,
              "best_se": boots[ranked[0].number].se,
-             "chosen": _side(_name(chosen.number), boots[chosen.number])}
+             "chosen": _side(trial_name(chosen.number), boots[chosen.number])}
     others = [t for t in ranked if t.number != chosen.number and t.number in boots]
     if others:
-        entry["runner_up"] = _side(_name(others[0].number), boots[others[0].number],
+        entry["runner_up"] = _side(trial_name(others[0].number), boots[others[0].number],
                                    boots[chosen.number])
     if chosen.number != DEFAULTS and DEFAULTS in boots:
         side = _side("defaults", boots[DEFAULTS], boots[chosen.number])
@@ -141,9 +141,14 @@ def against_defaults_lines(summary: dict) -> list[str]:
     return lines
 
 
-def _name(number: int):
+def trial_name(number: int) -> int | str:
     """A trial's name in best.json: its number, or "defaults"."""
     return "defaults" if number == DEFAULTS else number
+
+
+def trial_label(name: int | str) -> str:
+    """How reports and the console name a trial: "trial 7", "the defaults trial"."""
+    return "the defaults trial" if name == "defaults" else f"trial {name}"
 
 
 def _side(name, boot, chosen=None) -> dict:

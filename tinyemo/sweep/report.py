@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyemo.runs.experiment import ExperimentConfig, train_experiment
-from tinyemo.sweep.choice import against_defaults, against_defaults_lines, luck_lines, pick
+from tinyemo.sweep.choice import (against_defaults, against_defaults_lines, luck_lines, pick,
+                                  trial_label, trial_name)
 from tinyemo.sweep.objective import DEFAULTS, outcome_fields
 from tinyemo.sweep.space import split_settings
 from tinyemo.train.loop import TrainConfig
@@ -159,15 +160,12 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
             return config.defaults() if trial.number == DEFAULTS else _settings(trial, config.space)
         best, luck = pick(out, target, complete, settings_of, config, in_channels,
                           (defaults or {}).get(target))
-        settings = settings_of(best)
-        name = "defaults" if best.number == DEFAULTS else f"trial{best.number}"
-        what = "the defaults trial" if best.number == DEFAULTS else f"trial {best.number}"
-        lines = [f"# the settings of {target} {what} (dev CCC {best.value:.4f}); a space file of "
-                 f"fixed values"]
+        settings, name = settings_of(best), trial_name(best.number)
+        lines = [f"# the settings of {target} {trial_label(name)} (dev CCC {best.value:.4f}); a "
+                 f"space file of fixed values"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in settings.items()]
         write_text(out / f"best-{target}.toml", "\n".join(lines) + "\n")
-        entry = {"trial": "defaults" if best.number == DEFAULTS else best.number,
-                 "settings": settings, "dev_ccc_mean": best.value,
+        entry = {"trial": name, "settings": settings, "dev_ccc_mean": best.value,
                  **{k: best.user_attrs.get(k) for k in ("dev_ccc_std", "dev_ccc_ensemble",
                                                          "dev_ccc_seeds", "best_epochs")}}
         if luck:
@@ -175,7 +173,7 @@ def choose(studies: dict, config, out: Path, examples: dict, data_info: dict | N
         if config.runs:
             entry["final"] = _train_final(examples, config, out, target, name, settings,
                                           data_info, say, entry["best_epochs"])
-            if config.final_defaults and best.number != DEFAULTS:
+            if config.final_defaults and name != "defaults":
                 entry["final"]["against_defaults"] = _final_defaults(
                     examples, config, out, target, data_info, say, (defaults or {}).get(target),
                     Path(entry["final"]["folder"]))
@@ -205,18 +203,18 @@ def _final_defaults(examples, config, out, target, data_info, say, outcome, chos
 
 def _train_final(examples, config, out, target, name, settings, data_info, say,
                  best_epochs) -> dict:
-    """``settings`` (those of trial ``name``) trained with ``config.runs`` seeds on
-    ``config.final_on`` into ``OUT/final-<target>-<name>``; test is scored there, once."""
+    """``settings`` (those of trial ``name``: a number or "defaults") trained with
+    ``config.runs`` seeds on ``config.final_on`` into ``OUT/final-<target>-trial<n>`` (or
+    ``…-defaults``); test is scored there, once."""
     arch, model, train = split_settings(settings)
-    folder = out / f"final-{target}-{name}"
+    folder = out / f"final-{target}-{'defaults' if name == 'defaults' else f'trial{name}'}"
     seeds = tuple(range(config.seed, config.seed + config.runs))
     train = dict(_tuples(train), device=config.device)
     where = "train, stopping on dev"
     if config.final_on == "train+dev":
         train.update(selection="fixed", epochs=final_epochs(best_epochs))
         where = f"train + dev for {train['epochs']} epoch(s), the folds' median best epoch"
-    whose = "the defaults'" if name == "defaults" else f"{name.replace('trial', 'trial ')}'s"
-    say(f"{target}: training {whose} settings with {config.runs} seed(s) on {where} "
+    say(f"{target}: training {trial_label(name)}'s settings with {config.runs} seed(s) on {where} "
         f"into {folder}")
     exp = ExperimentConfig(arch=arch, targets=(target,), seeds=seeds, train=TrainConfig(**train),
                            model=_tuples(model), train_on=config.final_on,
