@@ -84,3 +84,42 @@ def test_cached_kernel_names_carry_the_formulas_digest():
     from tinyemo.kernels.cpu.formulas import SOURCE_DIGEST
     for kernel in (elementwise.ops._relu, elementwise.ops._mul, adam._adam_loop):
         assert kernel.py_func.__qualname__.endswith("_" + SOURCE_DIGEST)
+
+
+def _compiled(name, n_args):
+    """An @njit function calling the CPU build of formula ``name`` with ``n_args`` arguments."""
+    from numba import njit
+    from tinyemo.kernels.cpu import formulas as cpu_formulas
+    formula = getattr(cpu_formulas, name)
+    call = {1: lambda a: formula(a), 2: lambda a, b: formula(a, b)}[n_args]
+    return njit(call)
+
+
+@pytest.mark.parametrize("name,n_args", [("tanh_grad", 2), ("tanh_fast", 1), ("sigmoid_fast", 1),
+                                         ("relu", 1), ("relu_grad", 2)])
+def test_float32_arguments_compute_in_float32_and_float64_ones_in_float64(name, n_args):
+    """The CPU build's float32 twin: float32 in, float32 arithmetic out, with the values NumPy
+    gives running the formula's own source on float32 scalars (its literals taken as float32,
+    NEP 50); float64 arguments still run the formula as written."""
+    fn = _compiled(name, n_args)
+    rng = np.random.default_rng(3)
+    args32 = [rng.uniform(-9, 9, 200).astype(np.float32) for _ in range(n_args)]
+    source = getattr(formulas, name)
+    for values in zip(*args32):
+        got = fn(*values)
+        assert isinstance(got, (np.float32, float))
+        want = source(*values)                     # NumPy float32 scalar arithmetic
+        assert np.float32(got) == pytest.approx(np.float32(want), rel=2e-7, abs=2e-7)
+    assert {str(s.return_type) for s in fn.nopython_signatures} == {"float32"}
+    args64 = [a.astype(np.float64) for a in args32]
+    got64 = np.array([fn(*values) for values in zip(*args64)])
+    want64 = np.array([source(*values) for values in zip(*args64)])
+    np.testing.assert_allclose(got64, want64, rtol=1e-15, atol=1e-300)
+    assert "float64" in {str(s.return_type) for s in fn.nopython_signatures}
+
+
+def test_the_float32_twin_keeps_index_formulas_as_written():
+    """Formulas with integer or array arguments (windows, bounds) never take the twin."""
+    fn = _compiled("ccc_swap_source", 1)
+    assert [fn(i) for i in range(5)] == [formulas.ccc_swap_source(i) for i in range(5)]
+    assert {str(s.return_type) for s in fn.nopython_signatures} == {"int64"}
