@@ -36,8 +36,10 @@ def _columns(c_in, k, t_out):
     what they lose on. Long kernels stay per tap: each GEMM then sums over C_in terms, not
     C_in·K, and an ensemble's stacked net sums in the same order as its seeds' nets."""
     return t_out < c_in and k <= 4
-# Largest shifted-gy stack (elements) the stride-1 weight gradient builds (64 MiB in float32).
-_STACK_LIMIT = 1 << 24
+# Frames of x per block of the stride-1 weight gradient's shifted-gy stack (K·C_out × block).
+# Measured (bench/bench_weight_grad.py, 7,500 frames, 1 thread): 1024 is 15-35 % faster than the
+# whole sequence at once on the paper's layers; 256 and 512 were no better than 1024.
+_WEIGHT_BLOCK = 1024
 
 __all__ = ["im2col", "col2im", "conv1d_forward", "conv1d_backward_input",
            "conv1d_backward_weight", "conv1d_backward_bias"]
@@ -219,7 +221,7 @@ def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
             gemm(1.0, gy[n], False, col[0], True, 1.0, g2)
         gw[:] = g2.reshape(c_out, c_in, k)
         return
-    if stride == 1 and k * c_out * t_in <= _STACK_LIMIT:
+    if stride == 1:
         _weight_grad_stacked(x, gy, dilation, pad_left, gw)
         return
     # One GEMM per tap; the larger of C_in, C_out as the GEMM's rows runs faster in OpenBLAS.
@@ -247,28 +249,34 @@ def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
 @njit(cache=True)
 def _weight_grad_stacked(x, gy, dilation, pad_left, gw):
     """Stride 1: ``gw[o, c, k] = Σ_u gy[o, u − q_k]·x[c, u]`` with q_k = k·dilation − pad, so
-    stacking the K shifted copies of gy (K·C_out, T_in) makes one GEMM with all taps."""
+    stacking the K shifted copies of gy (K·C_out rows) makes one GEMM with all taps. The stack
+    is built and multiplied in blocks of ``_WEIGHT_BLOCK`` frames of x, so it is still in cache
+    when the GEMM reads it (the whole sequence's stack, 1-4 MB at the paper's sizes, was not):
+    ``bench/bench_weight_grad.py``."""
     c_out, c_in, k = gw.shape
     n_seq, _, t_out = gy.shape
     t_in = x.shape[2]
     xs = x if _rows_contiguous(x) else np.ascontiguousarray(x)
-    stack = np.empty((k * c_out, t_in), dtype=gw.dtype)
+    block = max(1, min(t_in, _WEIGHT_BLOCK))
+    stack = np.empty((k * c_out, block), dtype=gw.dtype)
     rows_in = c_in >= k * c_out
     g = np.zeros((c_in, k * c_out) if rows_in else (k * c_out, c_in), dtype=gw.dtype)
     for n in range(n_seq):
-        for j in range(k):
-            q = j * dilation - pad_left
-            lo = max(0, -q)
-            hi = max(lo, min(t_out, t_in - q))
-            for o in range(c_out):
-                row = stack[j * c_out + o]
-                row[:lo + q] = 0
-                row[lo + q:hi + q] = gy[n, o, lo:hi]
-                row[hi + q:] = 0
-        if rows_in:
-            gemm(1.0, xs[n], False, stack, True, 1.0, g)
-        else:
-            gemm(1.0, stack, False, xs[n], True, 1.0, g)
+        for s in range(0, t_in, block):
+            m = min(t_in, s + block) - s
+            for j in range(k):
+                q = j * dilation - pad_left      # stack column u holds gy[:, s + u − q]
+                lo = min(m, max(0, q - s))
+                hi = max(lo, min(m, t_out + q - s))
+                for o in range(c_out):
+                    row = stack[j * c_out + o]
+                    row[:lo] = 0
+                    row[lo:hi] = gy[n, o, s + lo - q:s + hi - q]
+                    row[hi:m] = 0
+            if rows_in:
+                gemm(1.0, xs[n, :, s:s + m], False, stack[:, :m], True, 1.0, g)
+            else:
+                gemm(1.0, stack[:, :m], False, xs[n, :, s:s + m], True, 1.0, g)
     for o in range(c_out):
         for c in range(c_in):
             for j in range(k):
