@@ -48,7 +48,7 @@ def _preactivation(gates, b, w_hh, hidden, t, prev, first, n, row):
 
 
 @cuda.jit
-def _step_kernel(w_hh, b, t, prev, first, fast, gates, cell, hidden):
+def _step_kernel(w_hh, b, t, prev, first, fast, zero, gates, cell, hidden):
     # one thread per unit (n, j) of step t
     u = cuda.grid(1)
     n_seq, h = hidden.shape[1], hidden.shape[2]
@@ -60,7 +60,7 @@ def _step_kernel(w_hh, b, t, prev, first, fast, gates, cell, hidden):
     zf = _preactivation(gates, b, w_hh, hidden, t, prev, first, n, h + j)
     zg = _preactivation(gates, b, w_hh, hidden, t, prev, first, n, 2 * h + j)
     zo = _preactivation(gates, b, w_hh, hidden, t, prev, first, n, 3 * h + j)
-    c_prev = 0.0 if first else cell[prev, n, j]
+    c_prev = zero if first else cell[prev, n, j]     # zero: the arrays' dtype (float32 stays)
     i, f, g, o, c, tanh_c = F.lstm_cell(zi, zf, zg, zo, c_prev, fast)
     gates[t, n, j] = i
     gates[t, n, h + j] = f
@@ -81,9 +81,10 @@ def _output_kernel(hidden, y):
     y[n, j, t] = hidden[t, n, j]
 
 
-def _fast(array) -> int:
-    """1 for float32 arrays: the cell formulas' rational activations (as on the CPU)."""
-    return int(array.dtype == np.float32)
+def _fast(array) -> bool:
+    """True for float32 arrays: the cell formulas' rational activations (as on the CPU). A
+    boolean, so that a float32 step's cell formulas take their float32 twins."""
+    return bool(array.dtype == np.float32)
 
 
 def _order(t_len, s, reverse):
@@ -98,13 +99,14 @@ def lstm_forward(x, w_ih, w_hh, b, reverse, gates, cell, hidden, y):
     per_element(_project_kernel, gates.size, x, w_ih, gates)
     for s in range(t_len):
         t, prev = _order(t_len, s, reverse)
-        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), _fast(gates), gates,
-                    cell, hidden)
+        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), _fast(gates),
+                    gates.dtype.type(0), gates, cell, hidden)
     per_element(_output_kernel, y.size, hidden, y)
 
 
 @cuda.jit
-def _step_backward_kernel(w_hh, t, prev, later, first, last, fast, gates, cell, gy, dz, gc):
+def _step_backward_kernel(w_hh, t, prev, later, first, last, fast, zero, gates, cell, gy, dz,
+                          gc):
     # one thread per unit (n, j) of step t; `later` is the step processed after t in forward
     u = cuda.grid(1)
     n_seq, h = gc.shape
@@ -116,7 +118,7 @@ def _step_backward_kernel(w_hh, t, prev, later, first, last, fast, gates, cell, 
     if not last:  # ∂L/∂h_t from the later step: Σ_k dz_later[n, k] · w_hh[k, j]
         for k in range(4 * h):
             gh += dz[later, n, k] * w_hh[k, j]
-    c_prev = 0.0 if first else cell[prev, n, j]
+    c_prev = zero if first else cell[prev, n, j]
     dzi, dzf, dzg, dzo, gc_prev = F.lstm_cell_grad(
         gates[t, n, j], gates[t, n, h + j], gates[t, n, 2 * h + j], gates[t, n, 3 * h + j],
         cell[t, n, j], c_prev, gh, gc[n, j], fast)
@@ -201,7 +203,7 @@ def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw
         t, prev = _order(t_len, s, reverse)
         later = t - 1 if reverse else t + 1
         per_element(_step_backward_kernel, n_seq * h, w_hh, t, prev, later, int(s == 0),
-                    int(s == t_len - 1), _fast(gates), gates, cell, gy, dz, gc)
+                    int(s == t_len - 1), _fast(gates), gates.dtype.type(0), gates, cell, gy, dz, gc)
     per_element(_grad_w_hh_kernel, gw_hh.size, dz, hidden, int(bool(reverse)), gw_hh)
     per_element(_grad_w_ih_kernel, gw_ih.size, dz, x, gw_ih)
     per_element(_grad_b_kernel, gb.size, dz, gb)

@@ -48,7 +48,7 @@ if not SIMULATOR:
 
 def _signatures():
     """(module, kernel name) → signature(F) for the float type F (float32 or float64)."""
-    from numba import float64, int64, types
+    from numba import boolean, float64, int64, types
 
     def f1(t):
         return t[::1]
@@ -84,10 +84,10 @@ def _signatures():
         ("conv1d", "_backward_bias_kernel"): lambda F: (f3(F), f1(F)),
         ("conv_transpose1d", "_add_bias_kernel"): lambda F: (f1(F), f3(F)),
         ("lstm", "_project_kernel"): lambda F: (f3(F), f2(F), f3(F)),
-        ("lstm", "_step_kernel"): lambda F: (f2(F), f1(F), int64, int64, int64, int64, f3(F),
-                                             f3(F), f3(F)),
+        ("lstm", "_step_kernel"): lambda F: (f2(F), f1(F), int64, int64, int64, boolean, F,
+                                             f3(F), f3(F), f3(F)),
         ("lstm", "_output_kernel"): lambda F: (f3(F), a3(F)),
-        ("lstm", "_step_backward_kernel"): lambda F: (f2(F),) + (int64,) * 6 + (
+        ("lstm", "_step_backward_kernel"): lambda F: (f2(F),) + (int64,) * 5 + (boolean, F) + (
             f3(F), f3(F), a3(F), f3(F), f2(F)),
         ("lstm", "_grad_w_hh_kernel"): lambda F: (f3(F), f3(F), int64, f2(F)),
         ("lstm", "_grad_w_ih_kernel"): lambda F: (f3(F), f3(F), f2(F)),
@@ -190,3 +190,35 @@ def test_fill_compiles_for_int64_arrays(sm90_current_device):
     ptx, _ = cuda.compile_ptx(KERNELS["map.constant"].py_func,
                               (int64[::1], int64[::1], types.UniTuple(float64, 1)), cc=CC)
     assert ".target sm_90" in ptx
+
+
+@pytest.mark.parametrize("module_name, kernel_name", [("lstm", "_step_kernel"),
+                                                      ("lstm", "_step_backward_kernel")])
+def test_float32_lstm_steps_compile_without_float64_arithmetic(module_name, kernel_name,
+                                                               sm90_current_device):
+    """The cell formulas' float32 twins (``kernels/float32_twin.py``): a float32 step runs no
+    float64 instruction (before them: ~190 in the forward step, each literal promoting its
+    operand); the float64 step, the formulas as written, does."""
+    import re
+
+    import numba
+    from numba import cuda
+
+    kernel = getattr(importlib.import_module(f"tinyemo.kernels.cuda.{module_name}"), kernel_name)
+    counts = {}
+    for dtype in ("float32", "float64"):
+        signature = _signatures()[(module_name, kernel_name)](getattr(numba, dtype))
+        ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=CC)
+        counts[dtype] = len(re.findall(r"\.f64\b", ptx))
+    assert counts["float32"] == 0 and counts["float64"] > 0
+
+
+def test_float32_tanh_gradient_compiles_without_float64_arithmetic(sm90_current_device):
+    import re
+
+    import numba
+    from numba import cuda
+    from tinyemo.kernels.cuda.elementwise import KERNELS
+    signature = _elementwise_signatures()["zip.tanh_grad"](numba.float32)
+    ptx, _ = cuda.compile_ptx(KERNELS["zip.tanh_grad"].py_func, signature, cc=CC)
+    assert not re.findall(r"\.f64\b", ptx)
