@@ -5,6 +5,7 @@ claims the top-level import name ``kernels``.
 
 - ``formulas.py``: the per-element mathematics, written once as plain Python and built for each
   target (``cpu/formulas.py``, ``cuda/formulas.py``), so a kernel and its twin cannot drift.
+- ``float32_twin.py``: how both builds keep float32 calls of a formula in float32 arithmetic.
 - ``elementwise.py``: the element-wise kernels, written once over each target's map/zip
   factories (``cpu/elementwise.py``, ``cuda/elementwise.py``).
 - ``cpu/<op>.py``: ``@njit`` kernels for one op each.
