@@ -25,6 +25,7 @@ code.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import sys
@@ -48,11 +49,11 @@ _INLINED = ("lstm_cell", "lstm_cell_grad", "window_argmax", "window_takes")
 
 
 def _register(formula, inline: str) -> None:
-    twin = float32_twin(formula, vars(_source))
+    twin = functools.cache(lambda: float32_twin(formula, vars(_source)))  # built when first typed
 
     @overload(formula, inline=inline, strict=False)
     def _choose(*args):
-        return twin if all_float32(args) else formula
+        return twin() if all_float32(args) else formula
 
 
 for _name in _names:

@@ -13,6 +13,7 @@ Python: the formula as written, which NumPy's float32 scalars keep in float32.
 """
 from __future__ import annotations
 
+import functools
 import types
 
 from numba.cuda.extending import overload
@@ -34,11 +35,11 @@ def _copy(name):
 def _register(name):
     stub = _copy(name)                      # the name CUDA kernels call
     written = _copy(name)                   # what a call that is not all float32 compiles
-    twin = float32_twin(getattr(_source, name), _device_globals)
+    twin = functools.cache(lambda: float32_twin(getattr(_source, name), _device_globals))
 
     @overload(stub, target="cuda", strict=False)
-    def _choose(*args):
-        return twin if all_float32(args) else written
+    def _choose(*args):                     # at compile time, once every name is registered
+        return twin() if all_float32(args) else written
     return stub
 
 
