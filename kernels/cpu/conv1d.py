@@ -37,8 +37,8 @@ def _columns(c_in, k, t_out):
     C_in·K, and an ensemble's stacked net sums in the same order as its seeds' nets."""
     return t_out < c_in and k <= 4
 # Frames of x per block of the stride-1 weight gradient's shifted-gy stack (K·C_out × block).
-# Measured (bench/bench_weight_grad.py, 7,500 frames, 1 thread): 1024 is 15-35 % faster than the
-# whole sequence at once on the paper's layers; 256 and 512 were no better than 1024.
+# Measured (bench/bench_weight_grad.py, 1 thread): 0.76-0.99x the time of the whole sequence at
+# once on the paper's layers; 256 and 512 were no better than 1024.
 _WEIGHT_BLOCK = 1024
 
 __all__ = ["im2col", "col2im", "conv1d_forward", "conv1d_backward_input",

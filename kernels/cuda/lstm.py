@@ -97,10 +97,11 @@ def lstm_forward(x, w_ih, w_hh, b, reverse, gates, cell, hidden, y):
     """y (N, H, T), gates (T, N, 4H), cell and hidden (T, N, H) ← the LSTM over x (N, C, T)."""
     t_len, n_seq, h = hidden.shape
     per_element(_project_kernel, gates.size, x, w_ih, gates)
+    fast, zero = _fast(gates), gates.dtype.type(0)
     for s in range(t_len):
         t, prev = _order(t_len, s, reverse)
-        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), _fast(gates),
-                    gates.dtype.type(0), gates, cell, hidden)
+        per_element(_step_kernel, n_seq * h, w_hh, b, t, prev, int(s == 0), fast, zero, gates,
+                    cell, hidden)
     per_element(_output_kernel, y.size, hidden, y)
 
 
@@ -199,11 +200,12 @@ def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw
     dz = empty(gates.shape, gates.dtype)
     gc = empty((n_seq, h), gates.dtype)
     fill(gc, 0)
+    fast, zero = _fast(gates), gates.dtype.type(0)
     for s in range(t_len - 1, -1, -1):
         t, prev = _order(t_len, s, reverse)
         later = t - 1 if reverse else t + 1
         per_element(_step_backward_kernel, n_seq * h, w_hh, t, prev, later, int(s == 0),
-                    int(s == t_len - 1), _fast(gates), gates.dtype.type(0), gates, cell, gy, dz, gc)
+                    int(s == t_len - 1), fast, zero, gates, cell, gy, dz, gc)
     per_element(_grad_w_hh_kernel, gw_hh.size, dz, hidden, int(bool(reverse)), gw_hh)
     per_element(_grad_w_ih_kernel, gw_ih.size, dz, x, gw_ih)
     per_element(_grad_b_kernel, gb.size, dz, gb)
