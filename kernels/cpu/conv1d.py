@@ -36,6 +36,27 @@ def _columns(c_in, k, t_out):
     what they lose on. Long kernels stay per tap: each GEMM then sums over C_in terms, not
     C_in·K, and an ensemble's stacked net sums in the same order as its seeds' nets."""
     return t_out < c_in and k <= 4
+
+
+@njit(inline="always")
+def _stacked_outputs(c_in, c_out, k, t_out):
+    """Whether a stride-1 forward runs as one GEMM with all K taps stacked on the output side
+    (:func:`_forward_stacked`) instead of K GEMMs: for input layers, more channels in than
+    stacked rows out (C_in > K·C_out, at most 96 such rows), over sequences long enough for
+    blocks. Measured by ``bench/bench_conv_stacked.py`` (inputs cycled as in an epoch): 0.62-0.95
+    of the per-tap time for 160 → 16 or 32 (K = 2, 3), 128 → 32 and 64 → 16 (K = 3); even for
+    64 → 32 (K = 2) and 160 → 64 (K = 2, 128 rows); 1.1-1.3x slower for 32 → 32 and 128 → 128,
+    whose GEMMs are as wide in as out. NumPy's OpenBLAS runs a GEMM of 32 rows at ~75 GFLOP/s
+    and one of 96 at ~110 here, and x is read once instead of once per tap."""
+    return k > 1 and k * c_out <= _STACKED_ROWS and c_in > k * c_out and t_out >= 2 * _MIN_STACK
+
+
+# The stacked forward's rows at most (K·C_out), and its blocks: elements of the stacked output
+# and the block of x together (fits a 1.25 MiB L2 in float32), at least _MIN_STACK frames.
+_STACKED_ROWS = 96
+_STACK_ELEMS = 1 << 18
+_MIN_STACK = 256
+
 # Frames of x per block of the stride-1 weight gradient's shifted-gy stack (K·C_out × block).
 # Measured (bench/bench_weight_grad.py, 1 thread): 0.76-0.99x the time of the whole sequence at
 # once on the paper's layers; 256 and 512 were no better than 1024.
@@ -157,6 +178,9 @@ def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
                 y[n, o, :] = b[o]
             gemm(1.0, w2, False, col[0], False, 1.0, y[n])
         return
+    if stride == 1 and _stacked_outputs(c_in, c_out, k, t_out) and _rows_contiguous(x):
+        _forward_stacked(x, w, b, dilation, pad_left, y)
+        return
     wk = _taps(w)
     for n in range(n_seq):
         if stride == 1 and _rows_contiguous(x):
@@ -170,6 +194,48 @@ def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
             r, q, lo, hi = _tap(j, dilation, pad_left, stride, t_in, t_out)
             if hi > lo:
                 gemm(1.0, wk[j], False, src[r, :, lo + q:hi + q], False, 1.0, yn[:, lo:hi])
+
+
+@njit(cache=True)
+def _forward_stacked(x, w, b, dilation, pad_left, y):
+    """Stride 1, the taps stacked on the output side: per block of output frames, one GEMM
+    ``z = W x`` with W (K·C_out, C_in), ``W[j·C_out + o] = w[o, :, j]``, over the block's frames
+    of x and the (K − 1)·dilation after them, then ``y[o, t] = b[o] + Σ_j z[j·C_out + o, t +
+    j·dilation]`` (the same sum as the per-tap GEMMs, in the same tap order)."""
+    c_out, c_in, k = w.shape
+    n_seq, _, t_out = y.shape
+    t_in = x.shape[2]
+    stacked = np.empty((k * c_out, c_in), dtype=w.dtype)
+    for j in range(k):
+        for o in range(c_out):
+            for c in range(c_in):
+                stacked[j * c_out + o, c] = w[o, c, j]
+    span = (k - 1) * dilation
+    block = max(_MIN_STACK, _STACK_ELEMS // (k * c_out + c_in) - span)
+    block = min(block, t_out)
+    z = np.empty((k * c_out, block + span), dtype=y.dtype)
+    for n in range(n_seq):
+        for s in range(0, t_out, block):
+            m = min(t_out, s + block) - s
+            a = s - pad_left                  # z's column u holds x frame a + u
+            lo = min(max(a, 0), a + m + span)
+            hi = max(lo, min(a + m + span, t_in))
+            if hi > lo:
+                gemm(1.0, stacked, False, x[n, :, lo:hi], False, 0.0, z[:, lo - a:hi - a])
+            if lo > a or hi < a + m + span:   # frames outside x: the padding's zeros
+                for r in range(k * c_out):
+                    z[r, :lo - a] = 0
+                    z[r, hi - a:m + span] = 0
+            for o in range(c_out):
+                yo = y[n, o, s:s + m]
+                first = z[o]
+                bo = b[o]
+                for t in range(m):
+                    yo[t] = bo + first[t]
+                for j in range(1, k):
+                    zj = z[j * c_out + o, j * dilation:j * dilation + m]
+                    for t in range(m):
+                        yo[t] += zj[t]
 
 
 @njit(cache=True)

@@ -69,12 +69,18 @@ def check_kernels(forward, backward_input, backward_weight, case, dtype, transpo
 
 
 # (n, c_in, c_out, k, t, stride, dilation, left, right), and the route it takes: "taps" (one
-# GEMM per tap, the stacked weight gradient) or "columns" (im2col and one GEMM: sequences shorter
-# than the input has channels, kernels of at most 4 taps).
+# GEMM per tap, the stacked weight gradient), "stacked" (the same backward; the forward one GEMM
+# of the taps stacked on the output side per block of frames: stride 1, more channels in than
+# K·C_out) or "columns" (im2col and one GEMM: sequences shorter than the input has channels,
+# kernels of at most 4 taps).
 ROUTES = {
-    "stride1-stack-rows-in": ((1, 16, 3, 3, 3000, 1, 1, 1, 1), "taps"),
+    "stride1-stack-rows-in": ((1, 16, 3, 3, 3000, 1, 1, 1, 1), "stacked"),
     "stride1-stack-rows-out": ((1, 4, 3, 4, 8200, 1, 1, 2, 1), "taps"),
-    "dilation64-batch2": ((2, 8, 2, 2, 9000, 1, 64, 32, 32), "taps"),
+    "dilation64-batch2": ((2, 8, 2, 2, 9000, 1, 64, 32, 32), "stacked"),
+    # two blocks of the stacked forward (2^18 // (12 + 20) − 2 frames each)
+    "stacked-input-layer-blocks": ((1, 20, 4, 3, 8500, 1, 1, 1, 1), "stacked"),
+    # blocks whose x frames start in the left padding and end past x, a tap beyond a block
+    "stacked-padding-past-x-batch2": ((2, 30, 4, 2, 6000, 1, 900, 600, 300), "stacked"),
     # a tap shifted further than the weight gradient's block of frames (1024), uneven padding
     "dilation-beyond-a-block": ((1, 2, 2, 2, 2600, 1, 1100, 50, 1050), "taps"),
     "kernel-longer-than-input": ((1, 100, 2, 40, 30, 1, 1, 25, 24), "taps"),
@@ -92,8 +98,12 @@ ROUTES = {
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_direct_routes_match_reference(name, dtype):
     case, route = ROUTES[name]
-    c_in, k, t_out = case[1], case[3], conv1d_out_len(case[4], case[3], *case[5:9])
-    assert direct._columns(c_in, k, t_out) == (route == "columns")
+    c_in, c_out, k, stride = case[1], case[2], case[3], case[5]
+    t_out = conv1d_out_len(case[4], k, *case[5:9])
+    columns = direct._columns(c_in, k, t_out)
+    assert columns == (route == "columns")
+    assert (not columns and stride == 1 and direct._stacked_outputs(c_in, c_out, k, t_out)) == \
+        (route == "stacked")
     check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
                   case, dtype, transpose_x=name.startswith("stride1-stack-rows-in"))
 
