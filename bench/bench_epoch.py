@@ -134,7 +134,10 @@ def torch_model(torch, cfg):
     return nn.Sequential(*layers, nn.Conv1d(w, 1, 1)), cfg.pool ** cfg.depth
 
 
-def torch_epoch(torch, cfg, xs, ys, device):
+def torch_epoch(torch, cfg, xs, ys, device, compiled=False):
+    """PyTorch's epoch and prediction; ``compiled``: the forward and the loss through
+    ``torch.compile`` (Inductor; its backward compiled with it), which compiles on the first
+    call (timed apart by ``time_interleaved``)."""
     model, multiple = torch_model(torch, cfg)
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
@@ -153,17 +156,23 @@ def torch_epoch(torch, cfg, xs, ys, device):
         cov = ((p - mp) * (y - my)).mean()
         return 1 - 2 * cov / (p.var(unbiased=False) + y.var(unbiased=False) + (mp - my) ** 2)
 
+    def loss(x, y):
+        return ccc_loss(forward(x), y)
+
+    run_loss, run_forward = (torch.compile(loss), torch.compile(forward)) if compiled else \
+        (loss, forward)
+
     def epoch():
         for x, y in zip(xt, yt):
             opt.zero_grad()
-            ccc_loss(forward(x), y).backward()
+            run_loss(x, y).backward()
             opt.step()
         sync()
 
     def predict():
         with torch.no_grad():
             for x in xt:
-                forward(x)
+                run_forward(x)
         sync()
     return epoch, predict
 
@@ -179,6 +188,8 @@ def main(argv=None) -> int:
                    help="models to time (default: all)")
     p.add_argument("--out", default=RESULTS)
     p.add_argument("--width", type=int, help="every model's width (e.g. 1 in the CUDA simulator)")
+    p.add_argument("--no-compile", action="store_true",
+                   help="PyTorch eager only (torch.compile compiles each model, ~30-60 s)")
     args = p.parse_args(argv)
     keep_freed_memory()  # for both libraries: freed activations are reused, not page-faulted anew
     if args.device == "cuda":
@@ -210,12 +221,15 @@ def main(argv=None) -> int:
                 fns["tinyemo epoch"], fns["tinyemo predict"] = tinyemo_epoch(cfg, xs, ys, args.device)
                 if torch is not None:
                     fns["torch epoch"], fns["torch predict"] = torch_epoch(torch, cfg, xs, ys, args.device)
+                    if not args.no_compile and args.device == "cpu":
+                        fns["compiled epoch"], fns["compiled predict"] = torch_epoch(
+                            torch, cfg, xs, ys, args.device, compiled=True)
                 stats = time_interleaved(fns, **timing)
             row = {"model": label, "key": key, "device": args.device, "threads": nt,
                    "recordings": n,
                    "frames": t, **{
                 k.replace(" ", "_"): v for k, v in stats.items()}}
-            for side in ("tinyemo", "torch"):
+            for side in ("tinyemo", "torch", "compiled"):
                 if f"{side}_epoch" in row:
                     row[f"{side}_predict_fps"] = n * t / row[f"{side}_predict"]["median"]
             if args.device == "cuda":
@@ -223,6 +237,12 @@ def main(argv=None) -> int:
             if torch is not None:
                 row["ratio_epoch"] = row["tinyemo_epoch"]["median"] / row["torch_epoch"]["median"]
                 row["ratio_predict"] = row["tinyemo_predict"]["median"] / row["torch_predict"]["median"]
+            if "compiled_epoch" in row:   # against torch.compile, and against the faster peer
+                for kind in ("epoch", "predict"):
+                    ours, eager, comp = (row[f"{side}_{kind}"]["median"]
+                                         for side in ("tinyemo", "torch", "compiled"))
+                    row[f"ratio_{kind}_compiled"] = ours / comp
+                    row[f"ratio_{kind}_best"] = ours / min(eager, comp)
             rows.append(row)
             print(_line(row), flush=True)
     ratios = paper_ratios(rows)
@@ -264,10 +284,15 @@ def _line(row) -> str:
     s = f"{row['model']:28s} {row['threads']} thr: epoch {te * 1e3:8.1f} ms"
     if "torch_epoch" in row:
         s += f" (torch {row['torch_epoch']['median'] * 1e3:8.1f} ms, ratio {row['ratio_epoch']:.2f})"
+    if "compiled_epoch" in row:
+        s += (f" (torch.compile {row['compiled_epoch']['median'] * 1e3:8.1f} ms, ratio "
+              f"{row['ratio_epoch_compiled']:.2f}; compiled in {row['compiled_epoch']['first']:.0f} s)")
     return s
 
 
 def table(rows) -> str:
+    if any("compiled_epoch" in r for r in rows):
+        return _table_with_compile(rows)
     out = ["| model | threads | tinyemo epoch | PyTorch epoch | ratio | tinyemo predict (frames/s) "
            "| PyTorch predict (frames/s) | ratio |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -279,6 +304,22 @@ def table(rows) -> str:
         else:
             out.append(f"| {r['model']} | {r['threads']} | {te * 1e3:.0f} ms | n/a | n/a | "
                        f"{tp:,.0f} | n/a | n/a |")
+    return "\n".join(out)
+
+
+def _table_with_compile(rows) -> str:
+    """Epoch times against PyTorch eager and torch.compile, the ratio to the faster of the two;
+    prediction as frames per second, the same way."""
+    out = ["| model | threads | tinyemo epoch | PyTorch eager | torch.compile | ratio (eager / "
+           "compile) | tinyemo predict | eager | compile | ratio (eager / compile) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        fps = [f"{r[f'{side}_predict_fps'] / 1e3:,.0f} k/s" for side in ("tinyemo", "torch", "compiled")]
+        out.append(
+            f"| {r['model']} | {r['threads']} | {r['tinyemo_epoch']['median'] * 1e3:.0f} ms | "
+            f"{r['torch_epoch']['median'] * 1e3:.0f} ms | {r['compiled_epoch']['median'] * 1e3:.0f} ms | "
+            f"{r['ratio_epoch']:.2f} / {r['ratio_epoch_compiled']:.2f} | {fps[0]} | {fps[1]} | "
+            f"{fps[2]} | {r['ratio_predict']:.2f} / {r['ratio_predict_compiled']:.2f} |")
     return "\n".join(out)
 
 
