@@ -159,6 +159,8 @@ def torch_epoch(torch, cfg, xs, ys, device, compiled=False):
     def loss(x, y):
         return ccc_loss(forward(x), y)
 
+    if compiled:  # a fresh start: every row compiles the same closures' code, so Dynamo's
+        torch._dynamo.reset()  # per-code cache (8 entries) would fill and fall back to eager
     run_loss, run_forward = (torch.compile(loss), torch.compile(forward)) if compiled else \
         (loss, forward)
 
