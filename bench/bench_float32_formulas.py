@@ -11,7 +11,6 @@ Markdown table and the largest relative difference of outputs and gradients.
 """
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import types
@@ -21,11 +20,11 @@ from numba import njit
 from numba.extending import register_jitable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lstm_ab import compare, library, recompiled  # noqa: E402
 from timing import threads, time_interleaved  # noqa: E402
 
 from tinyemo.kernels import formulas as source  # noqa: E402
 from tinyemo.kernels.cpu import elementwise as E  # noqa: E402
-from tinyemo.kernels.cpu import lstm as L  # noqa: E402
 
 
 def _as_written():
@@ -43,17 +42,9 @@ def _as_written():
     return module
 
 
-def _lstm_kernels(formulas):
-    scope = dict(vars(L))
-    scope["F"] = formulas
-    code = inspect.getsource(L._forward_kernel) + "\n" + inspect.getsource(L._backward_kernel)
-    exec(compile(code, L.__file__, "exec"), scope)  # noqa: S102
-    return scope["_forward_kernel"](True), scope["_backward_kernel"](True)
-
-
 def main() -> None:
     written = _as_written()
-    fwd_w, bwd_w = _lstm_kernels(written)
+    kernels = {"written": recompiled(F=written), "twin": library()}
     tanh_grad_w = E.zip_kernel(written.tanh_grad)
     rng = np.random.default_rng(0)
     frames = 7500
@@ -62,37 +53,12 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     worst = 0.0
     for h, c in ((64, 160), (16, 160)):
-        x = rng.standard_normal((1, c, frames)).astype(np.float32)
-        w_ih = (0.1 * rng.standard_normal((4 * h, c))).astype(np.float32)
-        w_hh = (0.1 * rng.standard_normal((4 * h, h))).astype(np.float32)
-        b = np.zeros(4 * h, np.float32)
-        gy = rng.standard_normal((1, h, frames)).astype(np.float32)
-        state = {k: (np.empty((frames, 1, 4 * h), np.float32), np.empty((frames, 1, h), np.float32),
-                     np.empty((frames, 1, h), np.float32), np.empty((1, h, frames), np.float32))
-                 for k in ("written", "twin")}
-        grads = {k: (np.empty_like(x), np.empty_like(w_ih), np.empty_like(w_hh), np.empty_like(b))
-                 for k in ("written", "twin")}
-        kernels = {"written": (fwd_w, bwd_w), "twin": (L._FORWARD[True], L._BACKWARD[True])}
-
-        def forward(k):
-            return lambda: kernels[k][0](x, w_ih, w_hh, b, False, *state[k])
-
-        def backward(k):
-            return lambda: kernels[k][1](x, w_ih, w_hh, False, *state[k][:3], gy, *grads[k])
-        for k in kernels:
-            forward(k)()
-            backward(k)()
-        for a, b_ in zip(state["written"] + grads["written"], state["twin"] + grads["twin"]):
-            worst = max(worst, float(np.abs(a - b_).max() / max(np.abs(a).max(), 1e-30)))
-        with threads(1):
-            t = time_interleaved({"fw": forward("written"), "ft": forward("twin"),
-                                  "bw": backward("written"), "bt": backward("twin")},
-                                 rounds=6, calls=3)
-        for label, a, b_ in ((f"LSTM forward, H={h}, C={c}", "fw", "ft"),
-                             (f"LSTM backward, H={h}, C={c}", "bw", "bt")):
-            ta, tb = t[a]["median"] * 1e3, t[b_]["median"] * 1e3
-            print(f"| {label}, {frames} frames | {ta:.2f} ms | {tb:.2f} ms | {tb / ta:.2f} |",
-                  flush=True)
+        times, diff = compare(kernels, h, c, frames, rng, rounds=6, calls=3)
+        worst = max(worst, diff)
+        for name, t in times.items():
+            ta, tb = t["written"] * 1e3, t["twin"] * 1e3
+            print(f"| LSTM {name}, H={h}, C={c}, {frames} frames | {ta:.2f} ms | {tb:.2f} ms | "
+                  f"{tb / ta:.2f} |", flush=True)
     y = np.tanh(rng.standard_normal((32, frames))).astype(np.float32)
     g = rng.standard_normal((32, frames)).astype(np.float32)
     out_w, out_t = np.empty_like(y), np.empty_like(y)

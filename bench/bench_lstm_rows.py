@@ -12,7 +12,6 @@ largest relative difference of outputs and gradients (the sums' order differs).
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 
@@ -20,9 +19,7 @@ import numpy as np
 from numba import njit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import threads, time_interleaved  # noqa: E402
-
-from tinyemo.kernels.cpu import lstm as L  # noqa: E402
+from lstm_ab import compare, library, recompiled  # noqa: E402
 
 
 @njit(inline="always")
@@ -35,19 +32,11 @@ def _one_row_at_a_time(v, m, out, backwards):
             out[k] += vu * row[k]
 
 
-def _former_kernels():
-    scope = dict(vars(L))
-    scope["_add_vector_matrix"] = _one_row_at_a_time
-    code = inspect.getsource(L._forward_kernel) + "\n" + inspect.getsource(L._backward_kernel)
-    exec(compile(code, L.__file__, "exec"), scope)  # noqa: S102
-    return scope["_forward_kernel"](True), scope["_backward_kernel"](True)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    former = _former_kernels()
+    kernels = {"former": recompiled(_add_vector_matrix=_one_row_at_a_time), "new": library()}
     rng = np.random.default_rng(0)
     frames = 7500
     print(f"load average {os.getloadavg()[0]:.2f}\n")
@@ -55,37 +44,12 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     worst = 0.0
     for h, c in ((64, 160), (64, 128), (16, 160)):
-        x = rng.standard_normal((1, c, frames)).astype(np.float32)
-        w_ih = (0.1 * rng.standard_normal((4 * h, c))).astype(np.float32)
-        w_hh = (0.1 * rng.standard_normal((4 * h, h))).astype(np.float32)
-        b = np.zeros(4 * h, np.float32)
-        gy = rng.standard_normal((1, h, frames)).astype(np.float32)
-        state = {k: (np.empty((frames, 1, 4 * h), np.float32), np.empty((frames, 1, h), np.float32),
-                     np.empty((frames, 1, h), np.float32), np.empty((1, h, frames), np.float32))
-                 for k in ("former", "new")}
-        grads = {k: (np.empty_like(x), np.empty_like(w_ih), np.empty_like(w_hh), np.empty_like(b))
-                 for k in ("former", "new")}
-        kernels = {"former": former, "new": (L._FORWARD[True], L._BACKWARD[True])}
-
-        def forward(k):
-            return lambda: kernels[k][0](x, w_ih, w_hh, b, False, *state[k])
-
-        def backward(k):
-            gates, cell, hidden, _ = state[k]
-            return lambda: kernels[k][1](x, w_ih, w_hh, False, gates, cell, hidden, gy, *grads[k])
-
-        for k in ("former", "new"):
-            forward(k)()
-            backward(k)()
-        for a, b_ in zip(state["former"] + grads["former"], state["new"] + grads["new"]):
-            worst = max(worst, float(np.abs(a - b_).max() / max(np.abs(a).max(), 1e-30)))
-        with threads(1):
-            for name, make in (("forward", forward), ("backward", backward)):
-                r = time_interleaved({k: make(k) for k in ("former", "new")},
-                                     rounds=args.rounds, calls=10)
-                old, new = r["former"]["median"] * 1e3, r["new"]["median"] * 1e3
-                print(f"| LSTM {name}, H={h}, C={c}, {frames} steps | {old:.2f} ms | {new:.2f} ms "
-                      f"| {new / old:.2f} |", flush=True)
+        times, diff = compare(kernels, h, c, frames, rng, rounds=args.rounds, calls=10)
+        worst = max(worst, diff)
+        for name, t in times.items():
+            old, new = t["former"] * 1e3, t["new"] * 1e3
+            print(f"| LSTM {name}, H={h}, C={c}, {frames} steps | {old:.2f} ms | {new:.2f} ms "
+                  f"| {new / old:.2f} |", flush=True)
     print(f"\nlargest relative difference, outputs and gradients: {worst:.1e}")
 
 
