@@ -183,8 +183,9 @@ def conv1d_forward(x, w, b, stride, dilation, pad_left, y):
                 y[n, o, :] = b[o]
             gemm(1.0, w2, False, col[0], False, 1.0, y[n])
         return
-    if stride == 1 and _stacked_outputs(c_in, c_out, k, t_out) and _rows_contiguous(x):
-        _forward_stacked(x, w, b, dilation, pad_left, y)
+    if stride == 1 and _stacked_outputs(c_in, c_out, k, t_out):
+        _forward_stacked(x if _rows_contiguous(x) else np.ascontiguousarray(x), w, b, dilation,
+                         pad_left, y)
         return
     wk = _taps(w)
     for n in range(n_seq):
