@@ -211,11 +211,7 @@ def _forward_stacked(x, w, b, dilation, pad_left, y):
     c_out, c_in, k = w.shape
     n_seq, _, t_out = y.shape
     t_in = x.shape[2]
-    stacked = np.empty((k * c_out, c_in), dtype=w.dtype)
-    for j in range(k):
-        for o in range(c_out):
-            for c in range(c_in):
-                stacked[j * c_out + o, c] = w[o, c, j]
+    stacked = _taps(w).reshape(k * c_out, c_in)   # row j·C_out + o is w[o, :, j]
     span = (k - 1) * dilation
     block = max(_MIN_STACK, _STACK_ELEMS // (k * c_out + c_in) - span)
     block = min(block, t_out)
