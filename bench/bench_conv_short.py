@@ -56,13 +56,15 @@ def _columns_weight(x, gy, gw):
 
 
 @njit(cache=True)
-def _taps_forward(x, w, b, y):
+def taps_forward(x, w, b, dilation, pad_left, y):
+    """The per-tap route (stride 1, batch 1), whatever the kernel would choose; also timed by
+    ``bench_conv_stacked.py``."""
     wk = K._taps(w)
     c_out, t_out, t_in = y.shape[1], y.shape[2], x.shape[2]
     for o in range(c_out):
         y[0, o, :] = b[o]
     for j in range(wk.shape[0]):
-        q = j - PAD
+        q = j * dilation - pad_left
         lo, hi = max(0, -q), min(t_out, t_in - q)
         gemm(1.0, wk[j], False, x[0, :, lo + q:hi + q], False, 1.0, y[0, :, lo:hi])
 
@@ -94,7 +96,7 @@ def main() -> None:
         y, y2, gx, gx2 = (np.empty_like(x) for _ in range(4))
         gw, gw2 = np.empty_like(w), np.empty_like(w)
         _columns_forward(x, w, b, y)
-        _taps_forward(x, w, b, y2)
+        taps_forward(x, w, b, 1, PAD, y2)
         _columns_input(gy, w, gx)
         _taps_input(gy, w, gx2)
         _columns_weight(x, gy, gw)
@@ -103,7 +105,7 @@ def main() -> None:
             np.testing.assert_allclose(a, b_, rtol=1e-4, atol=1e-3)
         route = "columns" if K._columns(c, TAPS, t) else "taps"
         passes = {
-            "forward": (lambda: _columns_forward(x, w, b, y), lambda: _taps_forward(x, w, b, y2),
+            "forward": (lambda: _columns_forward(x, w, b, y), lambda: taps_forward(x, w, b, 1, PAD, y2),
                         lambda: K.conv1d_forward(x, w, b, 1, 1, PAD, y2)),
             "input gradient": (lambda: _columns_input(gy, w, gx), lambda: _taps_input(gy, w, gx2),
                                lambda: K.conv1d_backward_input(gy, w, 1, 1, PAD, gx2)),

@@ -17,13 +17,12 @@ import os
 import sys
 
 import numpy as np
-from numba import njit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_conv_short import taps_forward  # noqa: E402
 from timing import threads, time_interleaved  # noqa: E402
 
 from tinyemo.kernels.cpu import conv1d as K  # noqa: E402
-from tinyemo.kernels.cpu.blas import gemm  # noqa: E402
 
 # (C_in, C_out, K, dilation): the paper's input layers (160 stacked features in), the dilated
 # net's and down/up net's hidden layers, and a few around the rule's edges.
@@ -31,19 +30,6 @@ SHAPES = [(160, 32, 3, 1), (160, 32, 2, 1), (160, 16, 3, 1), (160, 64, 2, 1), (1
           (128, 32, 3, 1), (64, 32, 2, 1), (64, 16, 3, 1), (32, 32, 3, 1), (32, 32, 2, 8),
           (128, 128, 3, 1)]
 FRAMES, RECORDINGS = 7500, 9
-
-
-@njit(cache=True)
-def _taps_forward(x, w, b, dilation, pad_left, y):
-    """The per-tap route, whatever the kernel would choose."""
-    wk = K._taps(w)
-    c_out, t_out, t_in = y.shape[1], y.shape[2], x.shape[2]
-    for o in range(c_out):
-        y[0, o, :] = b[o]
-    for j in range(wk.shape[0]):
-        q = j * dilation - pad_left
-        lo, hi = max(0, -q), min(t_out, t_in - q)
-        gemm(1.0, wk[j], False, x[0, :, lo + q:hi + q], False, 1.0, y[0, :, lo:hi])
 
 
 def main() -> None:
@@ -62,12 +48,12 @@ def main() -> None:
         b = rng.standard_normal(c_out).astype(np.float32)
         left = d * (k - 1) // 2
         y_taps, y_stacked, y_kernel = (np.empty((1, c_out, FRAMES), np.float32) for _ in range(3))
-        _taps_forward(xs[0], w, b, d, left, y_taps)
+        taps_forward(xs[0], w, b, d, left, y_taps)
         K._forward_stacked(xs[0], w, b, d, left, y_stacked)
         np.testing.assert_allclose(y_stacked, y_taps, rtol=1e-4, atol=1e-4)   # the same thing
         route = "stacked" if K._stacked_outputs(c_in, c_out, k, FRAMES) else "taps"
         cycle = {name: itertools.cycle(xs) for name in ("taps", "stacked", "kernel")}
-        fns = {"taps": lambda: _taps_forward(next(cycle["taps"]), w, b, d, left, y_taps),
+        fns = {"taps": lambda: taps_forward(next(cycle["taps"]), w, b, d, left, y_taps),
                "stacked": lambda: K._forward_stacked(next(cycle["stacked"]), w, b, d, left,
                                                      y_stacked),
                "kernel": lambda: K.conv1d_forward(next(cycle["kernel"]), w, b, 1, d, left,
