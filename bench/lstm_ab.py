@@ -10,8 +10,11 @@ their outputs and gradients differ and times them interleaved on one thread.
 from __future__ import annotations
 
 import inspect
+import sys
+import types
 
 import numpy as np
+from numba import njit
 
 from timing import threads, time_interleaved
 
@@ -23,12 +26,25 @@ def library():
     return L._FORWARD[True], L._BACKWARD[True]
 
 
+def _uncached(formulas):
+    """``formulas`` with a ``kernel`` decorator that never caches. The kernels' cache entries are
+    named after their qualified name and first line, which every variant compiled here shares:
+    cached, the second variant of a run (or any variant of a later run) would load the first
+    one's machine code instead of compiling its own."""
+    module = types.ModuleType(f"{formulas.__name__}_uncached")
+    module.__dict__.update({k: v for k, v in vars(formulas).items() if not k.startswith("__")})
+    module.kernel = lambda **options: (lambda f: njit(**{**options, "cache": False})(f))
+    sys.modules[module.__name__] = module
+    return module
+
+
 def recompiled(**replace):
-    """The library's float32 (forward, backward) kernels compiled from their source with the
-    module-level names in ``replace`` (e.g. ``F=`` the formulas, ``_add_vector_matrix=``)
-    replaced."""
+    """The library's float32 (forward, backward) kernels compiled, uncached, from their source
+    with the module-level names in ``replace`` (e.g. ``F=`` the formulas,
+    ``_add_vector_matrix=``) replaced."""
     scope = dict(vars(L))
     scope.update(replace)
+    scope["F"] = _uncached(scope["F"])
     code = inspect.getsource(L._forward_kernel) + "\n" + inspect.getsource(L._backward_kernel)
     exec(compile(code, L.__file__, "exec"), scope)  # noqa: S102
     return scope["_forward_kernel"](True), scope["_backward_kernel"](True)
