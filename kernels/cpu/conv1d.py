@@ -20,6 +20,11 @@ has channels build the column matrix (one GEMM over C_in·K rows; ``_columns``),
 (stride 1, more channels in than K·C_out ≤ 96) stack the taps on the output side, one GEMM of
 K·C_out rows per block of frames and a shifted sum (``_stacked_outputs``, ``_forward_stacked``).
 
+The weight gradient runs one GEMM per tap over the whole sequence, except for input layers
+(the forward's stacking rule without its length, ``_stacked_weight_grad``), where a tap's GEMM
+would have only C_out columns: there the K shifted copies of gy are stacked, one GEMM of K·C_out
+rows per block of frames (``_weight_grad_stacked``).
+
 ``im2col``/``col2im`` (the column-matrix form, ``col[c·K + k, t] = x[c, t·stride + k·dilation −
 pad_left]``) remain for callers that want the explicit matrix.
 """
@@ -54,6 +59,19 @@ def _stacked_outputs(c_in, c_out, k, t_out):
     whose GEMMs are as wide in as out. NumPy's OpenBLAS runs a GEMM of 32 rows at ~75 GFLOP/s
     and one of 96 at ~110 here, and x is read once instead of once per tap."""
     return k > 1 and k * c_out <= _STACKED_ROWS and c_in > k * c_out and t_out >= 2 * _MIN_STACK
+
+
+@njit(inline="always")
+def _stacked_weight_grad(c_in, c_out, k):
+    """Whether a stride-1 weight gradient stacks the K shifted copies of gy (one GEMM of K·C_out
+    rows per block of frames, :func:`_weight_grad_stacked`) instead of one GEMM per tap over
+    the whole sequence (:func:`_weight_grad_taps`): for input layers, the forward's rule without
+    its length (C_in > K·C_out ≤ 96), where a tap's GEMM would have only C_out columns. Measured
+    by ``bench/bench_weight_grad.py`` (inputs cycled as in an epoch, 1 thread): per tap 0.63-0.98
+    of the stacked time on every hidden and output layer of the paper's nets, 1.04-1.23 on the
+    160 → 32 input layers (at 2 threads per tap wins there too, 0.83-0.87; the rule does not
+    depend on the thread count, so results do not either)."""
+    return k > 1 and k * c_out <= _STACKED_ROWS and c_in > k * c_out
 
 
 # The stacked forward's rows at most (K·C_out), and its blocks: elements of the stacked output
@@ -289,10 +307,20 @@ def conv1d_backward_weight(x, gy, stride, dilation, pad_left, gw):
             gemm(1.0, gy[n], False, col[0], True, 1.0, g2)
         gw[:] = g2.reshape(c_out, c_in, k)
         return
-    if stride == 1:
+    if stride == 1 and _stacked_weight_grad(c_in, c_out, k):
         _weight_grad_stacked(x, gy, dilation, pad_left, gw)
         return
-    # One GEMM per tap; the larger of C_in, C_out as the GEMM's rows runs faster in OpenBLAS.
+    _weight_grad_taps(x, gy, stride, dilation, pad_left, gw)
+
+
+@njit(cache=True)
+def _weight_grad_taps(x, gy, stride, dilation, pad_left, gw):
+    """One GEMM per tap over the whole sequence, ``gW_k = Σ_t gy[:, t] x_r[:, t + q]ᵀ`` (views of
+    x for stride 1, its phases otherwise); the larger of C_in, C_out as the GEMM's rows runs
+    faster in OpenBLAS."""
+    c_out, c_in, k = gw.shape
+    n_seq, _, t_out = gy.shape
+    t_in = x.shape[2]
     rows_in = c_in >= c_out
     gk = np.zeros((k, c_in, c_out) if rows_in else (k, c_out, c_in), dtype=gw.dtype)
     for n in range(n_seq):

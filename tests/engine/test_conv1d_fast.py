@@ -68,44 +68,69 @@ def check_kernels(forward, backward_input, backward_weight, case, dtype, transpo
         np.testing.assert_allclose(got, ref, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
 
 
-# (n, c_in, c_out, k, t, stride, dilation, left, right), and the route it takes: "taps" (one
-# GEMM per tap, the stacked weight gradient), "stacked" (the same backward; the forward one GEMM
-# of the taps stacked on the output side per block of frames: stride 1, more channels in than
-# K·C_out) or "columns" (im2col and one GEMM: sequences shorter than the input has channels,
-# kernels of at most 4 taps).
+# (n, c_in, c_out, k, t, stride, dilation, left, right), and the routes its forward and its weight
+# gradient take. Forward: "taps" (one GEMM per tap), "stacked" (stride 1, more channels in than
+# K·C_out: one GEMM of the taps stacked on the output side per block of frames) or "columns"
+# (im2col and one GEMM: sequences shorter than the input has channels, kernels of at most 4 taps).
+# Weight gradient: "taps" (one GEMM per tap over the whole sequence), "stacked" (stride 1, input
+# layers: the K shifted copies of gy stacked, one GEMM per block of frames) or "columns".
 ROUTES = {
-    "stride1-stack-rows-in": ((1, 16, 3, 3, 3000, 1, 1, 1, 1), "stacked"),
-    "stride1-stack-rows-out": ((1, 4, 3, 4, 8200, 1, 1, 2, 1), "taps"),
-    "dilation64-batch2": ((2, 8, 2, 2, 9000, 1, 64, 32, 32), "stacked"),
+    "stride1-stack-rows-in": ((1, 16, 3, 3, 3000, 1, 1, 1, 1), "stacked", "stacked"),
+    "stride1-taps-rows-out": ((1, 4, 3, 4, 8200, 1, 1, 2, 1), "taps", "taps"),
+    "stride1-taps-wide": ((1, 40, 40, 3, 2100, 1, 1, 1, 1), "taps", "taps"),
+    "dilation64-batch2": ((2, 8, 2, 2, 9000, 1, 64, 32, 32), "stacked", "stacked"),
+    "dilation64-taps-batch2": ((2, 6, 5, 2, 3000, 1, 64, 32, 32), "taps", "taps"),
     # two blocks of the stacked forward (2^18 // (12 + 20) − 2 frames each)
-    "stacked-input-layer-blocks": ((1, 20, 4, 3, 8500, 1, 1, 1, 1), "stacked"),
+    "stacked-input-layer-blocks": ((1, 20, 4, 3, 8500, 1, 1, 1, 1), "stacked", "stacked"),
     # blocks whose x frames start in the left padding and end past x, a tap beyond a block
-    "stacked-padding-past-x-batch2": ((2, 30, 4, 2, 6000, 1, 900, 600, 300), "stacked"),
-    # a tap shifted further than the weight gradient's block of frames (1024), uneven padding
-    "dilation-beyond-a-block": ((1, 2, 2, 2, 2600, 1, 1100, 50, 1050), "taps"),
-    "kernel-longer-than-input": ((1, 100, 2, 40, 30, 1, 1, 25, 24), "taps"),
-    "stride2-dilation2": ((1, 16, 2, 5, 4000, 2, 2, 3, 0), "taps"),
-    "stride2-more-outputs": ((1, 3, 4, 5, 17500, 2, 1, 0, 3), "taps"),
-    "stride3-tmatrix-batch2": ((2, 12, 3, 3, 12000, 3, 1, 0, 0), "taps"),
-    "down-up-deepest": ((1, 128, 128, 3, 93, 1, 1, 1, 1), "columns"),
-    "short-kernel-longer-than-input": ((1, 100, 2, 4, 3, 1, 1, 2, 1), "columns"),
-    "short-stride2-dilation3-batch2": ((2, 48, 5, 4, 30, 2, 3, 4, 0), "columns"),
-    "short-stride3-more-outputs": ((1, 64, 3, 4, 60, 3, 1, 0, 3), "columns"),
+    "stacked-padding-past-x-batch2": ((2, 30, 4, 2, 6000, 1, 900, 600, 300), "stacked", "stacked"),
+    # a tap shifted further than the stacked weight gradient's block of frames (1024), uneven
+    # padding; and the same shape per tap
+    "dilation-beyond-a-block": ((1, 6, 2, 2, 2600, 1, 1100, 50, 1050), "stacked", "stacked"),
+    "dilation-beyond-a-block-taps": ((1, 2, 2, 2, 2600, 1, 1100, 50, 1050), "taps", "taps"),
+    "kernel-longer-than-input": ((1, 100, 2, 40, 30, 1, 1, 25, 24), "taps", "stacked"),
+    "stride2-dilation2": ((1, 16, 2, 5, 4000, 2, 2, 3, 0), "taps", "taps"),
+    "stride2-more-outputs": ((1, 3, 4, 5, 17500, 2, 1, 0, 3), "taps", "taps"),
+    "stride3-tmatrix-batch2": ((2, 12, 3, 3, 12000, 3, 1, 0, 0), "taps", "taps"),
+    "down-up-deepest": ((1, 128, 128, 3, 93, 1, 1, 1, 1), "columns", "columns"),
+    "short-kernel-longer-than-input": ((1, 100, 2, 4, 3, 1, 1, 2, 1), "columns", "columns"),
+    "short-stride2-dilation3-batch2": ((2, 48, 5, 4, 30, 2, 3, 4, 0), "columns", "columns"),
+    "short-stride3-more-outputs": ((1, 64, 3, 4, 60, 3, 1, 0, 3), "columns", "columns"),
 }
+
+
+def _routes(case):
+    c_in, c_out, k, stride = case[1], case[2], case[3], case[5]
+    t_out = conv1d_out_len(case[4], k, *case[5:9])
+    if direct._columns(c_in, k, t_out):
+        return "columns", "columns"
+    forward = "stacked" if stride == 1 and direct._stacked_outputs(c_in, c_out, k, t_out) else "taps"
+    weight = "stacked" if stride == 1 and direct._stacked_weight_grad(c_in, c_out, k) else "taps"
+    return forward, weight
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_direct_routes_match_reference(name, dtype):
-    case, route = ROUTES[name]
-    c_in, c_out, k, stride = case[1], case[2], case[3], case[5]
-    t_out = conv1d_out_len(case[4], k, *case[5:9])
-    columns = direct._columns(c_in, k, t_out)
-    assert columns == (route == "columns")
-    assert (not columns and stride == 1 and direct._stacked_outputs(c_in, c_out, k, t_out)) == \
-        (route == "stacked")
+    case, forward, weight = ROUTES[name]
+    assert _routes(case) == (forward, weight)
     check_kernels(cpu.conv1d_forward, cpu.conv1d_backward_input, cpu.conv1d_backward_weight,
                   case, dtype, transpose_x=name.startswith("stride1-stack-rows-in"))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in ROUTES.items() if r[0][5] == 1
+                                        and r[1] != "columns"))
+def test_both_stride1_weight_gradients_match_reference(name):
+    """The stacked and the per-tap weight gradients on every stride-1 case, whichever the rule
+    picks (``bench/bench_weight_grad.py`` times both): the same sums, float64."""
+    case = ROUTES[name][0]
+    x, w, _, gy, _, _, gw_ref, _ = case_data(*case)
+    dilation, left = case[6], case[7]
+    for kernel in (lambda gw: direct._weight_grad_stacked(x, gy, dilation, left, gw),
+                   lambda gw: direct._weight_grad_taps(x, gy, 1, dilation, left, gw)):
+        gw = np.full(w.shape, np.nan)
+        kernel(gw)
+        np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-10 * np.abs(gw_ref).max())
 
 
 def test_naive_grads_match_conv_matrix():
