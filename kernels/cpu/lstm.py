@@ -15,7 +15,9 @@ written out: at these sizes a BLAS call costs more than its arithmetic) and the 
 Backward: step by step in reverse processing order the fused cell gradient
 (``formulas.lstm_cell_grad``) gives dz_t, the pre-activation gradients, and ``dz_t w_hh`` carries
 ∂L/∂h to the previous step; after the loop, three GEMMs over all steps at once give
-∂L/∂w_hh = Σ_t dz_tᵀ h_prev, ∂L/∂w_ih = Σ_t dz_tᵀ x_t and ∂L/∂x = w_ihᵀ dz, and a sum ∂L/∂b.
+∂L/∂w_hh = Σ_t dz_tᵀ h_prev, ∂L/∂w_ih = Σ_t dz_tᵀ x_t and ∂L/∂x = w_ihᵀ dz (skipped when
+``gx`` is None: a first layer's features need no gradient, and this GEMM is as large as the
+input projection), and a sum ∂L/∂b.
 GEMMs go to BLAS (``blas.gemm``), which does the threading. The kernels release the GIL
 (``nogil``), so the two directions of a bidirectional layer can run side by side
 (``side_by_side``). float32 arrays use the formulas' ``fast`` activations (rational, float32-accurate, vectorised over the units); float64 the exact
@@ -163,7 +165,8 @@ def _backward_kernel(fast):
             gw_hh[:] = 0
         for n in range(n_seq):
             gemm(1.0, dz[:, n, :], True, x[n], True, 0.0 if n == 0 else 1.0, gw_ih)
-            gemm(1.0, w_ih, True, dz[:, n, :], True, 0.0, gx[n])
+            if gx is not None:  # None (an input that needs no gradient): typed away, no GEMM
+                gemm(1.0, w_ih, True, dz[:, n, :], True, 0.0, gx[n])
         total = np.zeros(4 * h)  # float64 sums over T·N frames
         for r in range(t_len * n_seq):
             for k in range(4 * h):
@@ -185,6 +188,6 @@ def lstm_forward(x, w_ih, w_hh, b, reverse, gates, cell, hidden, y):
 def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw_hh, gb):
     """gx (N, C, T), gw_ih (4H, C), gw_hh (4H, H), gb (4H,) ← the gradients of the LSTM given
     gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. Every output
-    is overwritten (a bidirectional layer sums its directions' gx)."""
+    is overwritten (a bidirectional layer sums its directions' gx); gx None: not computed."""
     _BACKWARD[x.dtype == np.float32](x, w_ih, w_hh, bool(reverse), gates, cell, hidden, gy,
                                       gx, gw_ih, gw_hh, gb)

@@ -195,7 +195,7 @@ def _grad_x_kernel(dz, w_ih, gx):
 def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw_hh, gb):
     """gx (N, C, T), gw_ih (4H, C), gw_hh (4H, H), gb (4H,) ← the gradients of the LSTM given
     gy (N, H, T) = ∂L/∂y and what the forward saved. gb is ∂L/∂b_ih = ∂L/∂b_hh. Every output
-    is overwritten."""
+    is overwritten; gx None: not computed (an input that needs no gradient)."""
     t_len, n_seq, h = hidden.shape
     dz = empty(gates.shape, gates.dtype)
     gc = empty((n_seq, h), gates.dtype)
@@ -209,4 +209,5 @@ def lstm_backward(x, w_ih, w_hh, reverse, gates, cell, hidden, gy, gx, gw_ih, gw
     per_element(_grad_w_hh_kernel, gw_hh.size, dz, hidden, int(bool(reverse)), gw_hh)
     per_element(_grad_w_ih_kernel, gw_ih.size, dz, x, gw_ih)
     per_element(_grad_b_kernel, gb.size, dz, gb)
-    per_element(_grad_x_kernel, gx.size, dz, w_ih, gx)
+    if gx is not None:
+        per_element(_grad_x_kernel, gx.size, dz, w_ih, gx)

@@ -79,3 +79,30 @@ def test_bidirectional_lstm_gradients_on_cuda_match_cpu(device, monkeypatch):
     for name, want in grads["cpu"].items():
         np.testing.assert_allclose(grads[device][name], want, rtol=1e-11, atol=1e-13,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+def test_lstm_backward_without_gx_leaves_the_weight_gradients_unchanged(gpu, target):
+    """gx None (an input that needs no gradient): the weight and bias gradients equal those of a
+    call that computes gx, on both targets."""
+    rng = np.random.default_rng(13)
+    n, c_in, h, t = 2, 3, 2, 4
+    x = rng.standard_normal((n, c_in, t))
+    w_ih, w_hh = rng.standard_normal((4 * h, c_in)) / 2, rng.standard_normal((4 * h, h)) / 2
+    b, gy = rng.standard_normal(4 * h), rng.standard_normal((n, h, t))
+    k = cpu if target == "cpu" else gpu
+    put = (lambda a: a) if target == "cpu" else k.to_device
+    host = (lambda a: a) if target == "cpu" else (lambda a: a.copy_to_host())
+    gates, cell, hidden = put(np.empty((t, n, 4 * h))), put(np.empty((t, n, h))), \
+        put(np.empty((t, n, h)))
+    k.lstm_forward(put(x), put(w_ih), put(w_hh), put(b), True, gates, cell, hidden,
+                   put(np.empty((n, h, t))))
+    results = []
+    for gx in (put(np.empty((n, c_in, t))), None):
+        out = [put(np.full(s, np.nan)) for s in (w_ih.shape, w_hh.shape, (4 * h,))]
+        k.lstm_backward(put(x), put(w_ih), put(w_hh), True, gates, cell, hidden, put(gy), gx,
+                        *out)
+        results.append([host(a) for a in out])
+    for name, with_gx, without in zip(("gw_ih", "gw_hh", "gb"), *results):
+        assert np.isfinite(without).all(), name
+        np.testing.assert_array_equal(without, with_gx, err_msg=name)

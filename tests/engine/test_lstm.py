@@ -86,6 +86,30 @@ def test_lstm_without_biases_has_gradients_for_weights_only():
         assert_grad_close(wt[i].grad, numeric_grad(f, w))
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_input_without_grad_gives_no_input_gradient_and_the_same_weight_gradients(bidirectional):
+    """A first layer's features need no ∂L/∂x: the op returns None for it (the kernel skips that
+    GEMM), and every parameter's gradient equals the one computed with the input's gradient."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6))
+    gy = rng.standard_normal((2, (2 if bidirectional else 1) * 4, 6))
+    grads = []
+    for needs in (True, False):
+        model = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional,
+                        rng=np.random.default_rng(0), dtype=np.float64)
+        xt = Tensor(x, requires_grad=needs)
+        y = model(xt)
+        first = y
+        while first._ctx.parents[0]._ctx is not None:  # down to the first layer's op
+            first = first._ctx.parents[0]
+        y.backward(gy)
+        assert (xt.grad is not None) == needs
+        grads.append({name: p.grad for name, p in model.named_parameters()})
+    assert first._ctx.backward(np.ones(first.shape))[0] is None
+    for name, want in grads[0].items():
+        np.testing.assert_array_equal(grads[1][name], want, err_msg=name)
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_bidirectional_two_layer_lstm_matches_torch(dtype, tol):
     torch = pytest.importorskip("torch")

@@ -104,10 +104,11 @@ class LSTMFn(Function):
         x3, was_2d, saved = ctx.saved
         k = backend.kernels(x3)
         gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
+        want_gx = ctx.parents[0].requires_grad  # a first layer's features: no ∂L/∂x to compute
         outs, tasks = [], []
         for d, (w_ih, w_hh, gates, cell, hidden) in enumerate(saved):
             h = w_hh.shape[1]
-            out = (backend.empty(x3.shape, x3.dtype, x3),          # gx: each direction's own
+            out = (backend.empty(x3.shape, x3.dtype, x3) if want_gx else None,  # each direction's own
                    backend.empty(w_ih.shape, w_ih.dtype, x3), backend.empty(w_hh.shape, w_hh.dtype, x3),
                    backend.empty((w_ih.shape[0],), w_ih.dtype, x3))
             tasks.append(functools.partial(k.lstm_backward, x3, w_ih, w_hh, d == 1, gates, cell,
@@ -116,9 +117,11 @@ class LSTMFn(Function):
         k.side_by_side(tasks, _work(x3, saved[0][1].shape[1]))
         gx, grads = outs[0][0], []
         for d, (gx_d, gw_ih, gw_hh, gb) in enumerate(outs):
-            if d:
+            if d and want_gx:
                 k.axpby(1.0, gx, 1.0, gx_d, gx)
             gb_hh = backend.empty(gb.shape, gb.dtype, x3)  # the same values, its own array
             k.axpby(1.0, gb, 0.0, gb, gb_hh)
             grads += [gw_ih, gw_hh, gb, gb_hh]
-        return (gx.reshape(gx.shape[1:]) if was_2d else gx, *grads)
+        if gx is not None and was_2d:
+            gx = gx.reshape(gx.shape[1:])
+        return (gx, *grads)
