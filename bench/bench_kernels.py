@@ -127,8 +127,7 @@ def _conv_transpose_row(c_in, c_out, k, stride, n_x):
 
         def bwd():
             gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
-            cpu.conv_transpose1d_backward_input(gy, w, stride, gx)
-            cpu.conv_transpose1d_backward_weight(x, gy, stride, gw)
+            cpu.conv_transpose1d_backward(x, gy, w, stride, gx, gw)
             cpu.conv_transpose1d_backward_bias(gy, gb)
         return fwd, bwd
 

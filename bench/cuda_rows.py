@@ -81,8 +81,7 @@ def _conv_transpose(k, rng, c_in, c_out, kernel, stride, n_x, n_y):
         gx = k.empty(x.shape, np.float32)
         gw = k.empty(w.shape, np.float32)
         gb = k.empty(b.shape, np.float32)
-        k.conv_transpose1d_backward_input(gy, w, stride, gx)
-        k.conv_transpose1d_backward_weight(x, gy, stride, gw)
+        k.conv_transpose1d_backward(x, gy, w, stride, gx, gw)
         k.conv_transpose1d_backward_bias(gy, gb)
     return fwd, bwd
 

@@ -10,8 +10,7 @@ from tinyemo.kernels.cpu.conv1d import (
 )
 from tinyemo.kernels.cpu.conv1d_fft import conv1d_kernels
 from tinyemo.kernels.cpu.conv_transpose1d import (
-    conv_transpose1d_backward_bias, conv_transpose1d_backward_input,
-    conv_transpose1d_backward_weight, conv_transpose1d_forward,
+    conv_transpose1d_backward, conv_transpose1d_backward_bias, conv_transpose1d_forward,
 )
 from tinyemo.kernels.cpu.elementwise import (
     axpby, dropout, mul, relu_backward, relu_forward, tanh_backward, tanh_forward,

@@ -16,7 +16,10 @@ a "column" matrix
 - forward ``Z = W2ᵀ X`` (C_out·K, n_x), then one scatter ``y[o, s·t + k] (+)= Z[o·K + k, t]``
   with the bias fused (for K = s each y element is written exactly once);
 - input gradient ``gx = W2 G`` with the gather ``G[o·K + k, t] = gy[o, s·t + k]``;
-- weight gradient ``gW2 = Σ_t X G ᵀ``.
+- weight gradient ``gW2 = Σ_t X G ᵀ``, from the same G: the backward computes both in one
+  kernel (``conv_transpose1d_backward``), gathering each block of G once (the gather is a
+  memory pass over gy as long as a GEMM at 32 channels; two gathers made the backward 1.3-1.5x
+  slower, see bench/README).
 
 There is no padding, so every index s·t + k lies inside y. The work runs in blocks of time
 columns (one scratch column matrix, reused; see ``_BLOCK_ELEMS``). For K = s = 2, 3, 4 the
@@ -36,8 +39,8 @@ from tinyemo.kernels.cpu.conv1d import (
     conv1d_backward_bias, conv1d_backward_input, conv1d_backward_weight, conv1d_forward,
 )
 
-__all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward_input",
-           "conv_transpose1d_backward_weight", "conv_transpose1d_backward_bias"]
+__all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward",
+           "conv_transpose1d_backward_bias"]
 
 # Column-matrix block: at most about this many elements (C_out·K·time columns; 1 MiB in
 # float32). Measured at the op level (fresh output arrays, as in training), 128 → 128, K = s = 3,
@@ -190,55 +193,45 @@ def _gather(gyn, stride, k, t0, m, g):
 
 
 @njit(cache=True)
-def _backward_input_cols(gy, w, stride, gx):
-    """Stride > 1: gx = W2 G block by block (G gathered from gy)."""
+def _backward_cols(x, gy, w, stride, gx, gw):
+    """Stride > 1: per block of time columns, G gathered from gy once, then gx = W2 G and
+    gW2 += X Gᵀ (either output None: skipped)."""
     c_in, c_out, k = w.shape
-    n_seq, _, n_x = gx.shape
-    rows = c_out * k
-    w2 = np.ascontiguousarray(w).reshape(c_in, rows)
-    tb = _block_cols(rows, n_x)
-    g = np.empty((rows, tb), dtype=gx.dtype)
-    direct = _rows_contiguous(gx)
-    out = gx if direct else np.empty((1, c_in, tb), dtype=gx.dtype)
-    for n in range(n_seq):
-        gyn = gy[n]
-        for t0 in range(0, n_x, tb):
-            t1 = min(t0 + tb, n_x)
-            m = t1 - t0
-            _gather(gyn, stride, k, t0, m, g)
-            if direct:
-                gemm(1.0, w2, False, g[:, :m], False, 0.0, gx[n, :, t0:t1])
-            else:
-                gemm(1.0, w2, False, g[:, :m], False, 0.0, out[0, :, :m])
-                gx[n, :, t0:t1] = out[0, :, :m]
-
-
-@njit(cache=True)
-def _backward_weight_cols(x, gy, stride, gw):
-    """Stride > 1: gW2 = Σ over blocks of X Gᵀ."""
-    c_in, c_out, k = gw.shape
     n_seq, _, n_x = x.shape
     rows = c_out * k
+    w2 = np.ascontiguousarray(w).reshape(c_in, rows)
     xs = x if _rows_contiguous(x) else np.ascontiguousarray(x)
     tb = _block_cols(rows, n_x)
-    g = np.empty((rows, tb), dtype=gw.dtype)
-    # The larger of C_in, C_out·K as the GEMM's rows (~20 % faster in OpenBLAS).
+    g = np.empty((rows, tb), dtype=x.dtype)
+    direct = True
+    if gx is not None:
+        direct = _rows_contiguous(gx)
+    out = np.empty((1, c_in, 0 if direct else tb), dtype=x.dtype)
+    # The larger of C_in, C_out·K as the weight GEMM's rows (~20 % faster in OpenBLAS).
     rows_g = rows >= c_in
-    g2 = np.zeros((rows, c_in) if rows_g else (c_in, rows), dtype=gw.dtype)
+    g2 = np.zeros((rows, c_in) if rows_g else (c_in, rows), dtype=x.dtype)
     for n in range(n_seq):
         gyn = gy[n]
         for t0 in range(0, n_x, tb):
             t1 = min(t0 + tb, n_x)
             m = t1 - t0
             _gather(gyn, stride, k, t0, m, g)
-            if rows_g:
-                gemm(1.0, g[:, :m], False, xs[n, :, t0:t1], True, 1.0, g2)
-            else:
-                gemm(1.0, xs[n, :, t0:t1], False, g[:, :m], True, 1.0, g2)
-    for c in range(c_in):
-        for o in range(c_out):
-            for j in range(k):
-                gw[c, o, j] = g2[o * k + j, c] if rows_g else g2[c, o * k + j]
+            if gx is not None:
+                if direct:
+                    gemm(1.0, w2, False, g[:, :m], False, 0.0, gx[n, :, t0:t1])
+                else:
+                    gemm(1.0, w2, False, g[:, :m], False, 0.0, out[0, :, :m])
+                    gx[n, :, t0:t1] = out[0, :, :m]
+            if gw is not None:
+                if rows_g:
+                    gemm(1.0, g[:, :m], False, xs[n, :, t0:t1], True, 1.0, g2)
+                else:
+                    gemm(1.0, xs[n, :, t0:t1], False, g[:, :m], True, 1.0, g2)
+    if gw is not None:
+        for c in range(c_in):
+            for o in range(c_out):
+                for j in range(k):
+                    gw[c, o, j] = g2[o * k + j, c] if rows_g else g2[c, o * k + j]
 
 
 @njit(cache=True)
@@ -254,21 +247,17 @@ def conv_transpose1d_forward(x, w, b, stride, y):
 
 
 @njit(cache=True)
-def conv_transpose1d_backward_input(gy, w, stride, gx):
-    """gx (N, C_in, n_x) ← Tᵀ gy: the stride-s conv of gy with weight w (no bias)."""
+def conv_transpose1d_backward(x, gy, w, stride, gx, gw):
+    """gx (N, C_in, n_x) ← Tᵀ gy (the stride-s conv of gy with weight w, no bias) and gw
+    (C_in, C_out, K) ← ∂L/∂w (the conv weight gradient with input gy and output gradient x);
+    either may be None: not computed. Stride > 1 gathers G from gy once for both."""
     if stride > 1:
-        _backward_input_cols(gy, w, stride, gx)
+        _backward_cols(x, gy, w, stride, gx, gw)
         return
-    conv1d_forward(gy, w, np.zeros(w.shape[0], dtype=w.dtype), stride, 1, 0, gx)
-
-
-@njit(cache=True)
-def conv_transpose1d_backward_weight(x, gy, stride, gw):
-    """gw (C_in, C_out, K) ← ∂L/∂w: the conv weight gradient with input gy and output grad x."""
-    if stride > 1:
-        _backward_weight_cols(x, gy, stride, gw)
-        return
-    conv1d_backward_weight(gy, x, stride, 1, 0, gw)
+    if gx is not None:
+        conv1d_forward(gy, w, np.zeros(w.shape[0], dtype=w.dtype), stride, 1, 0, gx)
+    if gw is not None:
+        conv1d_backward_weight(gy, x, stride, 1, 0, gw)
 
 
 @njit(cache=True)

@@ -16,8 +16,7 @@ from tinyemo.kernels.cuda.conv1d import (
     conv1d_kernels,
 )
 from tinyemo.kernels.cuda.conv_transpose1d import (
-    conv_transpose1d_backward_bias, conv_transpose1d_backward_input,
-    conv_transpose1d_backward_weight, conv_transpose1d_forward,
+    conv_transpose1d_backward, conv_transpose1d_backward_bias, conv_transpose1d_forward,
 )
 from tinyemo.kernels.cuda.elementwise import (
     axpby, dropout, mul, relu_backward, relu_forward, tanh_backward, tanh_forward,

@@ -20,8 +20,8 @@ from tinyemo.kernels.cuda.conv1d import (
 from tinyemo.kernels.cuda.device_functions import unravel3
 from tinyemo.kernels.cuda.launch import per_element
 
-__all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward_input",
-           "conv_transpose1d_backward_weight", "conv_transpose1d_backward_bias"]
+__all__ = ["conv_transpose1d_forward", "conv_transpose1d_backward",
+           "conv_transpose1d_backward_bias"]
 
 
 @cuda.jit
@@ -40,14 +40,14 @@ def conv_transpose1d_forward(x, w, b, stride, y):
     per_element(_add_bias_kernel, y.size, b, y)
 
 
-def conv_transpose1d_backward_input(gy, w, stride, gx):
-    """gx (N, C_in, n_x) ← Tᵀ gy: the stride-s conv of gy with weight w (no bias)."""
-    conv1d_forward(gy, w, zeros((w.shape[0],), w.dtype), stride, 1, 0, gx)
-
-
-def conv_transpose1d_backward_weight(x, gy, stride, gw):
-    """gw (C_in, C_out, K) ← ∂L/∂w: the conv weight gradient with input gy and output grad x."""
-    conv1d_backward_weight(gy, x, stride, 1, 0, gw)
+def conv_transpose1d_backward(x, gy, w, stride, gx, gw):
+    """gx (N, C_in, n_x) ← Tᵀ gy (the stride-s conv of gy with weight w, no bias) and gw
+    (C_in, C_out, K) ← ∂L/∂w (the conv weight gradient with input gy and output gradient x);
+    either may be None: not computed."""
+    if gx is not None:
+        conv1d_forward(gy, w, zeros((w.shape[0],), w.dtype), stride, 1, 0, gx)
+    if gw is not None:
+        conv1d_backward_weight(gy, x, stride, 1, 0, gw)
 
 
 def conv_transpose1d_backward_bias(gy, gb):

@@ -48,8 +48,7 @@ def run_kernels(x, w, b, gy, stride):
     gw = np.full(w.shape, np.nan, dtype)
     gb = np.full(b.shape, np.nan, dtype)
     cpu.conv_transpose1d_forward(x, w, b, stride, y)
-    cpu.conv_transpose1d_backward_input(gy, w, stride, gx)
-    cpu.conv_transpose1d_backward_weight(x, gy, stride, gw)
+    cpu.conv_transpose1d_backward(x, gy, w, stride, gx, gw)
     cpu.conv_transpose1d_backward_bias(gy, gb)
     return y, gx, gw, gb
 
@@ -107,7 +106,24 @@ def test_non_contiguous_arrays(stride):
     gx = np.full(x.shape[::-1], np.nan).transpose(2, 1, 0)
     gw = np.full(w.shape[::-1], np.nan).transpose(2, 1, 0)
     cpu.conv_transpose1d_forward(xs, ws, b, stride, y)
-    cpu.conv_transpose1d_backward_input(gys, ws, stride, gx)
-    cpu.conv_transpose1d_backward_weight(xs, gys, stride, gw)
+    cpu.conv_transpose1d_backward(xs, gys, ws, stride, gx, gw)
     for g, r in ((y, y_ref), (gx, gx_ref), (gw, gw_ref)):
         np.testing.assert_allclose(g, r, **TOL[np.float64])
+
+
+@pytest.mark.parametrize("case", [MODERATE[1], MODERATE[4], MODERATE[7], LARGE[1]])
+def test_backward_with_one_output_computes_that_one_alone(case):
+    """gx or gw None (an input or a weight that needs no gradient): the other output equals the
+    one computed beside it, and the skipped one is not needed."""
+    x, w, b, gy, _, gx_ref, gw_ref, _ = (a.astype(np.float32) for a in case_data(*case))
+    stride = case[5]
+    both = np.full(x.shape, np.nan, np.float32), np.full(w.shape, np.nan, np.float32)
+    cpu.conv_transpose1d_backward(x, gy, w, stride, *both)
+    gx = np.full(x.shape, np.nan, np.float32)
+    cpu.conv_transpose1d_backward(x, gy, w, stride, gx, None)
+    gw = np.full(w.shape, np.nan, np.float32)
+    cpu.conv_transpose1d_backward(x, gy, w, stride, None, gw)
+    np.testing.assert_array_equal(gx, both[0])
+    np.testing.assert_array_equal(gw, both[1])
+    np.testing.assert_allclose(gx, gx_ref, **TOL[np.float32])
+    np.testing.assert_allclose(gw, gw_ref, **TOL[np.float32])

@@ -46,16 +46,19 @@ class ConvTranspose1dFn(Function):
         gy = contiguous(grad).reshape((x3.shape[0],) + tuple(grad.shape)[-2:])
         gx = gw = gb = None
         x_t, w_t, b_t = ctx.parents
-        gys, ws = split_groups(gy, 1, groups), split_groups(w, 0, groups)
         if x_t.requires_grad:
             gx = backend.empty(x3.shape, x3.dtype, x3)
-            for gyg, wg, gxg in zip(gys, ws, split_groups(gx, 1, groups)):
-                k.conv_transpose1d_backward_input(gyg, wg, stride, gxg)
-            gx = gx.reshape(gx.shape[1:]) if was_2d else gx
         if w_t.requires_grad:
             gw = backend.empty(w.shape, w.dtype, w)
-            for xg, gyg, gwg in zip(split_groups(x3, 1, groups), gys, split_groups(gw, 0, groups)):
-                k.conv_transpose1d_backward_weight(xg, gyg, stride, gwg)
+        if gx is not None or gw is not None:  # both from one kernel call per group
+            gxs = split_groups(gx, 1, groups) if gx is not None else [None] * groups
+            gws = split_groups(gw, 0, groups) if gw is not None else [None] * groups
+            for xg, gyg, wg, gxg, gwg in zip(split_groups(x3, 1, groups),
+                                             split_groups(gy, 1, groups),
+                                             split_groups(w, 0, groups), gxs, gws):
+                k.conv_transpose1d_backward(xg, gyg, wg, stride, gxg, gwg)
+        if gx is not None and was_2d:
+            gx = gx.reshape(gx.shape[1:])
         if has_bias and b_t.requires_grad:
             gb = backend.empty((w.shape[1] * groups,), w.dtype, w)
             k.conv_transpose1d_backward_bias(gy, gb)
