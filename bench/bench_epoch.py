@@ -13,7 +13,9 @@ dilated (width 32, kernel 2, 10 layers), down/up width 32 and down/up width 128 
 arousal and valence nets), and the BLSTM reference model at its default size and with 64 units
 per direction (bidirectional LSTM layers + a linear output per frame; PyTorch's peer is
 ``nn.LSTM`` of the same size and ``nn.Linear``). Both sides get the same input; timing interleaves them (see
-``timing.time_interleaved``) so a shared machine's load hits both alike.
+``timing.time_interleaved``) so a shared machine's load hits both alike. On the CPU the best
+OpenBLAS sgemm rate is measured before and after each row (``timing.sgemm_peak``): a 2-thread
+row whose rate is one core's ran with the second core taken by something else.
 
 The paper's speed claim is one epoch in ≈ 13 s for the conv nets and ≈ 10 min for a BLSTM, a
 ratio of ≈ 46; the run reports tinyemo's BLSTM epoch over each conv epoch measured in it, at
@@ -31,6 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import (  # noqa: E402
     machine_info,
+    sgemm_peak,
     threads,
     time_interleaved,
     try_import_torch,
@@ -226,10 +229,13 @@ def main(argv=None) -> int:
                     if not args.no_compile and args.device == "cpu":
                         fns["compiled epoch"], fns["compiled predict"] = torch_epoch(
                             torch, cfg, xs, ys, args.device, compiled=True)
+                sgemm = [sgemm_peak()] if args.device == "cpu" else []
                 stats = time_interleaved(fns, **timing)
+                sgemm += [sgemm_peak()] if args.device == "cpu" else []
             row = {"model": label, "key": key, "device": args.device, "threads": nt,
                    "recordings": n,
-                   "frames": t, **{
+                   "frames": t, "sgemm_gflops_before_after": sgemm,
+                   "loadavg_1min": os.getloadavg()[0], **{
                 k.replace(" ", "_"): v for k, v in stats.items()}}
             for side in ("tinyemo", "torch", "compiled"):
                 if f"{side}_epoch" in row:
@@ -289,23 +295,31 @@ def _line(row) -> str:
     if "compiled_epoch" in row:
         s += (f" (torch.compile {row['compiled_epoch']['median'] * 1e3:8.1f} ms, ratio "
               f"{row['ratio_epoch_compiled']:.2f}; compiled in {row['compiled_epoch']['first']:.0f} s)")
+    if row.get("sgemm_gflops_before_after"):
+        s += f" sgemm {_sgemm(row)} GFLOP/s"
     return s
+
+
+def _sgemm(row) -> str:
+    return " / ".join(f"{g:.0f}" for g in row.get("sgemm_gflops_before_after", [])) or "n/a"
 
 
 def table(rows) -> str:
     if any("compiled_epoch" in r for r in rows):
         return _table_with_compile(rows)
     out = ["| model | threads | tinyemo epoch | PyTorch epoch | ratio | tinyemo predict (frames/s) "
-           "| PyTorch predict (frames/s) | ratio |", "|---|---|---|---|---|---|---|---|"]
+           "| PyTorch predict (frames/s) | ratio | sgemm GFLOP/s (before / after) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         te, tp = r["tinyemo_epoch"]["median"], r["tinyemo_predict_fps"]
         if "torch_epoch" in r:
             out.append(f"| {r['model']} | {r['threads']} | {te * 1e3:.0f} ms | "
                        f"{r['torch_epoch']['median'] * 1e3:.0f} ms | {r['ratio_epoch']:.2f} | "
-                       f"{tp:,.0f} | {r['torch_predict_fps']:,.0f} | {r['ratio_predict']:.2f} |")
+                       f"{tp:,.0f} | {r['torch_predict_fps']:,.0f} | {r['ratio_predict']:.2f} | "
+                       f"{_sgemm(r)} |")
         else:
             out.append(f"| {r['model']} | {r['threads']} | {te * 1e3:.0f} ms | n/a | n/a | "
-                       f"{tp:,.0f} | n/a | n/a |")
+                       f"{tp:,.0f} | n/a | n/a | {_sgemm(r)} |")
     return "\n".join(out)
 
 
@@ -313,15 +327,17 @@ def _table_with_compile(rows) -> str:
     """Epoch times against PyTorch eager and torch.compile, the ratio to the faster of the two;
     prediction as frames per second, the same way."""
     out = ["| model | threads | tinyemo epoch | PyTorch eager | torch.compile | ratio (eager / "
-           "compile) | tinyemo predict | eager | compile | ratio (eager / compile) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "compile) | tinyemo predict | eager | compile | ratio (eager / compile) | sgemm GFLOP/s "
+           "(before / after) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         fps = [f"{r[f'{side}_predict_fps'] / 1e3:,.0f} k/s" for side in ("tinyemo", "torch", "compiled")]
         out.append(
             f"| {r['model']} | {r['threads']} | {r['tinyemo_epoch']['median'] * 1e3:.0f} ms | "
             f"{r['torch_epoch']['median'] * 1e3:.0f} ms | {r['compiled_epoch']['median'] * 1e3:.0f} ms | "
             f"{r['ratio_epoch']:.2f} / {r['ratio_epoch_compiled']:.2f} | {fps[0]} | {fps[1]} | "
-            f"{fps[2]} | {r['ratio_predict']:.2f} / {r['ratio_predict_compiled']:.2f} |")
+            f"{fps[2]} | {r['ratio_predict']:.2f} / {r['ratio_predict_compiled']:.2f} | "
+            f"{_sgemm(r)} |")
     return "\n".join(out)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_epoch import ROWS, epoch_data, torch_model  # noqa: E402
-from timing import machine_info, threads, try_import_torch, write_json_atomic  # noqa: E402
+from timing import machine_info, sgemm_peak, threads, try_import_torch, write_json_atomic  # noqa: E402
 
 from tinyemo import Tensor  # noqa: E402
 from tinyemo.engine import functional as F  # noqa: E402
@@ -35,21 +35,6 @@ from tinyemo.util.runtime import keep_freed_memory  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results", "profile.json")
 REPORT = os.path.join(HERE, "results", "profile.md")
-
-
-def sgemm_peak(repeats: int = 5) -> float:
-    """The best float32 GEMM rate (GFLOP/s) NumPy's OpenBLAS reaches here, over a few sizes."""
-    rng = np.random.default_rng(0)
-    best = 0.0
-    for m, k, n in ((512, 512, 4096), (1024, 1024, 1024), (256, 768, 7500)):
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
-        a @ b
-        for _ in range(repeats):
-            start = time.perf_counter()
-            a @ b
-            best = max(best, 2.0 * m * k * n / (time.perf_counter() - start) / 1e9)
-    return best
 
 
 def flops(record) -> float:

@@ -16,7 +16,8 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-__all__ = ["threads", "time_call", "time_interleaved", "machine_info", "write_json_atomic", "try_import_torch"]
+__all__ = ["threads", "time_call", "time_interleaved", "machine_info", "write_json_atomic", "try_import_torch",
+           "sgemm_peak"]
 
 
 def try_import_torch():
@@ -172,3 +173,22 @@ def write_json_atomic(path: str, obj) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def sgemm_peak(repeats: int = 5) -> float:
+    """The best float32 GEMM rate (GFLOP/s) NumPy's OpenBLAS reaches here, over a few sizes,
+    with the threads set now: measured beside a timing, it says whether the cores were free
+    (a second core taken by another process shows as one core's rate at 2 threads)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    best = 0.0
+    for m, k, n in ((512, 512, 4096), (1024, 1024, 1024), (256, 768, 7500)):
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        a @ b
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = max(best, 2.0 * m * k * n / (time.perf_counter() - start) / 1e9)
+    return best
