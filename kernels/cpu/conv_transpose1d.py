@@ -18,8 +18,8 @@ a "column" matrix
 - input gradient ``gx = W2 G`` with the gather ``G[o·K + k, t] = gy[o, s·t + k]``;
 - weight gradient ``gW2 = Σ_t X G ᵀ``, from the same G: the backward computes both in one
   kernel (``conv_transpose1d_backward``), gathering each block of G once (the gather is a
-  memory pass over gy as long as a GEMM at 32 channels; two gathers made the backward 1.3-1.5x
-  slower, see bench/README).
+  memory pass over gy as long as a GEMM at 32 channels; with two gathers the backward took
+  1.1-1.5x as long on the down/up levels of >= 837 frames, ``bench/bench_conv_transpose_backward.py``).
 
 There is no padding, so every index s·t + k lies inside y. The work runs in blocks of time
 columns (one scratch column matrix, reused; see ``_BLOCK_ELEMS``). For K = s = 2, 3, 4 the
